@@ -1,0 +1,98 @@
+// The one thing a reconcile does next. Data only; src/controller/act.ts carries it out.
+
+import type { NodeInstall } from '../tfe/userdata.ts';
+import type { RolloutMode, SgRule } from './observation.ts';
+
+/** Where a secret value comes from; act.ts reads it from the in-memory inputs. Never the value itself. */
+export type SecretSource =
+  | { kind: 'encPassword' }
+  | { kind: 'license' }
+  | { kind: 'redisPassword' }
+  | { kind: 'setting'; setting: string };
+
+export interface ReplicationGroupParams {
+  id: string;
+  description: string;
+  nodeType: string;
+  engineVersion?: string;
+  port: number;
+  subnetGroupName?: string;
+  subnetIds?: string[];
+  securityGroupIds: string[];
+  multiAz: boolean;
+  preferredAvailabilityZones?: string[];
+  replicasPerNodeGroup: number;
+  transitEncryption: boolean;
+  atRestEncryption: boolean;
+  automaticFailover: boolean;
+  /** Whether to send the auth token (read from inputs by act.ts). */
+  authToken: boolean;
+  tags: Record<string, string>;
+}
+
+export type Action =
+  | { kind: 'TagAsg'; tags: Record<string, string>; why: string }
+  | { kind: 'AuthorizeIngress'; groupId: string; rule: SgRule; why: string }
+  | { kind: 'RevokeIngress'; groupId: string; rule: SgRule; why: string }
+  | { kind: 'CreateReplicationGroup'; params: ReplicationGroupParams }
+  | { kind: 'PutSecret'; name: string; source: SecretSource; hash: string; tags: Record<string, string> }
+  | {
+      kind: 'CreateLaunchTemplateVersion';
+      launchTemplateId: string;
+      sourceVersion: number;
+      description: string;
+      install: NodeInstall;
+    }
+  | {
+      kind: 'RollAsg';
+      /** Point the ASG at this version and set min = max = desired = capacity (0 for a repave). */
+      version: number;
+      capacity: number;
+      mode: RolloutMode;
+      tags: Record<string, string>;
+    }
+  | { kind: 'ScaleAsg'; capacity: number }
+  | { kind: 'SetAsgVersion'; version: number };
+
+export function isDisruptive(action: Action): boolean {
+  if (action.kind === 'RollAsg') return true;
+  if (action.kind === 'ScaleAsg') return true;
+  return false;
+}
+
+/** A stable id for an approval gate, e.g. `RollAsg:v3:0`, what `tfe.operators.dev/approve` must say. */
+export function approvalId(action: Action): string | undefined {
+  if (action.kind === 'RollAsg') return `roll-v${action.version}-to-${action.capacity}`;
+  if (action.kind === 'ScaleAsg') return `scale-to-${action.capacity}`;
+  return undefined;
+}
+
+/** One line a person reads: what the action does. No secret values (actions hold none). */
+export function describeAction(action: Action): string {
+  switch (action.kind) {
+    case 'TagAsg':
+      return `tag the Auto Scaling Group (${action.why})`;
+    case 'AuthorizeIngress':
+      return `open ${describeRule(action.rule)} on ${action.groupId} (${action.why})`;
+    case 'RevokeIngress':
+      return `close ${describeRule(action.rule)} on ${action.groupId} (${action.why})`;
+    case 'CreateReplicationGroup':
+      return `create ElastiCache replication group ${action.params.id}`;
+    case 'PutSecret':
+      return `store secret ${action.name} in AWS Secrets Manager`;
+    case 'CreateLaunchTemplateVersion':
+      return `create launch template version "${action.description}"`;
+    case 'RollAsg':
+      return `point the Auto Scaling Group at launch template version ${action.version} and scale to ${action.capacity}`;
+    case 'ScaleAsg':
+      return `scale the Auto Scaling Group to ${action.capacity}`;
+    case 'SetAsgVersion':
+      return `point the Auto Scaling Group back at launch template version ${action.version}`;
+  }
+}
+
+export function describeRule(rule: SgRule): string {
+  const port = rule.fromPort === rule.toPort ? `${rule.fromPort}` : `${rule.fromPort}-${rule.toPort}`;
+  const from = [...rule.groups, ...rule.cidrs].join(', ');
+  return `${rule.protocol} ${port}${from ? ` from ${from}` : ''}`;
+}

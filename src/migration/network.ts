@@ -1,0 +1,79 @@
+// Network checks from HashiCorp's Active/Active guide, as pure functions over observed
+// security groups: the Redis port open from the nodes to Redis, 8201 open node-to-node
+// (Vault HA), 8800 (Replicated admin console) closed.
+
+import type { ObservedSecurityGroup, SgRule } from './observation.ts';
+
+export interface NetworkFix {
+  groupId: string;
+  problem: string;
+  /** The rule to add (or, with revoke, remove); absent when the operator cannot fix it safely. */
+  rule?: SgRule;
+  revoke?: boolean;
+}
+
+export interface NetworkInput {
+  groups: ObservedSecurityGroup[];
+  nodeGroups: string[];
+  redisGroups: string[];
+  redisPort: number;
+  /** External Redis lives outside these groups unless redisGroups are given. */
+  externalRedis: boolean;
+}
+
+export const VAULT_HA_PORT = 8201;
+export const REPLICATED_UI_PORT = 8800;
+
+function covers(rule: SgRule, port: number): boolean {
+  const proto = rule.protocol === '-1' || rule.protocol === 'tcp' || rule.protocol === '6';
+  return proto && (rule.protocol === '-1' || (rule.fromPort <= port && port <= rule.toPort));
+}
+
+function tcp(port: number, groups: string[]): SgRule {
+  return { protocol: 'tcp', fromPort: port, toPort: port, groups, cidrs: [] };
+}
+
+export function checkNetwork(input: NetworkInput): { missingGroups: string[]; fixes: NetworkFix[] } {
+  const byId = new Map(input.groups.map((g) => [g.id, g]));
+  const wanted = [...new Set([...input.nodeGroups, ...input.redisGroups])];
+  const missingGroups = wanted.filter((id) => !byId.has(id));
+  if (missingGroups.length > 0) return { missingGroups, fixes: [] };
+  const fixes: NetworkFix[] = [];
+  const nodes = input.nodeGroups.map((id) => byId.get(id)!);
+  const fromNodes = (r: SgRule) => r.groups.some((g) => input.nodeGroups.includes(g));
+
+  if (input.redisGroups.length > 0) {
+    const redis = input.redisGroups.map((id) => byId.get(id)!);
+    const open = redis.some((g) => g.ingress.some((r) => covers(r, input.redisPort) && fromNodes(r)));
+    if (!open) {
+      fixes.push({
+        groupId: redis[0].id,
+        problem: `Redis port ${input.redisPort} is not open from the node security groups (${input.nodeGroups.join(', ')}) to ${redis[0].id}`,
+        rule: tcp(input.redisPort, [input.nodeGroups[0]]),
+      });
+    }
+  }
+  if (nodes.length > 0) {
+    const vault = nodes.some((g) => g.ingress.some((r) => covers(r, VAULT_HA_PORT) && fromNodes(r)));
+    if (!vault) {
+      fixes.push({
+        groupId: nodes[0].id,
+        problem: `port ${VAULT_HA_PORT} (Vault HA) is not open between the nodes (${nodes[0].id})`,
+        rule: tcp(VAULT_HA_PORT, [nodes[0].id]),
+      });
+    }
+  }
+  for (const g of nodes) {
+    for (const r of g.ingress) {
+      if (!covers(r, REPLICATED_UI_PORT)) continue;
+      const exact = r.protocol === 'tcp' && r.fromPort === REPLICATED_UI_PORT && r.toPort === REPLICATED_UI_PORT;
+      fixes.push({
+        groupId: g.id,
+        problem: `port ${REPLICATED_UI_PORT} (Replicated admin console) is open on ${g.id}${exact ? '' : ` through a wider rule (${r.protocol} ${r.fromPort}-${r.toPort}) the operator will not remove`}`,
+        rule: exact ? r : undefined,
+        revoke: true,
+      });
+    }
+  }
+  return { missingGroups, fixes };
+}

@@ -1,0 +1,133 @@
+// What observe() reads from the world, in the shape the planner needs. Plain data only:
+// the planner is a pure function of (spec, Observation).
+
+import type { NodeInstall } from '../tfe/userdata.ts';
+
+/** Tags the operator keeps on the Auto Scaling Group: its memory across crashes. */
+export const TAG = {
+  owner: 'tfe.operators.dev/owner',
+  baselineVersion: 'tfe.operators.dev/baseline-version',
+  /** `<version>:<mode>`: the rollout in flight (mode single | direct | canary | rollback). */
+  rollout: 'tfe.operators.dev/rollout',
+  lastGoodVersion: 'tfe.operators.dev/last-good-version',
+  lastGoodCapacity: 'tfe.operators.dev/last-good-capacity',
+  /** `<targetVersion>`: a rollback happened away from this target; do not retry it. */
+  rolledBackFrom: 'tfe.operators.dev/rolled-back-from',
+  secretHash: 'tfe.operators.dev/value-sha256',
+} as const;
+
+export type RolloutMode = 'single' | 'direct' | 'canary' | 'rollback';
+
+export interface AsgInstance {
+  id: string;
+  lifecycleState: string;
+  launchTemplateVersion?: string;
+  privateIp?: string;
+}
+
+export interface ObservedAsg {
+  name: string;
+  min: number;
+  max: number;
+  desired: number;
+  launchTemplateId?: string;
+  launchTemplateName?: string;
+  /** The version the ASG launches from, as a number ('$Latest'/'$Default' resolved). */
+  launchTemplateVersion?: number;
+  instances: AsgInstance[];
+  tags: Record<string, string>;
+}
+
+export interface ObservedTemplateVersion {
+  number: number;
+  description?: string;
+  /** Parsed user data, or the reason it could not be parsed. */
+  install?: NodeInstall;
+  foreignReason?: string;
+  securityGroupIds: string[];
+}
+
+export interface ObservedLaunchTemplate {
+  id: string;
+  name: string;
+  latestVersion: number;
+  versions: ObservedTemplateVersion[];
+}
+
+export interface ObservedReplicationGroup {
+  id: string;
+  status: string;
+  endpoint?: string;
+  port?: number;
+  clusterEnabled: boolean;
+  transitEncryption: boolean;
+  atRestEncryption: boolean;
+  authTokenEnabled: boolean;
+  ownedByUs: boolean;
+}
+
+export interface RedisProbeResult {
+  ok: boolean;
+  /** A short machine reason: Unreachable, AuthFailed, TlsTooOld, ClusterMode, VersionTooOld, NotRedis. */
+  reason?: string;
+  message: string;
+  version?: string;
+}
+
+export interface SgRule {
+  protocol: string;
+  fromPort: number;
+  toPort: number;
+  /** Source security group ids. */
+  groups: string[];
+  cidrs: string[];
+}
+
+export interface ObservedSecurityGroup {
+  id: string;
+  ingress: SgRule[];
+}
+
+export interface NodeHealth {
+  healthy: boolean;
+  detail: string;
+}
+
+/** Values read from Kubernetes Secrets. Held in memory only; never written anywhere but AWS Secrets Manager. */
+export interface SecretInputs {
+  encPassword?: string;
+  license?: string;
+  redisPassword?: string;
+  settings: Record<string, string>;
+}
+
+export interface Inputs {
+  replicatedConfText?: string;
+  settingsText?: string;
+  secrets: SecretInputs;
+  /** References that could not be read: "Secret tfe/tfe-secrets key enc_password". */
+  missing: string[];
+}
+
+export interface ObservedSecret {
+  name: string;
+  /** The salted hash tag on the secret, compared to the wanted value's hash. */
+  hash?: string;
+}
+
+export interface Observation {
+  now: number;
+  inputs: Inputs;
+  asg?: ObservedAsg;
+  launchTemplate?: ObservedLaunchTemplate;
+  replicationGroup?: ObservedReplicationGroup;
+  externalRedis?: RedisProbeResult;
+  securityGroups: ObservedSecurityGroup[];
+  /** Secrets Manager secrets the operator manages, by name. */
+  awsSecrets: Record<string, ObservedSecret>;
+  /** Health per instance id, and of the load balancer URL when configured. */
+  nodeHealth: Record<string, NodeHealth>;
+  lbHealth?: NodeHealth;
+  /** Result of the optional functional validation against TFE's API, when it ran. */
+  validation?: NodeHealth;
+}

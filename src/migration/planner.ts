@@ -1,0 +1,645 @@
+// The planner: a pure function from (TfeCluster, Observation) to the next action and the
+// status a person reads. No I/O here, so every step and every failure is a table test.
+//
+// It never trusts a stored phase: it re-derives where the migration stands from AWS (the
+// ASG's launch template version, capacity, instances, and the operator's ASG tags) each time.
+
+import type { TfeCluster } from '../api/types.ts';
+import { parseDuration } from '../api/defaults.ts';
+import { parsePtfeSettings, parseReplicatedConf, checkExternalServices } from '../tfe/settings.ts';
+import type { Action, ReplicationGroupParams, SecretSource } from './actions.ts';
+import { approvalId, describeAction, isDisruptive } from './actions.ts';
+import type { Observation, ObservedAsg, ObservedTemplateVersion, RolloutMode, SgRule } from './observation.ts';
+import { TAG } from './observation.ts';
+import { contentHash, fingerprint, isActiveActive, renderTargets, secretName, type Target } from './targets.ts';
+import { checkNetwork } from './network.ts';
+
+export type Step = 'Validate' | 'Redis' | 'SingleNode' | 'ScaleOut' | 'Done' | 'Upgrade' | 'Scale' | 'Rollback';
+export type Phase =
+  | 'Pending'
+  | 'Migrating'
+  | 'Ready'
+  | 'Paused'
+  | 'WaitingForApproval'
+  | 'Degraded'
+  | 'RollingBack'
+  | 'RolledBack';
+
+export const STEP_CONDITIONS = ['Validated', 'RedisReady', 'SingleNodeHealthy', 'ReplicatedUIDisabled', 'ScaledOut'] as const;
+
+export interface ConditionUpdate {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+}
+
+export interface InstanceStatus {
+  id: string;
+  healthy: boolean;
+  launchTemplateVersion?: string;
+  message?: string;
+}
+
+export interface Plan {
+  /** The action to carry out now; undefined when there is nothing to do or the operator must not act. */
+  action?: Action;
+  /** Re-run after this many ms (waits); undefined: wait for the next change. */
+  requeueAfterMs?: number;
+  phase: Phase;
+  step: Step;
+  message: string;
+  conditions: ConditionUpdate[];
+  /** Failure reason when Degraded (also the Degraded condition's reason). */
+  failure?: { reason: string; message: string };
+  nodes: { desired: number; ready: number; instances: InstanceStatus[] };
+  redis?: { endpoint?: string; port?: number; replicationGroupId?: string; managed: boolean };
+  launchTemplate?: { id?: string; baselineVersion?: number; currentVersion?: number; lastGoodVersion?: number };
+  encryptionPasswordFingerprint?: string;
+  approval?: { waitingFor: string; description: string };
+  /** The wait in progress and since when (kept in status to judge deadlines across restarts). */
+  wait?: { id: string; since: string };
+}
+
+export interface PlanContext {
+  cluster: TfeCluster;
+  obs: Observation;
+  /** Salt for the enc_password fingerprint (stable per TfeCluster: its uid). */
+  salt: string;
+}
+
+const ANNOTATION_APPROVE = 'tfe.operators.dev/approve';
+const ANNOTATION_ABORT = 'tfe.operators.dev/abort';
+
+/** Steps of a fresh migration, in order, with the condition each one turns True. */
+const STEP_ORDER: Step[] = ['Validate', 'Redis', 'SingleNode', 'ScaleOut', 'Done'];
+
+export function plan(ctx: PlanContext): Plan {
+  const b = new PlanBuilder(ctx);
+  return b.run();
+}
+
+class Stop {
+  constructor(readonly plan: Plan) {}
+}
+
+class PlanBuilder {
+  private readonly spec: TfeCluster['spec'];
+  private readonly obs: Observation;
+  private conditions = new Map<string, ConditionUpdate>();
+  private redis: Plan['redis'];
+  private lt: Plan['launchTemplate'];
+  private fingerprintValue?: string;
+  private step: Step = 'Validate';
+  private readonly nodesWanted: number;
+
+  constructor(private readonly ctx: PlanContext) {
+    this.spec = ctx.cluster.spec;
+    this.obs = ctx.obs;
+    this.nodesWanted = this.spec.nodes ?? 2;
+  }
+
+  run(): Plan {
+    try {
+      this.planAll();
+      throw new Error('planner fell through without a decision');
+    } catch (e) {
+      if (e instanceof Stop) return e.plan;
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The straight list of phases. Each either returns (continue) or throws Stop with a decision.
+
+  private planAll(): never {
+    const inputs = this.validateInputs();
+    const asg = this.validateAsg();
+    const baseline = this.baselineVersion(asg);
+    const current = this.versionOf(asg.launchTemplateVersion);
+    this.validateRelease(inputs.releaseSequence, current);
+    this.validateStandalone(asg, current);
+    this.validateNetwork(asg, baseline);
+    this.condition('Validated', 'True', 'ChecksPassed', 'settings, Auto Scaling Group, launch template and network are ready');
+
+    this.ensureOwnershipTags(asg);
+    this.step = 'Redis';
+    const redis = this.planRedis();
+    this.condition('RedisReady', 'True', 'Available', `Redis at ${redis.host}:${redis.port}`);
+    this.ensureSecrets(redis.usePassword);
+
+    const targets = renderTargets({
+      namespace: this.ns,
+      name: this.name,
+      baseReplicatedConf: inputs.replicatedConf,
+      baseSettings: inputs.settings,
+      baseInstallArgs: baseline.install?.installArgs ?? [],
+      secretSettingKeys: (this.spec.settings.secretSettings ?? []).map((s) => s.setting),
+      releaseSequence: this.spec.release.sequence,
+      redis,
+    });
+    this.lastTargets = targets;
+    this.checkRolledBack(asg, targets.full);
+    this.checkAbort(asg, baseline);
+    return this.planRollout(asg, baseline, current, targets);
+  }
+
+  private get ns(): string {
+    return this.ctx.cluster.metadata?.namespace ?? 'default';
+  }
+  private get name(): string {
+    return this.ctx.cluster.metadata?.name ?? '';
+  }
+
+  // --- Step 1: validate and prepare ------------------------------------------------------------
+
+  private validateInputs() {
+    const { inputs } = this.obs;
+    if (inputs.missing.length > 0) {
+      this.fail('InputMissing', `cannot read ${inputs.missing.join('; ')}: create it, or fix the reference in spec.settings / spec.encryptionPasswordSecretRef / spec.redis`);
+    }
+    const conf = parseReplicatedConf(inputs.replicatedConfText ?? '');
+    if (!conf.ok) this.fail('InvalidSettings', `replicated.conf: ${conf.problem.message}`);
+    const settings = parsePtfeSettings(inputs.settingsText ?? '');
+    if (!settings.ok) this.fail('InvalidSettings', `ptfe-settings.json: ${settings.problem.message}`);
+    const external = checkExternalServices(settings.value);
+    if (external.length > 0) this.fail('NotExternalServices', external.map((p) => p.message).join('; '));
+    for (const secret of ['enc_password', 'redis_pass'] as const) {
+      if (settings.value[secret] !== undefined) {
+        this.fail('SecretInSettings', `ptfe-settings.json in the ConfigMap holds ${secret} in clear: remove it; the operator takes it from ${secret === 'enc_password' ? 'spec.encryptionPasswordSecretRef' : 'spec.redis'}`);
+      }
+    }
+    const enc = inputs.secrets.encPassword;
+    if (!enc) {
+      this.fail('EncryptionPasswordMissing', 'enc_password is empty: put it in the Secret named by spec.encryptionPasswordSecretRef (it must be the value the running install already uses)');
+    }
+    const fp = fingerprint(enc, this.ctx.salt);
+    const known = this.ctx.cluster.status?.encryptionPasswordFingerprint;
+    if (known && known !== fp) {
+      this.fingerprintValue = known;
+      this.fail(
+        'EncryptionPasswordChanged',
+        `the enc_password in the Secret changed (fingerprint ${fp}, expected ${known}); refusing to roll it out because TFE could no longer decrypt its data. Restore the previous value in the Secret; to really rotate it, follow HashiCorp's re-keying procedure and then clear status.encryptionPasswordFingerprint`,
+      );
+    }
+    this.fingerprintValue = fp;
+    if (!inputs.secrets.license) {
+      this.fail('InputMissing', 'the license is empty: put it in the Secret named by spec.settings.licenseSecretRef');
+    }
+    const release = conf.value.ReleaseSequence;
+    return { replicatedConf: conf.value, settings: settings.value, releaseSequence: release };
+  }
+
+  private validateAsg(): ObservedAsg {
+    const { asg, launchTemplate } = this.obs;
+    if (!asg) {
+      this.fail('AutoScalingGroupNotFound', `Auto Scaling Group ${this.spec.autoScalingGroupName} not found in ${this.spec.aws.region}: check spec.autoScalingGroupName and spec.aws.region`);
+    }
+    if (!launchTemplate) {
+      const ref = this.spec.launchTemplate.id ?? this.spec.launchTemplate.name;
+      this.fail('LaunchTemplateNotFound', `launch template ${ref} not found: check spec.launchTemplate`);
+    }
+    if (asg.launchTemplateId && asg.launchTemplateId !== launchTemplate.id) {
+      this.fail('LaunchTemplateMismatch', `Auto Scaling Group ${asg.name} launches from ${asg.launchTemplateId}, not ${launchTemplate.id}: fix spec.launchTemplate`);
+    }
+    const owner = asg.tags[TAG.owner];
+    if (owner && owner !== `${this.ns}/${this.name}`) {
+      this.fail('OwnedElsewhere', `Auto Scaling Group ${asg.name} is managed by TfeCluster ${owner}; one TfeCluster per Auto Scaling Group`);
+    }
+    this.lt = { id: launchTemplate.id, currentVersion: asg.launchTemplateVersion };
+    return asg;
+  }
+
+  private versionOf(n: number | undefined): ObservedTemplateVersion | undefined {
+    return this.obs.launchTemplate?.versions.find((v) => v.number === n);
+  }
+
+  private baselineVersion(asg: ObservedAsg): ObservedTemplateVersion {
+    const tagged = Number(asg.tags[TAG.baselineVersion]);
+    const n = Number.isInteger(tagged) && tagged > 0 ? tagged : asg.launchTemplateVersion;
+    const version = this.versionOf(n);
+    if (!version) this.fail('LaunchTemplateNotFound', `launch template version ${n} that the Auto Scaling Group uses was not found`);
+    if (!version.install) {
+      this.fail('ForeignUserData', `launch template version ${n}: ${version.foreignReason ?? 'user data was not written by an automated install this operator recognises'}. Render the install with 'tfe-operator render' so the operator owns the user data`);
+    }
+    this.lt = { ...this.lt, baselineVersion: n, lastGoodVersion: numberTag(asg, TAG.lastGoodVersion) ?? n };
+    return version;
+  }
+
+  private validateRelease(baseRelease: unknown, current: ObservedTemplateVersion | undefined) {
+    const pinned = this.spec.release.sequence;
+    if (typeof baseRelease !== 'number' || !Number.isInteger(baseRelease)) {
+      this.fail('InvalidSettings', `replicated.conf: ReleaseSequence must be an integer (found ${JSON.stringify(baseRelease)})`);
+    }
+    if (baseRelease < 504) {
+      this.fail('ReleaseTooOld', `replicated.conf pins ReleaseSequence ${baseRelease}; Active/Active needs 504 (v202101-1) or newer: upgrade the standalone install first, then set ReleaseSequence >= 504 in the ConfigMap`);
+    }
+    const running = current?.install?.replicatedConf.ReleaseSequence;
+    if (typeof running === 'number' && pinned < running) {
+      this.fail('DowngradeRefused', `spec.release.sequence ${pinned} is older than the running release ${running}; TFE does not support downgrades: set spec.release.sequence to ${running} or newer`);
+    }
+  }
+
+  private validateStandalone(asg: ObservedAsg, current: ObservedTemplateVersion | undefined) {
+    if (isActiveActive(current?.install) || asg.tags[TAG.rollout]) return;
+    const live = asg.instances.length;
+    if (asg.desired > 1 || live > 1) {
+      this.fail('NotStandalone', `Auto Scaling Group ${asg.name} runs ${Math.max(live, asg.desired)} nodes without Active/Active settings; a standalone install must have exactly one node before the migration: scale it to 1`);
+    }
+  }
+
+  private validateNetwork(asg: ObservedAsg, baseline: ObservedTemplateVersion) {
+    const nodeGroups = this.spec.network?.nodeSecurityGroupIds ?? baseline.securityGroupIds;
+    const redisGroups = this.spec.network?.redisSecurityGroupIds ?? this.spec.redis.elastiCache?.securityGroupIds ?? [];
+    const port = this.spec.redis.elastiCache?.port ?? this.spec.redis.external?.port ?? 6379;
+    const result = checkNetwork({
+      groups: this.obs.securityGroups,
+      nodeGroups,
+      redisGroups,
+      redisPort: port,
+      externalRedis: !!this.spec.redis.external,
+    });
+    if (result.missingGroups.length > 0) {
+      this.fail('SecurityGroupNotFound', `security groups not found: ${result.missingGroups.join(', ')}: fix spec.network`);
+    }
+    if (result.fixes.length === 0) return;
+    const summary = result.fixes.map((f) => f.problem).join('; ');
+    const fix = result.fixes[0];
+    if ((this.spec.network?.mode ?? 'Verify') === 'Manage' && fix.rule) {
+      const action: Action = fix.revoke
+        ? { kind: 'RevokeIngress', groupId: fix.groupId, rule: fix.rule, why: fix.problem }
+        : { kind: 'AuthorizeIngress', groupId: fix.groupId, rule: fix.rule, why: fix.problem };
+      this.act(action, `fixing the network: ${summary}`);
+    }
+    void asg;
+    this.fail('NetworkNotReady', `${summary}. Fix the security group rules, or set spec.network.mode to Manage to let the operator fix them`);
+  }
+
+  private ensureOwnershipTags(asg: ObservedAsg) {
+    if (asg.tags[TAG.owner] && asg.tags[TAG.baselineVersion]) return;
+    this.act(
+      {
+        kind: 'TagAsg',
+        tags: { [TAG.owner]: `${this.ns}/${this.name}`, [TAG.baselineVersion]: String(asg.launchTemplateVersion ?? '') },
+        why: `record the baseline launch template version ${asg.launchTemplateVersion} before any change`,
+      },
+      'recording the baseline before the migration',
+    );
+  }
+
+  // --- Step 2: Redis ---------------------------------------------------------------------------
+
+  private planRedis(): { host: string; port: number; useTls: boolean; usePassword: boolean } {
+    const ec = this.spec.redis.elastiCache;
+    if (ec) {
+      const group = this.obs.replicationGroup;
+      if (!group) {
+        const params: ReplicationGroupParams = {
+          id: ec.replicationGroupId,
+          description: `Redis for Terraform Enterprise (TfeCluster ${this.ns}/${this.name})`,
+          nodeType: ec.nodeType ?? 'cache.t3.medium',
+          engineVersion: ec.engineVersion,
+          port: ec.port ?? 6379,
+          subnetGroupName: ec.subnetGroupName,
+          subnetIds: ec.subnetIds,
+          securityGroupIds: ec.securityGroupIds ?? [],
+          multiAz: ec.multiAz ?? true,
+          preferredAvailabilityZones: ec.preferredAvailabilityZones,
+          replicasPerNodeGroup: ec.replicasPerNodeGroup ?? 1,
+          transitEncryption: ec.transitEncryption ?? true,
+          atRestEncryption: ec.atRestEncryption ?? true,
+          automaticFailover: ec.automaticFailover ?? true,
+          authToken: !!ec.authTokenSecretRef,
+          tags: { [TAG.owner]: `${this.ns}/${this.name}` },
+        };
+        this.act({ kind: 'CreateReplicationGroup', params }, `creating ElastiCache replication group ${ec.replicationGroupId}`);
+      }
+      this.redis = { replicationGroupId: group.id, managed: group.ownedByUs, endpoint: group.endpoint, port: group.port };
+      if (group.clusterEnabled) {
+        this.fail('RedisClusterMode', `replication group ${group.id} runs in cluster mode, which TFE does not support: use a replication group with cluster mode disabled (primary/replica)`);
+      }
+      if (ec.authTokenSecretRef && !group.authTokenEnabled) {
+        this.fail('RedisSettingsMismatch', `replication group ${group.id} has no auth token but spec.redis.elastiCache.authTokenSecretRef is set: remove the reference or enable AUTH on the group`);
+      }
+      if (group.status !== 'available' || !group.endpoint) {
+        this.wait(`redis:${group.id}`, `waiting for replication group ${group.id} to become available (now ${group.status})`, 'step');
+      }
+      return { host: group.endpoint, port: group.port ?? ec.port ?? 6379, useTls: group.transitEncryption, usePassword: group.authTokenEnabled };
+    }
+    const ext = this.spec.redis.external!;
+    this.redis = { endpoint: ext.host, port: ext.port ?? 6379, managed: false };
+    const probe = this.obs.externalRedis;
+    if (!probe) this.wait('redis:probe', `probing Redis at ${ext.host}:${ext.port ?? 6379}`, 'step');
+    if (!probe.ok) this.fail(`Redis${probe.reason ?? 'Unusable'}`, `Redis at ${ext.host}:${ext.port ?? 6379}: ${probe.message}`);
+    return { host: ext.host, port: ext.port ?? 6379, useTls: ext.tls ?? true, usePassword: !!ext.passwordSecretRef };
+  }
+
+  private ensureSecrets(redisPassword: boolean) {
+    const wanted: Array<{ purpose: string; source: SecretSource; value?: string }> = [
+      { purpose: 'enc_password', source: { kind: 'encPassword' }, value: this.obs.inputs.secrets.encPassword },
+      { purpose: 'license', source: { kind: 'license' }, value: this.obs.inputs.secrets.license },
+    ];
+    if (redisPassword) {
+      wanted.push({ purpose: 'redis_pass', source: { kind: 'redisPassword' }, value: this.obs.inputs.secrets.redisPassword });
+    }
+    for (const s of this.spec.settings.secretSettings ?? []) {
+      wanted.push({ purpose: `setting-${s.setting}`, source: { kind: 'setting', setting: s.setting }, value: this.obs.inputs.secrets.settings[s.setting] });
+    }
+    for (const w of wanted) {
+      const name = secretName(this.ns, this.name, w.purpose);
+      if (w.value === undefined) this.fail('InputMissing', `no value for ${w.purpose}: check the Secret references in the spec`);
+      const hash = fingerprint(w.value, name);
+      if (this.obs.awsSecrets[name]?.hash === hash) continue;
+      this.act(
+        { kind: 'PutSecret', name, source: w.source, hash, tags: { [TAG.owner]: `${this.ns}/${this.name}`, [TAG.secretHash]: hash } },
+        `storing ${w.purpose} in AWS Secrets Manager for the nodes to fetch at boot`,
+      );
+    }
+  }
+
+  // --- Steps 3 and 4, upgrades, scaling ----------------------------------------------------------
+
+  private planRollout(asg: ObservedAsg, baseline: ObservedTemplateVersion, current: ObservedTemplateVersion | undefined, t: { single: Target; full: Target }): never {
+    const singleV = this.findVersion(t.single);
+    const fullV = this.findVersion(t.full);
+    const rollout = parseRollout(asg.tags[TAG.rollout]);
+    const cur = asg.launchTemplateVersion;
+
+    if (fullV !== undefined && cur === fullV) {
+      const mode = rollout?.version === fullV ? rollout.mode : 'direct';
+      const activeActiveBefore = mode === 'canary';
+      if (mode === 'canary' || mode === 'direct') {
+        this.condition('SingleNodeHealthy', 'True', 'Validated', 'one node ran on Redis and passed validation');
+      }
+      this.condition('ReplicatedUIDisabled', 'True', 'Disabled', `launch template version ${fullV} passes disable-replicated-ui to install.sh`);
+      this.step = rollout?.version === fullV ? (activeActiveBefore ? 'Upgrade' : 'ScaleOut') : 'Scale';
+      return this.planOnFull(asg, fullV, mode);
+    }
+    if (singleV !== undefined && cur === singleV && !isActiveActive(current?.install)) {
+      this.step = 'SingleNode';
+      return this.planOnSingle(asg, singleV, t.full);
+    }
+    // Neither target yet: start (or restart) a rollout.
+    if (isActiveActive(current?.install)) {
+      // Already Active/Active on older content: repave with a canary (0 -> 1 -> validate -> N).
+      this.step = 'Upgrade';
+      this.condition('SingleNodeHealthy', 'True', 'Validated', 'the cluster already ran Active/Active');
+      const v = this.ensureVersion(t.full, baseline);
+      this.gateAndAct({ kind: 'RollAsg', version: v, capacity: 0, mode: 'canary', tags: { [TAG.rollout]: `${v}:canary` } }, `repaving onto launch template version ${v} (${t.full.description}): scaling to 0`);
+    }
+    this.step = 'SingleNode';
+    const v = this.ensureVersion(t.single, baseline);
+    this.gateAndAct({ kind: 'RollAsg', version: v, capacity: 0, mode: 'single', tags: { [TAG.rollout]: `${v}:single` } }, `moving to launch template version ${v} (one node on Redis): scaling to 0`);
+  }
+
+  private planOnSingle(asg: ObservedAsg, singleV: number, full: Target): never {
+    if (asg.desired === 0) {
+      if (asg.instances.length > 0) this.wait(`drain:${singleV}`, `waiting for ${asg.instances.length} instance(s) to terminate`, 'step');
+      this.gateAndAct({ kind: 'ScaleAsg', capacity: 1 }, `starting one node on launch template version ${singleV}`);
+    }
+    if (asg.desired !== 1) {
+      this.gateAndAct({ kind: 'ScaleAsg', capacity: 1 }, `the single-node step runs exactly one node (found ${asg.desired})`);
+    }
+    this.waitHealthy(asg, singleV, 1, 'SingleNodeHealthy');
+    this.condition('SingleNodeHealthy', 'True', 'Validated', `node ${asg.instances[0]?.id} is healthy on Redis with launch template version ${singleV}`);
+    this.step = 'ScaleOut';
+    const v = this.ensureVersion(full, undefined);
+    this.gateAndAct({ kind: 'RollAsg', version: v, capacity: 0, mode: 'direct', tags: { [TAG.rollout]: `${v}:direct` } }, `disabling the Replicated UI with launch template version ${v}: scaling to 0`);
+  }
+
+  private planOnFull(asg: ObservedAsg, fullV: number, mode: RolloutMode): never {
+    const n = this.nodesWanted;
+    if (asg.desired === 0) {
+      if (asg.instances.length > 0) this.wait(`drain:${fullV}`, `waiting for ${asg.instances.length} instance(s) to terminate`, 'step');
+      const first = mode === 'canary' ? 1 : n;
+      this.gateAndAct({ kind: 'ScaleAsg', capacity: first }, mode === 'canary' ? `starting one canary node on launch template version ${fullV}` : `scaling out to ${n} nodes`);
+    }
+    if (mode === 'canary' && asg.desired === 1 && n > 1) {
+      this.waitHealthy(asg, fullV, 1, 'ScaledOut');
+      this.gateAndAct({ kind: 'ScaleAsg', capacity: n }, `canary node validated: scaling out to ${n} nodes`);
+    }
+    if (asg.desired !== n || asg.min !== n || asg.max !== n) {
+      this.step = 'Scale';
+      this.condition('ScaledOut', 'False', 'Scaling', `scaling from ${asg.desired} to ${n} nodes`);
+      this.act({ kind: 'ScaleAsg', capacity: n }, `scaling from ${asg.desired} to ${n} nodes (spec.nodes)`);
+    }
+    this.waitHealthy(asg, fullV, n, 'ScaledOut');
+    if (asg.tags[TAG.lastGoodVersion] !== String(fullV) || asg.tags[TAG.lastGoodCapacity] !== String(n) || asg.tags[TAG.rollout]) {
+      this.act(
+        { kind: 'TagAsg', tags: { [TAG.lastGoodVersion]: String(fullV), [TAG.lastGoodCapacity]: String(n), [TAG.rollout]: '' }, why: `record version ${fullV} x ${n} as the last good state` },
+        `all ${n} nodes healthy: recording the last good state`,
+      );
+    }
+    this.step = 'Done';
+    this.condition('ScaledOut', 'True', 'AllNodesHealthy', `${n} of ${n} nodes healthy on launch template version ${fullV}`);
+    this.condition('Ready', 'True', 'ActiveActive', `Active/Active with ${n} healthy nodes`);
+    this.condition('Progressing', 'False', 'Complete', 'nothing to do');
+    this.condition('Degraded', 'False', 'AsExpected', 'no failure');
+    throw new Stop(this.finish({ phase: 'Ready', message: `Active/Active: ${n} of ${n} nodes healthy on launch template version ${fullV}` }));
+  }
+
+  private findVersion(t: Target): number | undefined {
+    return this.obs.launchTemplate?.versions.find((v) => v.description === t.description)?.number;
+  }
+
+  /** The version number for a target, or (Stop) the action that creates it. */
+  private ensureVersion(t: Target, source: ObservedTemplateVersion | undefined): number {
+    const v = this.findVersion(t);
+    if (v !== undefined) return v;
+    const from = source?.number ?? this.lt?.baselineVersion ?? this.obs.launchTemplate!.latestVersion;
+    this.act(
+      { kind: 'CreateLaunchTemplateVersion', launchTemplateId: this.obs.launchTemplate!.id, sourceVersion: from, description: t.description, install: t.install },
+      `creating launch template version "${t.description}"`,
+    );
+  }
+
+  /** Continue only when `count` instances run `version` and all are healthy, and the load balancer too. */
+  private waitHealthy(asg: ObservedAsg, version: number, count: number, conditionType: string) {
+    const onVersion = asg.instances.filter((i) => i.launchTemplateVersion === String(version));
+    const healthy = onVersion.filter((i) => this.obs.nodeHealth[i.id]?.healthy);
+    const stale = asg.instances.length - onVersion.length;
+    if (onVersion.length < count || healthy.length < count || stale > 0) {
+      const seen = asg.instances.map((i) => `${i.id}: ${this.obs.nodeHealth[i.id]?.detail ?? 'no answer yet'}`).join('; ') || 'no instance yet';
+      this.condition(conditionType, 'False', 'WaitingForHealthy', `${healthy.length}/${count} healthy on version ${version}`);
+      this.wait(`healthy:${version}:${count}`, `waiting for ${count} healthy node(s) on launch template version ${version} (${healthy.length} so far; ${seen})`, 'health');
+    }
+    if (this.spec.health?.url && !this.obs.lbHealth?.healthy) {
+      this.wait(`lb:${version}:${count}`, `nodes healthy; waiting for the load balancer health check (${this.obs.lbHealth?.detail ?? 'no answer yet'})`, 'health');
+    }
+    if (this.spec.validation && !this.obs.validation?.healthy) {
+      this.wait(`validate:${version}:${count}`, `validating with a run in workspace ${this.spec.validation.workspace} (${this.obs.validation?.detail ?? 'not run yet'})`, 'health');
+    }
+  }
+
+  // --- Safety: abort, rollback, holds -------------------------------------------------------------
+
+  private checkRolledBack(asg: ObservedAsg, full: Target) {
+    if (asg.tags[TAG.rolledBackFrom] !== full.hash) return;
+    const rollout = parseRollout(asg.tags[TAG.rollout]);
+    if (rollout?.mode === 'rollback') this.planRollbackProgress(asg, rollout.version);
+    this.step = 'Rollback';
+    this.condition('Ready', 'False', 'RolledBack', 'the last rollout was rolled back');
+    this.condition('Progressing', 'False', 'RolledBack', 'rolled back; change the spec to try again');
+    throw new Stop(
+      this.finish({
+        phase: 'RolledBack',
+        message: `rolled back to launch template version ${asg.launchTemplateVersion} with ${asg.desired} node(s); the failed rollout will not be retried until the spec changes`,
+      }),
+    );
+  }
+
+  private checkAbort(asg: ObservedAsg, baseline: ObservedTemplateVersion) {
+    const abort = this.ctx.cluster.metadata?.annotations?.[ANNOTATION_ABORT] === 'true';
+    if (!abort) return;
+    this.rollback(asg, baseline, 'Aborted', 'abort requested with the tfe.operators.dev/abort annotation');
+  }
+
+  /** Return to the last good version (or the baseline) and the capacity that served. */
+  private rollback(asg: ObservedAsg, baseline: ObservedTemplateVersion, reason: string, why: string): never {
+    this.step = 'Rollback';
+    const lastGood = numberTag(asg, TAG.lastGoodVersion);
+    const target = lastGood ?? baseline.number;
+    const capacity = lastGood !== undefined ? numberTag(asg, TAG.lastGoodCapacity) ?? this.nodesWanted : 1;
+    const rollout = parseRollout(asg.tags[TAG.rollout]);
+    if (rollout?.mode === 'rollback' && rollout.version === target && asg.launchTemplateVersion === target) {
+      this.planRollbackProgress(asg, target);
+    }
+    const fromHash = this.currentTargetHash();
+    this.condition('Degraded', 'True', reason, why);
+    this.act(
+      { kind: 'RollAsg', version: target, capacity: 0, mode: 'rollback', tags: { [TAG.rollout]: `${target}:rollback:${capacity}`, [TAG.rolledBackFrom]: fromHash } },
+      `${why}: rolling back to launch template version ${target} with ${capacity} node(s)`,
+    );
+  }
+
+  private currentTargetHash(): string {
+    return this.lastTargets?.full.hash ?? contentHash(this.spec);
+  }
+  private lastTargets?: { single: Target; full: Target };
+
+  private planRollbackProgress(asg: ObservedAsg, target: number) {
+    const capacity = Number(asg.tags[TAG.rollout]?.split(':')[2] ?? '1') || 1;
+    this.step = 'Rollback';
+    if (asg.desired === 0) {
+      if (asg.instances.length > 0) this.wait(`drain:${target}`, `rollback: waiting for ${asg.instances.length} instance(s) to terminate`, 'step', 'RollingBack');
+      this.act({ kind: 'ScaleAsg', capacity }, `rollback: starting ${capacity} node(s) on launch template version ${target}`, 'RollingBack');
+    }
+    const onVersion = asg.instances.filter((i) => i.launchTemplateVersion === String(target));
+    const healthy = onVersion.filter((i) => this.obs.nodeHealth[i.id]?.healthy);
+    if (healthy.length < capacity) {
+      this.wait(`rollback-healthy:${target}`, `rollback: waiting for ${capacity} healthy node(s) on version ${target} (${healthy.length} so far)`, 'none', 'RollingBack');
+    }
+    this.act({ kind: 'TagAsg', tags: { [TAG.rollout]: '' }, why: 'rollback finished' }, `rollback finished: ${healthy.length} healthy node(s) on version ${target}`, 'RollingBack');
+  }
+
+  // --- Decisions -----------------------------------------------------------------------------------
+
+  private condition(type: string, status: ConditionUpdate['status'], reason: string, message: string) {
+    this.conditions.set(type, { type, status, reason, message });
+  }
+
+  private gateAndAct(action: Action, message: string): never {
+    const annotations = this.ctx.cluster.metadata?.annotations ?? {};
+    if ((this.spec.rollout?.approval ?? 'Automatic') === 'Manual' && isDisruptive(action)) {
+      const id = approvalId(action)!;
+      if (annotations[ANNOTATION_APPROVE] !== id) {
+        this.condition('Progressing', 'True', 'WaitingForApproval', `approve ${id} to ${describeAction(action)}`);
+        throw new Stop(
+          this.finish({
+            phase: 'WaitingForApproval',
+            message: `waiting for approval to ${describeAction(action)}: run 'kubectl tfe approve ${this.name}' (sets annotation ${ANNOTATION_APPROVE}=${id})`,
+            approval: { waitingFor: id, description: describeAction(action) },
+          }),
+        );
+      }
+    }
+    this.act(action, message);
+  }
+
+  private act(action: Action, message: string, phase: Phase = 'Migrating'): never {
+    if (this.spec.rollout?.paused) {
+      this.condition('Paused', 'True', 'PausedBySpec', `paused before: ${describeAction(action)}`);
+      this.condition('Progressing', 'False', 'Paused', 'spec.rollout.paused is true');
+      throw new Stop(this.finish({ phase: 'Paused', message: `paused (spec.rollout.paused) before the next action: ${describeAction(action)}` }));
+    }
+    this.condition('Progressing', 'True', action.kind, message);
+    throw new Stop(this.finish({ phase, message, action }));
+  }
+
+  /** Wait for something the world does by itself; fail (or roll back) past the deadline. */
+  private wait(id: string, message: string, deadline: 'health' | 'step' | 'none', phase: Phase = 'Migrating'): never {
+    const prev = this.ctx.cluster.status?.wait;
+    const since = prev?.id === id ? Date.parse(prev.since) : this.obs.now;
+    const waitState = { id, since: new Date(since).toISOString() };
+    const limit =
+      deadline === 'health'
+        ? parseDuration(this.spec.health?.timeout ?? '15m')
+        : deadline === 'step'
+          ? parseDuration(this.spec.rollout?.stepDeadline ?? '30m')
+          : Infinity;
+    const interval = parseDuration(this.spec.health?.interval ?? '10s');
+    if (this.obs.now - since > limit) {
+      const what = `${message}: gave up after ${Math.round(limit / 1000)}s`;
+      if ((this.spec.rollout?.failurePolicy ?? 'Pause') === 'Rollback' && this.obs.asg && this.step !== 'Rollback') {
+        const baseline = this.versionOf(numberTag(this.obs.asg, TAG.baselineVersion) ?? this.lt?.baselineVersion);
+        if (baseline) this.rollback(this.obs.asg, baseline, 'ProgressDeadlineExceeded', what);
+      }
+      this.fail('ProgressDeadlineExceeded', `${what}. Fix the cause and change the spec to retry, or annotate tfe.operators.dev/abort=true to roll back`, waitState);
+    }
+    this.condition('Progressing', 'True', 'Waiting', message);
+    throw new Stop(this.finish({ phase, message, requeueAfterMs: interval, wait: waitState }));
+  }
+
+  private fail(reason: string, message: string, wait?: Plan['wait']): never {
+    this.condition('Degraded', 'True', reason, message);
+    this.condition('Ready', 'False', reason, message);
+    this.condition('Progressing', 'False', reason, 'stopped: see the Degraded condition');
+    if (this.step === 'Validate') this.condition('Validated', 'False', reason, message);
+    if (this.step === 'Redis') this.condition('RedisReady', 'False', reason, message);
+    throw new Stop(this.finish({ phase: 'Degraded', message, failure: { reason, message }, wait }));
+  }
+
+  private finish(p: Pick<Plan, 'phase' | 'message'> & Partial<Plan>): Plan {
+    if (p.phase !== 'Degraded' && !this.conditions.has('Degraded')) this.condition('Degraded', 'False', 'AsExpected', 'no failure');
+    if (p.phase !== 'Ready' && !this.conditions.has('Ready')) this.condition('Ready', 'False', this.step, p.message);
+    if (!this.conditions.has('Paused')) this.condition('Paused', 'False', 'NotPaused', 'not paused');
+    // Steps not reached yet read Unknown; steps before the current one keep what they said.
+    const stepIndex = STEP_ORDER.indexOf(this.step);
+    STEP_CONDITIONS.forEach((type, i) => {
+      if (this.conditions.has(type)) return;
+      const reached = stepIndex > i || this.step === 'Done';
+      this.condition(type, reached ? 'True' : 'Unknown', reached ? 'Done' : 'NotStarted', reached ? 'done' : 'not started');
+    });
+    const asg = this.obs.asg;
+    const instances: InstanceStatus[] = (asg?.instances ?? []).map((i) => ({
+      id: i.id,
+      healthy: !!this.obs.nodeHealth[i.id]?.healthy,
+      launchTemplateVersion: i.launchTemplateVersion,
+      message: this.obs.nodeHealth[i.id]?.detail,
+    }));
+    return {
+      step: this.step,
+      conditions: [...this.conditions.values()],
+      nodes: { desired: this.nodesWanted, ready: instances.filter((i) => i.healthy).length, instances },
+      redis: this.redis,
+      launchTemplate: this.lt ? { ...this.lt, currentVersion: asg?.launchTemplateVersion } : undefined,
+      encryptionPasswordFingerprint: this.fingerprintValue ?? this.ctx.cluster.status?.encryptionPasswordFingerprint,
+      ...p,
+    };
+  }
+}
+
+function numberTag(asg: ObservedAsg, key: string): number | undefined {
+  const n = Number(asg.tags[key]);
+  return asg.tags[key] && Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+export function parseRollout(tag: string | undefined): { version: number; mode: RolloutMode } | undefined {
+  if (!tag) return undefined;
+  const [v, mode] = tag.split(':');
+  const version = Number(v);
+  if (!Number.isInteger(version) || !['single', 'direct', 'canary', 'rollback'].includes(mode)) return undefined;
+  return { version, mode: mode as RolloutMode };
+}
+
+export type { SgRule };

@@ -1,0 +1,87 @@
+// What the launch template should say at each stage of the migration: pure rendering of
+// the spec and the base settings into NodeInstall values, and their stable content ids.
+
+import { createHash } from 'node:crypto';
+import { renderActiveActive } from '../tfe/settings.ts';
+import type { NodeInstall } from '../tfe/userdata.ts';
+
+export const DISABLE_UI = 'disable-replicated-ui';
+
+/** Secrets Manager names the operator owns for one TfeCluster. */
+export function secretName(namespace: string, name: string, purpose: string): string {
+  return `tfe-operator/${namespace}/${name}/${purpose}`;
+}
+
+export interface TargetInputs {
+  namespace: string;
+  name: string;
+  baseReplicatedConf: Record<string, unknown>;
+  baseSettings: Record<string, { value: string }>;
+  /** install.sh arguments of the baseline install (kept as they were). */
+  baseInstallArgs: string[];
+  secretSettingKeys: string[];
+  releaseSequence: number;
+  redis: { host: string; port: number; useTls: boolean; usePassword: boolean };
+}
+
+export interface Target {
+  stage: 'single' | 'full';
+  install: NodeInstall;
+  hash: string;
+  description: string;
+}
+
+export function renderTargets(t: TargetInputs): { single: Target; full: Target } {
+  const secretSettings: Record<string, string> = {};
+  for (const key of t.secretSettingKeys) secretSettings[key] = secretName(t.namespace, t.name, `setting-${key}`);
+  const rendered = renderActiveActive({
+    replicatedConf: t.baseReplicatedConf,
+    settings: t.baseSettings,
+    releaseSequence: t.releaseSequence,
+    redis: t.redis,
+    encPasswordSecretId: secretName(t.namespace, t.name, 'enc_password'),
+    redisPasswordSecretId: t.redis.usePassword ? secretName(t.namespace, t.name, 'redis_pass') : undefined,
+  });
+  const base = {
+    replicatedConf: rendered.replicatedConf,
+    settings: rendered.settings,
+    secretSettings: { ...secretSettings, ...rendered.secretSettings },
+    licenseSecretId: secretName(t.namespace, t.name, 'license'),
+  };
+  const singleArgs = t.baseInstallArgs.filter((a) => a !== DISABLE_UI);
+  const single = target('single', { ...base, installArgs: singleArgs });
+  const full = target('full', { ...base, installArgs: [...singleArgs, DISABLE_UI] });
+  return { single, full };
+}
+
+function target(stage: Target['stage'], install: NodeInstall): Target {
+  const hash = contentHash(install);
+  const label = stage === 'single' ? 'single node on Redis' : 'active/active';
+  return { stage, install, hash, description: `tfe-operator ${label} ${hash}` };
+}
+
+/** sha256 over a canonical JSON form (sorted keys), first 12 hex digits. */
+export function contentHash(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 12);
+}
+
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Whether a parsed install runs as an Active/Active node with the Replicated UI off. */
+export function isActiveActive(install: NodeInstall | undefined): boolean {
+  return install?.settings.enable_active_active?.value === '1' && install.installArgs.includes(DISABLE_UI);
+}
+
+/** Salted fingerprint of a secret value, safe to show and store. */
+export function fingerprint(value: string, salt: string): string {
+  return `sha256:${createHash('sha256').update(`${salt}\0${value}`).digest('hex').slice(0, 32)}`;
+}

@@ -1,0 +1,328 @@
+// The launch template user data the operator owns: a readable bash script that a real EC2
+// node runs at first boot. It writes /etc/replicated.conf and /etc/ptfe-settings.json,
+// fetches every secret setting and the license from AWS Secrets Manager (never stored in
+// the script), and runs HashiCorp's install.sh with the configured arguments.
+//
+// parseUserData reads the same script back (parse(render(x)) deep-equals x), so the
+// operator can tell what a launch template version installs, and the TFE node simulator
+// can act as the node would.
+
+import { ShellParseError, shdq, shq, splitWords } from './shell.ts';
+
+export interface NodeInstall {
+  replicatedConf: Record<string, unknown>; // /etc/replicated.conf (JSON)
+  settings: Record<string, { value: string }>; // /etc/ptfe-settings.json without secret values
+  secretSettings: Record<string, string>; // setting key -> Secrets Manager secret id, fetched at boot
+  licenseSecretId: string; // Secrets Manager secret id of the license
+  installArgs: string[]; // install.sh arguments, e.g. ['no-proxy', 'disable-replicated-ui']
+}
+
+/** The header line that marks a script written by this renderer. */
+export const USER_DATA_MARKER = '# tfe-operator:user-data v1';
+const MARKER_RE = /^# tfe-operator:user-data v(\d+)\s*$/;
+const FORMAT_VERSION = 1;
+
+export const REPLICATED_CONF_PATH = '/etc/replicated.conf';
+export const SETTINGS_PATH = '/etc/ptfe-settings.json';
+export const DEFAULT_LICENSE_PATH = '/etc/tfe-license.rli';
+export const INSTALLER_URL = 'https://install.terraform.io/ptfe/stable';
+
+/**
+ * Variables an install argument may reference as `${NAME}`; the script sets them from the
+ * instance metadata service before install.sh runs, e.g. `private-address=${PRIVATE_IP}`.
+ */
+export const INSTALL_ARG_VARIABLES = ['PRIVATE_IP'] as const;
+
+const CONF_EOF = 'TFE_OPERATOR_REPLICATED_CONF';
+const SETTINGS_EOF = 'TFE_OPERATOR_PTFE_SETTINGS';
+
+export type ForeignReason = 'no-marker' | 'base64' | 'unsupported-version' | 'malformed';
+
+/** The script was not written by this renderer (or was edited so it no longer reads back). */
+export class ForeignUserDataError extends Error {
+  override readonly name = 'ForeignUserDataError';
+  constructor(
+    readonly reason: ForeignReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Rendering
+
+export function renderUserData(install: NodeInstall): string {
+  checkInstall(install);
+  const licensePath =
+    typeof install.replicatedConf.LicenseFileLocation === 'string' && install.replicatedConf.LicenseFileLocation !== ''
+      ? install.replicatedConf.LicenseFileLocation
+      : DEFAULT_LICENSE_PATH;
+  const secretLines = Object.entries(install.secretSettings).map(([key, id]) => `set_secret_setting ${shq(key)} ${shq(id)}`);
+  const argLines = install.installArgs.map((a) => `  ${a.includes('${') ? shdq(a, INSTALL_ARG_VARIABLES) : shq(a)}`);
+
+  return `#!/bin/bash
+${USER_DATA_MARKER}
+# Terraform Enterprise node install, rendered by tfe-operator from a TfeCluster.
+# The operator owns this user data: change the TfeCluster or its settings ConfigMap
+# instead of editing this script (a hand edit shows up as drift).
+# Secret settings and the license are read from AWS Secrets Manager at boot with the
+# instance profile; no secret value is stored in this script.
+set -euo pipefail
+umask 077
+
+log() { echo "tfe-operator user-data: $*" >&2; }
+fail() { log "ERROR: $*"; exit 1; }
+
+ensure_tool() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  log "installing $1"
+  if command -v dnf >/dev/null 2>&1; then dnf install -y "$1"
+  elif command -v yum >/dev/null 2>&1; then yum install -y "$1"
+  elif command -v apt-get >/dev/null 2>&1; then apt-get update -y && apt-get install -y "$1"
+  else fail "$1 is required and no package manager was found"
+  fi
+}
+
+# Instance metadata (IMDSv2).
+imds() {
+  local token
+  token="$(curl -sSf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' http://169.254.169.254/latest/api/token)"
+  curl -sSf -H "X-aws-ec2-metadata-token: \${token}" "http://169.254.169.254/latest/meta-data/$1"
+}
+
+fetch_secret() {
+  aws secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text
+}
+
+# set_secret_setting KEY SECRET_ID: writes {"KEY": {"value": <secret>}} into the settings
+# file. The value goes through a pipe, never through a command line.
+set_secret_setting() {
+  local key="$1" secret_id="$2" value tmp
+  value="$(fetch_secret "$secret_id")" || fail "cannot read secret $secret_id (setting $key) from AWS Secrets Manager"
+  tmp="$(mktemp "\${SETTINGS_FILE}.XXXXXX")"
+  printf '%s' "$value" | jq -Rs --arg key "$key" --slurpfile settings "$SETTINGS_FILE" '$settings[0] + {($key): {value: .}}' > "$tmp"
+  mv "$tmp" "$SETTINGS_FILE"
+}
+
+# fetch_license SECRET_ID: the license file, stored as SecretBinary (preferred) or SecretString.
+fetch_license() {
+  local secret_id="$1" binary
+  binary="$(aws secretsmanager get-secret-value --secret-id "$secret_id" --query SecretBinary --output text)" \\
+    || fail "cannot read license secret $secret_id from AWS Secrets Manager"
+  if [ -n "$binary" ] && [ "$binary" != "None" ]; then
+    printf '%s' "$binary" | base64 -d > "$LICENSE_FILE"
+  else
+    fetch_secret "$secret_id" > "$LICENSE_FILE" || fail "cannot read license secret $secret_id"
+  fi
+}
+
+ensure_tool curl
+ensure_tool jq
+command -v aws >/dev/null 2>&1 || fail "the AWS CLI is required to read secrets from AWS Secrets Manager"
+export AWS_DEFAULT_REGION="\${AWS_DEFAULT_REGION:-$(imds placement/region)}"
+PRIVATE_IP="$(imds local-ipv4)"
+
+REPLICATED_CONF=${shq(REPLICATED_CONF_PATH)}
+SETTINGS_FILE=${shq(SETTINGS_PATH)}
+LICENSE_FILE=${shq(licensePath)}
+
+# Installer settings (replicated.conf).
+cat > "$REPLICATED_CONF" <<'${CONF_EOF}'
+${JSON.stringify(install.replicatedConf, null, 2)}
+${CONF_EOF}
+
+# Application settings (ptfe-settings.json), secret settings added below.
+cat > "$SETTINGS_FILE" <<'${SETTINGS_EOF}'
+${JSON.stringify(install.settings, null, 2)}
+${SETTINGS_EOF}
+
+# Secret settings: setting key, Secrets Manager secret id.
+${secretLines.join('\n')}${secretLines.length ? '\n' : ''}
+# License.
+fetch_license ${shq(install.licenseSecretId)}
+
+chmod 0600 "$REPLICATED_CONF" "$SETTINGS_FILE" "$LICENSE_FILE"
+
+# install.sh arguments.
+INSTALL_ARGS=(
+${argLines.join('\n')}${argLines.length ? '\n' : ''})
+
+log "downloading the Terraform Enterprise installer"
+curl -sSfL -o /tmp/tfe-install.sh ${INSTALLER_URL}
+log "running install.sh \${INSTALL_ARGS[*]+\${INSTALL_ARGS[*]}}"
+bash /tmp/tfe-install.sh \${INSTALL_ARGS[@]+"\${INSTALL_ARGS[@]}"}
+`;
+}
+
+function checkInstall(install: NodeInstall): void {
+  const bad = (what: string) => {
+    throw new TypeError(`renderUserData: ${what}`);
+  };
+  if (!isPlainObject(install.replicatedConf)) bad('replicatedConf must be an object');
+  checkJson(install.replicatedConf, 'replicatedConf');
+  if (!isPlainObject(install.settings)) bad('settings must be an object');
+  for (const [key, v] of Object.entries(install.settings)) {
+    if (!isPlainObject(v) || typeof v.value !== 'string' || Object.keys(v).length !== 1) {
+      bad(`settings.${key} must be exactly { value: string }`);
+    }
+  }
+  for (const [key, id] of Object.entries(install.secretSettings)) {
+    if (typeof id !== 'string' || id === '') bad(`secretSettings.${key} must be a non-empty secret id`);
+    if (key in install.settings) bad(`setting ${key} is both a plain and a secret setting`);
+    if (/[\n\r\0]/.test(key) || /[\n\r\0]/.test(id)) bad(`secretSettings.${key}: line breaks are not allowed`);
+  }
+  if (typeof install.licenseSecretId !== 'string' || install.licenseSecretId === '') bad('licenseSecretId is required');
+  if (/[\n\r\0]/.test(install.licenseSecretId)) bad('licenseSecretId: line breaks are not allowed');
+  if (!Array.isArray(install.installArgs)) bad('installArgs must be an array');
+  for (const a of install.installArgs) {
+    if (typeof a !== 'string' || a === '') bad('installArgs must be non-empty strings');
+    if (/[\n\r\0]/.test(a)) bad(`install argument ${JSON.stringify(a)}: line breaks are not allowed`);
+    const refs = a.match(/\$\{[^}]*\}/g) ?? [];
+    for (const r of refs) {
+      if (!INSTALL_ARG_VARIABLES.some((v) => r === `\${${v}}`)) {
+        bad(`install argument ${JSON.stringify(a)} references ${r}; only ${INSTALL_ARG_VARIABLES.map((v) => `\${${v}}`).join(', ')} are set by the script`);
+      }
+    }
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Only JSON values survive the heredoc round trip; say which one would not. */
+function checkJson(v: unknown, path: string): void {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new TypeError(`renderUserData: ${path} is not a finite number`);
+    return;
+  }
+  if (Array.isArray(v)) {
+    v.forEach((x, i) => checkJson(x, `${path}[${i}]`));
+    return;
+  }
+  if (isPlainObject(v)) {
+    for (const [k, x] of Object.entries(v)) checkJson(x, `${path}.${k}`);
+    return;
+  }
+  throw new TypeError(`renderUserData: ${path} is not a JSON value (${typeof v})`);
+}
+
+// ---------------------------------------------------------------------------------------
+// Parsing
+
+const FOREIGN_HINT =
+  'tfe-operator owns the launch template user data: put the install settings in the TfeCluster ' +
+  '(settings ConfigMap, secretSettings, licenseSecretRef) and let the operator render a new version';
+
+export function parseUserData(script: string): NodeInstall {
+  const text = script.replace(/\r\n/g, '\n');
+  const lines = text.split('\n');
+  const markerLine = lines.find((l) => MARKER_RE.test(l));
+  if (markerLine === undefined) {
+    if (looksBase64Of(text)) {
+      throw new ForeignUserDataError(
+        'base64',
+        'user data is still base64-encoded (as EC2 returns it); decode it before parsing',
+      );
+    }
+    const first = lines.find((l) => l.trim() !== '')?.trim().slice(0, 60) ?? '(empty)';
+    throw new ForeignUserDataError(
+      'no-marker',
+      `user data was not written by tfe-operator: no "${USER_DATA_MARKER}" header line (it starts with ${JSON.stringify(first)}); ${FOREIGN_HINT}`,
+    );
+  }
+  const version = Number(MARKER_RE.exec(markerLine)![1]);
+  if (version !== FORMAT_VERSION) {
+    throw new ForeignUserDataError(
+      'unsupported-version',
+      `user data is in tfe-operator format v${version}; this build reads v${FORMAT_VERSION} (upgrade the operator, or let it render a new launch template version)`,
+    );
+  }
+
+  const malformed = (what: string): never => {
+    throw new ForeignUserDataError(
+      'malformed',
+      `user data has the tfe-operator header but ${what}; it was probably edited by hand. ${FOREIGN_HINT}`,
+    );
+  };
+
+  const replicatedConf = readHeredocJson(lines, CONF_EOF, 'replicated.conf', malformed);
+  if (!isPlainObject(replicatedConf)) malformed('its replicated.conf is not a JSON object');
+  const rawSettings = readHeredocJson(lines, SETTINGS_EOF, 'ptfe-settings.json', malformed);
+  if (!isPlainObject(rawSettings)) malformed('its ptfe-settings.json is not a JSON object');
+  const settings: Record<string, { value: string }> = {};
+  for (const [key, v] of Object.entries(rawSettings as Record<string, unknown>)) {
+    if (!isPlainObject(v) || typeof v.value !== 'string' || Object.keys(v).length !== 1) {
+      malformed(`setting ${key} in ptfe-settings.json is not {"value": "<string>"}`);
+    }
+    settings[key] = { value: (v as { value: string }).value };
+  }
+
+  const words = (line: string, n: number, what: string, vars: readonly string[] = []): string[] => {
+    let w: string[] = [];
+    try {
+      w = splitWords(line, vars);
+    } catch (err) {
+      malformed(`its ${what} line cannot be read (${(err as ShellParseError).message})`);
+    }
+    if (w.length !== n) malformed(`its ${what} line has ${w.length - 1} arguments, expected ${n - 1}`);
+    return w;
+  };
+
+  const secretSettings: Record<string, string> = {};
+  for (const line of lines.filter((l) => l.startsWith('set_secret_setting '))) {
+    const [, key, id] = words(line, 3, 'set_secret_setting');
+    if (key! in secretSettings) malformed(`secret setting ${key} is fetched twice`);
+    if (key! in settings) malformed(`setting ${key} is both plain and secret`);
+    secretSettings[key!] = id!;
+  }
+
+  const licenseLines = lines.filter((l) => l.startsWith('fetch_license '));
+  if (licenseLines.length !== 1) malformed(`it has ${licenseLines.length} fetch_license lines, expected 1`);
+  const [, licenseSecretId] = words(licenseLines[0]!, 2, 'fetch_license');
+
+  const start = lines.indexOf('INSTALL_ARGS=(');
+  if (start < 0) malformed('its INSTALL_ARGS=( block is missing');
+  const end = lines.indexOf(')', start);
+  if (end < 0) malformed('its INSTALL_ARGS block is not closed');
+  const installArgs: string[] = [];
+  for (const line of lines.slice(start + 1, end)) {
+    try {
+      installArgs.push(...splitWords(line.trim(), INSTALL_ARG_VARIABLES));
+    } catch (err) {
+      malformed(`an install.sh argument cannot be read: ${JSON.stringify(line.trim())} (${(err as Error).message})`);
+    }
+  }
+  if (!lines.some((l) => /^bash \S*install\.sh .*INSTALL_ARGS/.test(l))) malformed('it never runs install.sh');
+
+  return {
+    replicatedConf: replicatedConf as Record<string, unknown>,
+    settings,
+    secretSettings,
+    licenseSecretId: licenseSecretId!,
+    installArgs,
+  };
+}
+
+function readHeredocJson(lines: string[], eof: string, what: string, malformed: (w: string) => never): unknown {
+  const opener = `<<'${eof}'`;
+  const starts = lines.flatMap((l, i) => (l.trimEnd().endsWith(opener) ? [i] : []));
+  if (starts.length !== 1) malformed(`it has ${starts.length} ${what} blocks, expected 1`);
+  const end = lines.indexOf(eof, starts[0]! + 1);
+  if (end < 0) malformed(`its ${what} block is not closed by ${eof}`);
+  const body = lines.slice(starts[0]! + 1, end).join('\n');
+  try {
+    return JSON.parse(body);
+  } catch (err) {
+    return malformed(`its ${what} block is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+function looksBase64Of(text: string): boolean {
+  const compact = text.replace(/\s+/g, '');
+  if (compact.length < 16 || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) return false;
+  const decoded = Buffer.from(compact, 'base64').toString('utf8');
+  return decoded.startsWith('#!') || decoded.includes('# tfe-operator:user-data');
+}

@@ -1,0 +1,192 @@
+// A real control plane on loopback: etcd 3.5 + kube-apiserver, RBAC on, CRDs installed.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { createCA, createKeyPair, issueCert, type CA } from './certs.ts';
+import { ensureBinaries, repoRoot, type ControlPlaneBinaries } from './controlplane-bin.ts';
+import { freePorts } from './ports.ts';
+import { run, spawnLogged, tail, waitFor, type Proc } from './procs.ts';
+
+export interface ControlPlane {
+  kubeconfigPath: string;
+  server: string;
+  /** Bearer token of the admin user (group system:masters). */
+  token: string;
+  caFile: string;
+  kubectl: string;
+  stop(): Promise<void>;
+}
+
+export interface ControlPlaneOptions {
+  /** Working dir for certs, etcd data and the kubeconfig. */
+  dir: string;
+  /** Where etcd.log and kube-apiserver.log go (default <dir>/logs). */
+  logDir?: string;
+  /** Shared CA (created under <dir>/pki when absent). */
+  ca?: CA;
+  /** Folder with CRD YAML to install (default <repo>/crds). */
+  crdsDir?: string;
+  binaries?: ControlPlaneBinaries;
+  log?: (m: string) => void;
+}
+
+function get(url: string, opts: { ca?: string; token?: string } = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = (url.startsWith('https:') ? request : httpRequest)(
+      url,
+      { ca: opts.ca, headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {}, timeout: 5_000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`timeout GET ${url}`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function kubeconfigYaml(server: string, caPem: string, token: string): string {
+  const caData = Buffer.from(caPem).toString('base64');
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: sandbox',
+    '  cluster:',
+    `    server: ${server}`,
+    `    certificate-authority-data: ${caData}`,
+    'users:',
+    '- name: sandbox-admin',
+    '  user:',
+    `    token: ${token}`,
+    'contexts:',
+    '- name: sandbox',
+    '  context:',
+    '    cluster: sandbox',
+    '    user: sandbox-admin',
+    '    namespace: default',
+    'current-context: sandbox',
+    '',
+  ].join('\n');
+}
+
+const portInUse = (p: Proc) => /address already in use/i.test(tail(p.logFile, 60));
+
+async function startEtcd(bin: string, dataDir: string, logDir: string): Promise<{ proc: Proc; url: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const [client, peer] = await freePorts(2);
+    const url = `http://127.0.0.1:${client}`;
+    const peerUrl = `http://127.0.0.1:${peer}`;
+    const proc = spawnLogged({
+      name: 'etcd',
+      cmd: bin,
+      logDir,
+      args: [
+        '--name=sandbox', `--data-dir=${dataDir}`,
+        `--listen-client-urls=${url}`, `--advertise-client-urls=${url}`,
+        `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`,
+        `--initial-cluster=sandbox=${peerUrl}`, '--initial-cluster-state=new',
+        '--unsafe-no-fsync', // throwaway data: skip fsync, much faster on slow disks
+        '--log-level=warn',
+      ],
+    });
+    try {
+      await waitFor('etcd /health', async () => (await get(`${url}/health`)).body.includes('"true"'), { timeoutMs: 30_000, proc });
+      return { proc, url };
+    } catch (err) {
+      await proc.stop();
+      if (attempt < 3 && portInUse(proc)) continue;
+      throw err;
+    }
+  }
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const log = opts.log ?? ((m: string) => process.stderr.write(`[controlplane] ${m}\n`));
+  const dir = opts.dir;
+  const logDir = opts.logDir ?? join(dir, 'logs');
+  const pki = join(dir, 'pki');
+  mkdirSync(pki, { recursive: true });
+  const bins = opts.binaries ?? (await ensureBinaries({ log }));
+  const ca = opts.ca ?? (await createCA(pki));
+  const [serving, sa] = await Promise.all([
+    issueCert(ca, pki, 'kube-apiserver', { dns: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'], ips: ['127.0.0.1', '10.0.0.1'] }),
+    createKeyPair(pki, 'service-account'),
+  ]);
+  const token = randomBytes(24).toString('hex');
+  const tokenFile = join(pki, 'tokens.csv');
+  writeFileSync(tokenFile, `${token},sandbox-admin,sandbox-admin,"system:masters"\n`, { mode: 0o600 });
+
+  const stops: Proc[] = [];
+  const stopAll = async () => {
+    for (const p of stops.reverse()) await p.stop();
+    stops.length = 0;
+  };
+  try {
+    const etcd = await startEtcd(bins.etcd, join(dir, 'etcd'), logDir);
+    stops.push(etcd.proc);
+
+    let server = '';
+    for (let attempt = 1; ; attempt++) {
+      const [port] = await freePorts(1);
+      server = `https://127.0.0.1:${port}`;
+      const api = spawnLogged({
+        name: 'kube-apiserver',
+        cmd: bins.kubeApiserver,
+        logDir,
+        args: [
+          `--etcd-servers=${etcd.url}`,
+          '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${port}`,
+          `--cert-dir=${pki}`, `--tls-cert-file=${serving.certFile}`, `--tls-private-key-file=${serving.keyFile}`,
+          `--client-ca-file=${ca.certFile}`, `--token-auth-file=${tokenFile}`,
+          '--authorization-mode=Node,RBAC',
+          '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+          `--service-account-key-file=${sa.publicKeyFile}`, `--service-account-signing-key-file=${sa.privateKeyFile}`,
+          '--service-cluster-ip-range=10.0.0.0/24',
+          '--allow-privileged=true',
+          // No controller-manager here, so no service-account tokens for pods (as in envtest).
+          '--disable-admission-plugins=ServiceAccount',
+          '--profiling=false',
+        ],
+      });
+      stops.push(api);
+      try {
+        await waitFor('kube-apiserver /readyz', async () => {
+          const r = await get(`${server}/readyz`, { ca: ca.pem, token });
+          return r.status === 200 && r.body.trim() === 'ok';
+        }, { timeoutMs: 120_000, intervalMs: 200, proc: api });
+        break;
+      } catch (err) {
+        stops.pop();
+        await api.stop();
+        if (attempt < 3 && portInUse(api)) continue;
+        throw err;
+      }
+    }
+
+    const kubeconfigPath = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfigPath, kubeconfigYaml(server, ca.pem, token), { mode: 0o600 });
+    await installCrds(bins.kubectl, kubeconfigPath, opts.crdsDir ?? join(repoRoot, 'crds'), log);
+    return { kubeconfigPath, server, token, caFile: ca.certFile, kubectl: bins.kubectl, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** kubectl apply every crds/*.yaml, then wait until each CRD is Established. */
+export async function installCrds(kubectl: string, kubeconfig: string, crdsDir: string, log: (m: string) => void): Promise<string[]> {
+  if (!existsSync(crdsDir)) return [];
+  const files = readdirSync(crdsDir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(crdsDir, f));
+  if (!files.length) return [];
+  const fileArgs = files.flatMap((f) => ['-f', f]);
+  await run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--force-conflicts', ...fileArgs]);
+  await run(kubectl, ['--kubeconfig', kubeconfig, 'wait', '--for=condition=Established', '--timeout=60s', ...fileArgs]);
+  log(`installed CRDs: ${files.map((f) => f.slice(crdsDir.length + 1)).join(', ')}`);
+  return files;
+}

@@ -1,0 +1,421 @@
+#!/usr/bin/env python3
+"""moto server for the tfe-operator sandbox.
+
+    python3 test/sandbox/moto/server.py <port>
+
+Serves moto (5.2.x) on 127.0.0.1:<port> with runtime patches for the gaps the
+operator hits, plus two observability endpoints for tests:
+
+    GET    /_sandbox/calls        every AWS API call (ts, service, action, userAgent, status)
+    DELETE /_sandbox/calls
+    GET    /_sandbox/asg-history  every change of an ASG's DesiredCapacity, in order
+    DELETE /_sandbox/asg-history
+    GET    /_sandbox/config       {"redisCreateDelayMs": n}
+    POST   /_sandbox/config       same body; changes it at run time
+
+Both logs are cleared by POST /moto-api/reset.
+Env: MOTO_SANDBOX_REDIS_CREATE_DELAY_MS (default 0): how long a new replication
+group reads "creating" before "available".
+
+Every patch below names the moto function it changes; each was checked in moto
+5.2.1's source (and moto 5.2.5, the newest on PyPI when written: it adds
+ModifyReplicationGroup but fixes none of the others).
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import os
+import random
+import signal
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import parse_qs
+
+import moto
+from moto.autoscaling import models as asg_models
+from moto.core import responses as core_responses
+from moto.core.responses import ActionResult
+from moto.ec2.models.instances import InstanceBackend
+from moto.ec2.responses.launch_templates import LaunchTemplates
+from moto.ec2.utils import parse_user_data
+from moto.elasticache import models as ec_models
+from moto.elasticache.exceptions import (
+    InvalidParameterValueException,
+    ReplicationGroupNotFound,
+)
+from moto.elasticache.responses import ElastiCacheResponse
+from moto.moto_api._internal import mock_random
+from moto.moto_api._internal.models import MotoAPIBackend
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import run_simple
+
+_lock = threading.Lock()
+_calls: list[dict[str, Any]] = []
+_asg_history: list[dict[str, Any]] = []
+_ctx = threading.local()  # per request thread: .action (API action), .asg (group launching)
+_config = {"redisCreateDelayMs": int(os.environ.get("MOTO_SANDBOX_REDIS_CREATE_DELAY_MS", "0") or 0)}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --- Deterministic IDs ------------------------------------------------------------
+# POST /moto-api/seed seeds moto's `mock_random`, but (a) every response draws a
+# 52-char request id from it (moto.core.responses._enrich_response ->
+# gen_amzn_requestid_long), so any concurrent read (a poller) shifts the IDs of
+# everything created after it; (b) ElastiCache's ReplicationGroup builds its
+# endpoint domain with the stdlib `random` module, which the seed never touches.
+# Request ids now come from a private RNG, and ElastiCache uses mock_random.
+_request_id_rng = random.Random()
+
+
+def _gen_request_id(headerdict: dict[str, Any] | None = None) -> str:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    req_id = "".join(_request_id_rng.choice(alphabet) for _ in range(52))
+    if isinstance(headerdict, dict):
+        headerdict["x-amzn-requestid"] = req_id
+    return req_id
+
+
+core_responses.gen_amzn_requestid_long = _gen_request_id
+ec_models.random = mock_random  # MotoRandom is a random.Random: .choices() works
+
+
+# --- EC2: CreateLaunchTemplateVersion ----------------------------------------------
+# moto's LaunchTemplates.create_launch_template_version stores LaunchTemplateData
+# as parsed, so UserData stays a plain str; LaunchTemplateVersion.user_data then
+# asserts it is a Base64EncodedString and any ASG launch from that version fails
+# with HTTP 500 (AssertionError). It also ignores SourceVersion. Fixed: UserData is
+# converted like CreateLaunchTemplate does (invalid base64 -> InvalidUserData.Malformed),
+# and SourceVersion copies the source version's data with the given keys on top
+# (AWS: "inherits the launch parameters of the source version, except for
+# parameters that you specify"). DescribeLaunchTemplateVersions returns it base64.
+def _create_launch_template_version(self: LaunchTemplates) -> ActionResult:
+    name = self._get_param("LaunchTemplateName")
+    tmpl_id = self._get_param("LaunchTemplateId")
+    if tmpl_id:
+        template = self.ec2_backend.get_launch_template(tmpl_id)
+    else:
+        template = self.ec2_backend.get_launch_template_by_name(name)
+    description = self._get_param("VersionDescription")
+    data = self._get_param("LaunchTemplateData", {})
+    if data.get("UserData") is not None:
+        data["UserData"] = parse_user_data(data["UserData"])
+    source = self._get_param("SourceVersion")
+    if source:
+        merged = copy.deepcopy(template.get_version(source).data)
+        merged.update(data)
+        data = merged
+    self.error_on_dryrun()
+    version = template.create_version(data, description)
+    return ActionResult({
+        "LaunchTemplateVersion": {
+            "CreateTime": version.create_time,
+            "CreatedBy": f"arn:{self.partition}:iam::{self.current_account}:root",
+            "DefaultVersion": template.is_default(version),
+            "LaunchTemplateData": version.data,
+            "LaunchTemplateId": template.id,
+            "LaunchTemplateName": template.name,
+            "VersionDescription": version.description,
+            "VersionNumber": version.number,
+        }
+    })
+
+
+LaunchTemplates.create_launch_template_version = _create_launch_template_version
+
+
+# --- Auto Scaling: instances launched from the group's launch template version ------
+# FakeAutoScalingGroup.replace_autoscaling_group_instances passes
+# {"LaunchTemplateId": id} to run_instances without a version, so the EC2 instance's
+# tags (aws:ec2launchtemplate:version), security groups and block devices come from
+# the template's *default* version; and InstanceState.launch_template reports the
+# template's default version for every instance. After UpdateAutoScalingGroup moves
+# the group to version N, new instances must show version N, old ones their own.
+_orig_replace = asg_models.FakeAutoScalingGroup.replace_autoscaling_group_instances
+_orig_run_instances = InstanceBackend.run_instances
+
+
+def _replace_instances(self: Any, count_needed: int, propagated_tags: dict[str, str]) -> None:
+    _ctx.asg = self
+    try:
+        _orig_replace(self, count_needed, propagated_tags)
+    finally:
+        _ctx.asg = None
+
+
+def _run_instances(self: Any, image_id: str, count: int, user_data: Any, sgs: list[str], **kwargs: Any) -> Any:
+    group = getattr(_ctx, "asg", None)
+    lt = kwargs.get("launch_template")
+    if group is not None and lt and group.ec2_launch_template is not None:
+        number = group.ec2_launch_template.get_version(group.launch_template_version).number
+        kwargs["launch_template"] = {**lt, "Version": str(number)}
+    return _orig_run_instances(self, image_id, count, user_data, sgs, **kwargs)
+
+
+_orig_instance_state_init = asg_models.InstanceState.__init__
+
+
+def _instance_state_init(self: Any, *args: Any, **kwargs: Any) -> None:
+    _orig_instance_state_init(self, *args, **kwargs)
+    group = self.auto_scaling_group
+    lt = group.ec2_launch_template if group is not None else None
+    # The version spec the group had when this instance joined it (e.g. "3").
+    self._sandbox_lt = None if lt is None else {
+        "LaunchTemplateId": lt.id,
+        "LaunchTemplateName": lt.name,
+        "Version": str(group.launch_template_version),
+    }
+
+
+asg_models.FakeAutoScalingGroup.replace_autoscaling_group_instances = _replace_instances
+InstanceBackend.run_instances = _run_instances
+asg_models.InstanceState.__init__ = _instance_state_init
+asg_models.InstanceState.launch_template = property(lambda self: getattr(self, "_sandbox_lt", None))
+
+
+# --- Auto Scaling: desired-capacity history -----------------------------------------
+# Every write of FakeAutoScalingGroup.desired_capacity (Create/Update/SetDesiredCapacity,
+# policies, detach/terminate with decrement, delete) goes through this property, so
+# back-to-back changes (1 -> 0 -> 1) are all recorded, whatever code path made them.
+def _get_desired(self: Any) -> Any:
+    return self.__dict__.get("_sandbox_desired")
+
+
+def _set_desired(self: Any, value: Any) -> None:
+    old = self.__dict__.get("_sandbox_desired")
+    self.__dict__["_sandbox_desired"] = value
+    if old != value or "_sandbox_desired_set" not in self.__dict__:
+        self.__dict__["_sandbox_desired_set"] = True
+        with _lock:
+            _asg_history.append({
+                "seq": len(_asg_history) + 1,
+                "ts": _now(),
+                "asg": self.name,
+                "from": old,
+                "to": value,
+                "action": getattr(_ctx, "action", None),
+            })
+
+
+asg_models.FakeAutoScalingGroup.desired_capacity = property(_get_desired, _set_desired)
+
+
+# --- ElastiCache: replication groups ---------------------------------------------------
+# CreateReplicationGroup (checked): AutomaticFailover, MultiAZ, AuthTokenEnabled,
+# TransitEncryptionEnabled, AtRestEncryptionEnabled, the port (in the endpoints) and
+# Tags (ListTagsForResource by ARN) are stored and returned as AWS does.
+# Patched: NumCacheClusters was ignored (only ReplicasPerNodeGroup counted): now it
+# sets the node count when ReplicasPerNodeGroup is absent. AuthToken without
+# TransitEncryptionEnabled is refused, as AWS does. Optional "creating" delay.
+_orig_rg_init = ec_models.ReplicationGroup.__init__
+
+
+def _rg_init(self: Any, *args: Any, **kwargs: Any) -> None:
+    if kwargs.get("auth_token") and not kwargs.get("transit_encryption_enabled"):
+        raise InvalidParameterValueException(
+            "AuthToken can only be specified when TransitEncryptionEnabled is true."
+        )
+    n = kwargs.get("num_cache_clusters")
+    if not kwargs.get("replicas_per_node_group") and n and int(n) > 1:
+        kwargs["replicas_per_node_group"] = int(n) - 1
+    _orig_rg_init(self, *args, **kwargs)
+    self._sandbox_ready_at = time.monotonic() + _config["redisCreateDelayMs"] / 1000.0
+
+
+def _rg_get_status(self: Any) -> str:
+    status = self.__dict__.get("_sandbox_status")
+    if status == "available" and time.monotonic() < self.__dict__.get("_sandbox_ready_at", 0):
+        return "creating"
+    return status
+
+
+def _rg_set_status(self: Any, value: str) -> None:
+    self.__dict__["_sandbox_status"] = value
+
+
+ec_models.ReplicationGroup.__init__ = _rg_init
+ec_models.ReplicationGroup.status = property(_rg_get_status, _rg_set_status)
+
+
+# DeleteReplicationGroup only set status "deleting" and the group stayed forever.
+# Now it is removed (its member clusters are ids on the group, and any CacheCluster
+# created into the group is removed too); the response still says "deleting", and
+# Describe then answers ReplicationGroupNotFoundFault, like AWS once deletion ends.
+_orig_rg_delete = ec_models.ElastiCacheBackend.delete_replication_group
+
+
+def _rg_delete(self: Any, replication_group_id: str, retain_primary_cluster: Any) -> Any:
+    group = _orig_rg_delete(self, replication_group_id, retain_primary_cluster)
+    self.replication_groups.pop(replication_group_id, None)
+    for cid in [c for c, cc in self.cache_clusters.items()
+                if getattr(cc, "replication_group_id", None) == replication_group_id]:
+        self.cache_clusters.pop(cid, None)
+    return group
+
+
+ec_models.ElastiCacheBackend.delete_replication_group = _rg_delete
+
+
+# ModifyReplicationGroup is not implemented in 5.2.1 (NotImplementedError -> 500).
+# Minimum: applied at once (status stays "available"; no PendingModifiedValues).
+def _modify_replication_group(self: ElastiCacheResponse) -> ActionResult:
+    backend = self.elasticache_backend
+    rg_id = self._get_param("ReplicationGroupId")
+    if rg_id not in backend.replication_groups:
+        raise ReplicationGroupNotFound(rg_id)
+    rg = backend.replication_groups[rg_id]
+    description = self._get_param("ReplicationGroupDescription")
+    if description is not None:
+        rg.description = description
+    for param, attr in (("CacheNodeType", "cache_node_type"), ("EngineVersion", "engine_version"),
+                        ("SecurityGroupIds", "security_group_ids")):
+        value = self._get_param(param)
+        if value is not None:
+            setattr(rg, attr, value)
+    for param, attr in (("AutomaticFailoverEnabled", "automatic_failover"), ("MultiAZEnabled", "multi_az")):
+        value = self._get_bool_param(param)
+        if value is not None:
+            setattr(rg, attr, "enabled" if value else "disabled")
+    transit = self._get_bool_param("TransitEncryptionEnabled")
+    if transit is not None:
+        rg.transit_encryption_enabled = transit
+    token = self._get_param("AuthToken")
+    strategy = (self._get_param("AuthTokenUpdateStrategy") or "").upper()
+    if token or strategy:
+        if not rg.transit_encryption_enabled:
+            raise InvalidParameterValueException(
+                "AuthToken can only be modified when TransitEncryptionEnabled is true."
+            )
+        if strategy == "DELETE":
+            rg.auth_token_enabled = False
+        elif token and strategy in ("ROTATE", "SET"):
+            rg.auth_token_enabled = True
+        else:
+            raise InvalidParameterValueException(
+                "AuthTokenUpdateStrategy must be ROTATE or SET with an AuthToken, or DELETE."
+            )
+        rg.auth_token_last_modified_date = datetime.now(timezone.utc)
+    return ActionResult({"ReplicationGroup": rg})
+
+
+ElastiCacheResponse.modify_replication_group = _modify_replication_group
+
+
+# --- Reset also clears our logs ----------------------------------------------------------
+_orig_api_reset = MotoAPIBackend.reset
+
+
+def _api_reset(self: Any) -> None:
+    _orig_api_reset(self)
+    with _lock:
+        _calls.clear()
+        _asg_history.clear()
+
+
+MotoAPIBackend.reset = _api_reset
+
+
+# --- WSGI middleware: /_sandbox endpoints and the call log --------------------------------
+def _json(start_response: Any, status: str, body: Any) -> list[bytes]:
+    data = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def _service_and_action(environ: dict[str, Any]) -> tuple[str | None, str | None]:
+    service = None
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    if "Credential=" in auth:  # Credential=AKID/date/region/service/aws4_request
+        parts = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+        if len(parts) >= 5:
+            service = parts[3]
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target and "." in target:  # JSON protocols: "secretsmanager.CreateSecret"
+        return service or target.split(".", 1)[0], target.rsplit(".", 1)[1]
+    action = parse_qs(environ.get("QUERY_STRING", "")).get("Action", [None])[0]
+    if action is None and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length:
+            body = environ["wsgi.input"].read(length)
+            environ["wsgi.input"] = io.BytesIO(body)  # put the body back for moto
+            action = parse_qs(body.decode("utf-8", "replace")).get("Action", [None])[0]
+    return service, action
+
+
+class SandboxApp:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path.startswith("/_sandbox/"):
+            return self.sandbox(path, method, environ, start_response)
+        if path.startswith("/moto-api") or path == "/favicon.ico":
+            return self.inner(environ, start_response)
+
+        service, action = _service_and_action(environ)
+        entry: dict[str, Any] = {
+            "ts": _now(), "service": service, "action": action,
+            "userAgent": environ.get("HTTP_USER_AGENT"),
+            "amzUserAgent": environ.get("HTTP_X_AMZ_USER_AGENT"),
+            "status": None,
+        }
+
+        def _start(status: str, headers: Any, exc_info: Any = None) -> Any:
+            entry["status"] = int(status.split(" ", 1)[0])
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        _ctx.action = action
+        try:
+            return self.inner(environ, _start)
+        except Exception:
+            entry["status"] = 500
+            raise
+        finally:
+            _ctx.action = None
+            with _lock:
+                _calls.append(entry)
+
+    def sandbox(self, path: str, method: str, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        logs = {"/_sandbox/calls": _calls, "/_sandbox/asg-history": _asg_history}
+        if path in logs:
+            with _lock:
+                if method == "DELETE":
+                    logs[path].clear()
+                    return _json(start_response, "200 OK", {"status": "ok"})
+                return _json(start_response, "200 OK", list(logs[path]))
+        if path == "/_sandbox/config":
+            if method == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+                if "redisCreateDelayMs" in body:
+                    _config["redisCreateDelayMs"] = int(body["redisCreateDelayMs"])
+            return _json(start_response, "200 OK", _config)
+        if path == "/_sandbox/health":
+            return _json(start_response, "200 OK", {"status": "ok", "moto": moto.__version__})
+        return _json(start_response, "404 Not Found", {"error": f"no such endpoint {method} {path}"})
+
+
+def main() -> None:
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
+    os.environ.setdefault("MOTO_PORT", str(port))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    app = SandboxApp(DomainDispatcherApplication(create_backend_app))
+    print(f"moto {moto.__version__} (tfe sandbox) on http://127.0.0.1:{port}", flush=True)
+    run_simple("127.0.0.1", port, app, threaded=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -2,8 +2,8 @@
 // Lease API the HA code uses (so tests can substitute it), per-request deadlines, and
 // HTTP status extraction from its ApiException.
 
-import type { ConfigurationOptions, V1Lease, V1LeaseList, V1Status } from '@kubernetes/client-node';
-import { V1MicroTime } from '@kubernetes/client-node';
+import type { ConfigurationOptions, ObservableMiddleware, V1Lease, V1LeaseList, V1Status } from '@kubernetes/client-node';
+import { Observable, V1MicroTime } from '@kubernetes/client-node';
 
 /** The part of client-node's `CoordinationV1Api` (object-style parameters) that we use. */
 export interface LeaseApi {
@@ -35,35 +35,49 @@ export class RequestDeadlineError extends Error {
 }
 
 /**
- * Request options that abort the HTTP request after `ms`. client-node 1.4 has no
+ * Request options that abort the HTTP request when `signal` fires. client-node 1.4 has no
  * client-side timeout; a request to a partitioned apiserver would hang for minutes.
- * The ObjectParam API passes these options through `wrapOptions`, which expects
- * promise-style middleware (hence the cast).
+ * The ObjectParam API (what `makeApiClient(CoordinationV1Api)` returns) hands these
+ * options to the Observable API, so the middleware returns its (Promise-backed) Observable,
+ * exactly like client-node's own `setHeaderMiddleware`.
  */
 export function deadlineOptions(signal: AbortSignal): ConfigurationOptions {
-  const mw = {
-    pre: async (ctx: { setSignal(s: AbortSignal): void }) => {
+  const middleware: ObservableMiddleware = {
+    pre: (ctx) => {
       ctx.setSignal(signal);
-      return ctx;
+      return new Observable(Promise.resolve(ctx));
     },
-    post: async (ctx: unknown) => ctx,
+    post: (ctx) => new Observable(Promise.resolve(ctx)),
   };
-  return { middleware: [mw], middlewareMergeStrategy: 'append' } as unknown as ConfigurationOptions;
+  return { middleware: [middleware], middlewareMergeStrategy: 'append' };
 }
 
 /**
  * Runs `call` with a hard deadline: the request is aborted and the returned promise
  * rejects with RequestDeadlineError after `ms`, whatever the transport does.
  */
-export async function withDeadline<T>(ms: number, call: (opts: ConfigurationOptions) => Promise<T>): Promise<T> {
+export async function withDeadline<T>(
+  ms: number,
+  call: (opts: ConfigurationOptions) => Promise<T>,
+  cancel?: AbortSignal,
+): Promise<T> {
   const budget = Math.max(1, Math.floor(ms));
   const ac = new AbortController();
   let timer: NodeJS.Timeout | undefined;
+  let onCancel: (() => void) | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       ac.abort();
       reject(new RequestDeadlineError(budget));
     }, budget);
+    if (cancel) {
+      onCancel = () => {
+        ac.abort();
+        reject(new RequestCancelledError());
+      };
+      if (cancel.aborted) onCancel();
+      else cancel.addEventListener('abort', onCancel, { once: true });
+    }
   });
   try {
     const p = call(deadlineOptions(ac.signal));
@@ -71,6 +85,14 @@ export async function withDeadline<T>(ms: number, call: (opts: ConfigurationOpti
     return await Promise.race([p, deadline]);
   } finally {
     clearTimeout(timer);
+    if (onCancel) cancel?.removeEventListener('abort', onCancel);
+  }
+}
+
+export class RequestCancelledError extends Error {
+  constructor() {
+    super('request cancelled');
+    this.name = 'RequestCancelledError';
   }
 }
 

@@ -6,7 +6,7 @@
 
 import type { TfeCluster } from '../api/types.ts';
 import { parseDuration } from '../api/defaults.ts';
-import { parsePtfeSettings, parseReplicatedConf, checkExternalServices } from '../tfe/settings.ts';
+import { formatProblems, loadBaseSettings } from '../tfe/settings.ts';
 import type { Action, ReplicationGroupParams, SecretSource } from './actions.ts';
 import { approvalId, describeAction, isDisruptive } from './actions.ts';
 import type { Observation, ObservedAsg, ObservedTemplateVersion, RolloutMode, SgRule } from './observation.ts';
@@ -158,16 +158,12 @@ class PlanBuilder {
     if (inputs.missing.length > 0) {
       this.fail('InputMissing', `cannot read ${inputs.missing.join('; ')}: create it, or fix the reference in spec.settings / spec.encryptionPasswordSecretRef / spec.redis`);
     }
-    const conf = parseReplicatedConf(inputs.replicatedConfText ?? '');
-    if (!conf.ok) this.fail('InvalidSettings', `replicated.conf: ${conf.problem.message}`);
-    const settings = parsePtfeSettings(inputs.settingsText ?? '');
-    if (!settings.ok) this.fail('InvalidSettings', `ptfe-settings.json: ${settings.problem.message}`);
-    const external = checkExternalServices(settings.value);
-    if (external.length > 0) this.fail('NotExternalServices', external.map((p) => p.message).join('; '));
-    for (const secret of ['enc_password', 'redis_pass'] as const) {
-      if (settings.value[secret] !== undefined) {
-        this.fail('SecretInSettings', `ptfe-settings.json in the ConfigMap holds ${secret} in clear: remove it; the operator takes it from ${secret === 'enc_password' ? 'spec.encryptionPasswordSecretRef' : 'spec.redis'}`);
-      }
+    const base = loadBaseSettings(inputs.replicatedConfText ?? '', inputs.settingsText ?? '', {
+      secretSettingKeys: (this.spec.settings.secretSettings ?? []).map((s) => s.setting),
+    });
+    if (!base.ok) {
+      const errors = base.problems.filter((p) => p.severity === 'error');
+      this.fail(errors[0]?.code ?? 'InvalidSettings', formatProblems(errors));
     }
     const enc = inputs.secrets.encPassword;
     if (!enc) {
@@ -186,8 +182,7 @@ class PlanBuilder {
     if (!inputs.secrets.license) {
       this.fail('InputMissing', 'the license is empty: put it in the Secret named by spec.settings.licenseSecretRef');
     }
-    const release = conf.value.ReleaseSequence;
-    return { replicatedConf: conf.value, settings: settings.value, releaseSequence: release };
+    return { replicatedConf: base.replicatedConf, settings: base.settings, releaseSequence: base.replicatedConf.ReleaseSequence };
   }
 
   private validateAsg(): ObservedAsg {
@@ -228,12 +223,7 @@ class PlanBuilder {
 
   private validateRelease(baseRelease: unknown, current: ObservedTemplateVersion | undefined) {
     const pinned = this.spec.release.sequence;
-    if (typeof baseRelease !== 'number' || !Number.isInteger(baseRelease)) {
-      this.fail('InvalidSettings', `replicated.conf: ReleaseSequence must be an integer (found ${JSON.stringify(baseRelease)})`);
-    }
-    if (baseRelease < 504) {
-      this.fail('ReleaseTooOld', `replicated.conf pins ReleaseSequence ${baseRelease}; Active/Active needs 504 (v202101-1) or newer: upgrade the standalone install first, then set ReleaseSequence >= 504 in the ConfigMap`);
-    }
+    void baseRelease;
     const running = current?.install?.replicatedConf.ReleaseSequence;
     if (typeof running === 'number' && pinned < running) {
       this.fail('DowngradeRefused', `spec.release.sequence ${pinned} is older than the running release ${running}; TFE does not support downgrades: set spec.release.sequence to ${running} or newer`);

@@ -1,0 +1,85 @@
+// Auto Scaling Group adapter: read the group as the planner needs it; change its launch
+// template version, capacity and tags.
+
+import {
+  CreateOrUpdateTagsCommand,
+  DeleteTagsCommand,
+  DescribeAutoScalingGroupsCommand,
+  UpdateAutoScalingGroupCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import type { AwsClients } from './clients.ts';
+import type { ObservedAsg } from '../migration/observation.ts';
+
+export async function describeAsg(
+  aws: AwsClients,
+  name: string,
+  resolveVersion: (v: string | undefined) => number | undefined,
+  withPrivateIps: boolean,
+): Promise<ObservedAsg | undefined> {
+  const out = await aws.asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
+  const g = out.AutoScalingGroups?.[0];
+  if (!g) return undefined;
+  const lt = g.LaunchTemplate ?? g.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
+  const instances = (g.Instances ?? [])
+    .filter((i) => !/^Terminat/.test(i.LifecycleState ?? ''))
+    .map((i) => ({
+      id: i.InstanceId!,
+      lifecycleState: i.LifecycleState ?? 'Unknown',
+      launchTemplateVersion: i.LaunchTemplate?.Version,
+    }));
+  if (withPrivateIps && instances.length > 0) {
+    const ips = await privateIps(aws, instances.map((i) => i.id));
+    for (const i of instances) Object.assign(i, { privateIp: ips.get(i.id) });
+  }
+  return {
+    name: g.AutoScalingGroupName!,
+    min: g.MinSize ?? 0,
+    max: g.MaxSize ?? 0,
+    desired: g.DesiredCapacity ?? 0,
+    launchTemplateId: lt?.LaunchTemplateId,
+    launchTemplateName: lt?.LaunchTemplateName,
+    launchTemplateVersion: resolveVersion(lt?.Version),
+    instances,
+    tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key!, t.Value ?? ''])),
+  };
+}
+
+async function privateIps(aws: AwsClients, ids: string[]): Promise<Map<string, string>> {
+  const out = await aws.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+  const map = new Map<string, string>();
+  for (const r of out.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId && i.PrivateIpAddress) map.set(i.InstanceId, i.PrivateIpAddress);
+  return map;
+}
+
+/** Point the group at a launch template version and set min = max = desired = capacity, in one call. */
+export async function rollAsg(aws: AwsClients, name: string, launchTemplateId: string, version: number, capacity: number) {
+  await aws.asg.send(
+    new UpdateAutoScalingGroupCommand({
+      AutoScalingGroupName: name,
+      LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: String(version) },
+      MinSize: capacity,
+      MaxSize: capacity,
+      DesiredCapacity: capacity,
+    }),
+  );
+}
+
+export async function scaleAsg(aws: AwsClients, name: string, capacity: number) {
+  await aws.asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: capacity, MaxSize: capacity, DesiredCapacity: capacity }));
+}
+
+export async function setAsgVersion(aws: AwsClients, name: string, launchTemplateId: string, version: number) {
+  await aws.asg.send(
+    new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: String(version) } }),
+  );
+}
+
+/** Set tags; an empty value deletes the tag. */
+export async function tagAsg(aws: AwsClients, name: string, tags: Record<string, string>) {
+  const set = Object.entries(tags).filter(([, v]) => v !== '');
+  const del = Object.entries(tags).filter(([, v]) => v === '');
+  const tag = ([Key, Value]: [string, string]) => ({ ResourceId: name, ResourceType: 'auto-scaling-group', Key, Value, PropagateAtLaunch: false });
+  if (set.length > 0) await aws.asg.send(new CreateOrUpdateTagsCommand({ Tags: set.map(tag) }));
+  if (del.length > 0) await aws.asg.send(new DeleteTagsCommand({ Tags: del.map(tag) }));
+}

@@ -1,0 +1,76 @@
+// AWS SDK v3 clients for one TfeCluster's account and region. Config is resolved by small
+// pure functions; cross-cutting concerns (the leadership fence, metrics, the user agent) are
+// middleware on every client, not sprinkled through calls.
+
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import type { MiddlewareStack } from '@smithy/types';
+
+export interface AwsClients {
+  asg: AutoScalingClient;
+  ec2: EC2Client;
+  elasticache: ElastiCacheClient;
+  secrets: SecretsManagerClient;
+}
+
+export interface CallHooks {
+  /** Throws when this instance must not write (not the leader any more). */
+  beforeMutation?: (operation: string) => void;
+  /** Called after every call with its outcome ('ok' or the error name). */
+  onCall?: (service: string, operation: string, outcome: string) => void;
+}
+
+export interface AwsTarget {
+  region: string;
+  roleArn?: string;
+}
+
+/** Operations that only read. Everything else counts as a mutation and passes the fence. */
+export function isReadOperation(operation: string): boolean {
+  return /^(Describe|List|Get)/.test(operation.replace(/Command$/, ''));
+}
+
+export function clientConfig(target: AwsTarget, env: NodeJS.ProcessEnv = process.env, userAgent?: string) {
+  return {
+    region: target.region,
+    endpoint: env.AWS_ENDPOINT_URL || undefined,
+    maxAttempts: Number(env.TFE_OPERATOR_AWS_MAX_ATTEMPTS ?? 5),
+    customUserAgent: userAgent,
+    credentials: target.roleArn
+      ? fromTemporaryCredentials({ params: { RoleArn: target.roleArn, RoleSessionName: 'tfe-operator' }, clientConfig: { region: target.region } })
+      : undefined,
+  };
+}
+
+function instrument(service: string, stack: MiddlewareStack<any, any>, hooks: CallHooks) {
+  stack.add(
+    (next, context) => async (args) => {
+      const operation = String(context.commandName ?? 'Unknown').replace(/Command$/, '');
+      if (!isReadOperation(operation)) hooks.beforeMutation?.(operation);
+      try {
+        const out = await next(args);
+        hooks.onCall?.(service, operation, 'ok');
+        return out;
+      } catch (err) {
+        hooks.onCall?.(service, operation, (err as Error)?.name ?? 'Error');
+        throw err;
+      }
+    },
+    { step: 'initialize', name: 'tfeOperatorInstrument', override: true },
+  );
+}
+
+export function makeAwsClients(target: AwsTarget, hooks: CallHooks = {}, userAgent?: string): AwsClients {
+  const config = clientConfig(target, process.env, userAgent);
+  const clients: AwsClients = {
+    asg: new AutoScalingClient(config),
+    ec2: new EC2Client(config),
+    elasticache: new ElastiCacheClient(config),
+    secrets: new SecretsManagerClient(config),
+  };
+  for (const [service, client] of Object.entries(clients)) instrument(service, client.middlewareStack, hooks);
+  return clients;
+}

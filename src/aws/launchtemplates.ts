@@ -1,0 +1,103 @@
+// Launch template adapter: read every version with its user data parsed, and create a new
+// version copied from a source version with new user data (UserData base64, as AWS wants).
+
+import {
+  CreateLaunchTemplateVersionCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  type LaunchTemplateVersion,
+  type RequestLaunchTemplateData,
+} from '@aws-sdk/client-ec2';
+import type { AwsClients } from './clients.ts';
+import type { ObservedLaunchTemplate, ObservedTemplateVersion } from '../migration/observation.ts';
+import { parseUserData, renderUserData, type NodeInstall } from '../tfe/userdata.ts';
+
+export interface LaunchTemplateRef {
+  id?: string;
+  name?: string;
+}
+
+function isNotFound(err: unknown): boolean {
+  const name = (err as Error)?.name ?? '';
+  return /NotFound|InvalidLaunchTemplateName|InvalidLaunchTemplateId/.test(name) || /does not exist|not found/i.test((err as Error)?.message ?? '');
+}
+
+export async function describeLaunchTemplate(aws: AwsClients, ref: LaunchTemplateRef): Promise<ObservedLaunchTemplate & { defaultVersion: number } | undefined> {
+  let t;
+  try {
+    const out = await aws.ec2.send(
+      new DescribeLaunchTemplatesCommand(ref.id ? { LaunchTemplateIds: [ref.id] } : { LaunchTemplateNames: [ref.name!] }),
+    );
+    t = out.LaunchTemplates?.[0];
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+  if (!t) return undefined;
+  const versions: ObservedTemplateVersion[] = [];
+  let token: string | undefined;
+  do {
+    const out = await aws.ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: t.LaunchTemplateId, NextToken: token }));
+    for (const v of out.LaunchTemplateVersions ?? []) versions.push(toObserved(v));
+    token = out.NextToken;
+  } while (token);
+  versions.sort((a, b) => a.number - b.number);
+  return {
+    id: t.LaunchTemplateId!,
+    name: t.LaunchTemplateName!,
+    latestVersion: t.LatestVersionNumber ?? versions.at(-1)?.number ?? 1,
+    defaultVersion: t.DefaultVersionNumber ?? 1,
+    versions,
+  };
+}
+
+export function decodeUserData(raw: string | undefined): string {
+  if (!raw) return '';
+  return Buffer.from(raw, 'base64').toString('utf8');
+}
+
+function toObserved(v: LaunchTemplateVersion): ObservedTemplateVersion {
+  const data = v.LaunchTemplateData ?? {};
+  const groups = [...(data.SecurityGroupIds ?? []), ...(data.NetworkInterfaces ?? []).flatMap((n) => n.Groups ?? [])];
+  const observed: ObservedTemplateVersion = { number: v.VersionNumber!, description: v.VersionDescription, securityGroupIds: groups };
+  try {
+    observed.install = parseUserData(decodeUserData(data.UserData));
+  } catch (err) {
+    observed.foreignReason = (err as Error).message;
+  }
+  return observed;
+}
+
+/** Resolve '$Latest', '$Default' or a number string to a version number. */
+export function resolveVersion(t: { latestVersion: number; defaultVersion: number } | undefined, v: string | undefined): number | undefined {
+  if (!v) return t?.defaultVersion;
+  if (v === '$Latest') return t?.latestVersion;
+  if (v === '$Default') return t?.defaultVersion;
+  const n = Number(v);
+  return Number.isInteger(n) ? n : undefined;
+}
+
+/**
+ * Create a version with the source version's data and new user data. The full data is
+ * copied rather than using SourceVersion, which some implementations ignore.
+ */
+export async function createVersionFrom(
+  aws: AwsClients,
+  launchTemplateId: string,
+  sourceVersion: number,
+  description: string,
+  install: NodeInstall,
+): Promise<number> {
+  const src = await aws.ec2.send(
+    new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: launchTemplateId, Versions: [String(sourceVersion)] }),
+  );
+  const data = (src.LaunchTemplateVersions?.[0]?.LaunchTemplateData ?? {}) as RequestLaunchTemplateData;
+  const out = await aws.ec2.send(
+    new CreateLaunchTemplateVersionCommand({
+      LaunchTemplateId: launchTemplateId,
+      VersionDescription: description,
+      LaunchTemplateData: { ...data, UserData: Buffer.from(renderUserData(install)).toString('base64') },
+    }),
+  );
+  return out.LaunchTemplateVersion!.VersionNumber!;
+}

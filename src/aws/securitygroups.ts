@@ -1,0 +1,54 @@
+// Security group adapter: read ingress rules; add or remove one rule.
+
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  DescribeSecurityGroupsCommand,
+  RevokeSecurityGroupIngressCommand,
+  type IpPermission,
+} from '@aws-sdk/client-ec2';
+import type { AwsClients } from './clients.ts';
+import type { ObservedSecurityGroup, SgRule } from '../migration/observation.ts';
+
+export async function describeSecurityGroups(aws: AwsClients, ids: string[]): Promise<ObservedSecurityGroup[]> {
+  if (ids.length === 0) return [];
+  try {
+    const out = await aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: ids }));
+    return (out.SecurityGroups ?? []).map((g) => ({ id: g.GroupId!, ingress: (g.IpPermissions ?? []).map(toRule) }));
+  } catch (err) {
+    // One unknown id fails the whole call: read them one by one to report which are missing.
+    if (!/NotFound/.test((err as Error).name) || ids.length === 1) {
+      if (/NotFound/.test((err as Error).name)) return [];
+      throw err;
+    }
+    const each = await Promise.all(ids.map((id) => describeSecurityGroups(aws, [id])));
+    return each.flat();
+  }
+}
+
+function toRule(p: IpPermission): SgRule {
+  return {
+    protocol: p.IpProtocol ?? '-1',
+    fromPort: p.FromPort ?? 0,
+    toPort: p.ToPort ?? 65535,
+    groups: (p.UserIdGroupPairs ?? []).map((g) => g.GroupId!).filter(Boolean),
+    cidrs: [...(p.IpRanges ?? []).map((r) => r.CidrIp!), ...(p.Ipv6Ranges ?? []).map((r) => r.CidrIpv6!)].filter(Boolean),
+  };
+}
+
+function toPermission(rule: SgRule, description?: string): IpPermission {
+  return {
+    IpProtocol: rule.protocol,
+    FromPort: rule.fromPort,
+    ToPort: rule.toPort,
+    UserIdGroupPairs: rule.groups.length ? rule.groups.map((GroupId) => ({ GroupId, Description: description })) : undefined,
+    IpRanges: rule.cidrs.filter((c) => !c.includes(':')).map((CidrIp) => ({ CidrIp, Description: description })),
+  };
+}
+
+export async function authorizeIngress(aws: AwsClients, groupId: string, rule: SgRule, description: string) {
+  await aws.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [toPermission(rule, description.slice(0, 255))] }));
+}
+
+export async function revokeIngress(aws: AwsClients, groupId: string, rule: SgRule) {
+  await aws.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [toPermission(rule)] }));
+}

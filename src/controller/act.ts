@@ -1,0 +1,70 @@
+// Act: carry out the one action the planner chose. Every action is idempotent given a fresh
+// observation: the planner only asks for what the world does not have yet.
+
+import type { AwsClients } from '../aws/clients.ts';
+import { rollAsg, scaleAsg, setAsgVersion, tagAsg } from '../aws/asg.ts';
+import { createReplicationGroup } from '../aws/elasticache.ts';
+import { createVersionFrom } from '../aws/launchtemplates.ts';
+import { authorizeIngress, revokeIngress } from '../aws/securitygroups.ts';
+import { putSecret } from '../aws/secrets.ts';
+import type { Action, SecretSource } from '../migration/actions.ts';
+import type { Observation, SecretInputs } from '../migration/observation.ts';
+
+export interface ActContext {
+  aws: AwsClients;
+  asgName: string;
+  obs: Observation;
+}
+
+function secretValue(inputs: SecretInputs, source: SecretSource): string {
+  const v =
+    source.kind === 'encPassword'
+      ? inputs.encPassword
+      : source.kind === 'license'
+        ? inputs.license
+        : source.kind === 'redisPassword'
+          ? inputs.redisPassword
+          : inputs.settings[source.setting];
+  if (v === undefined) throw new Error(`no value for secret ${source.kind}`);
+  return v;
+}
+
+/** Returns a short result for the Event ("created version 3"). */
+export async function act(ctx: ActContext, action: Action): Promise<string> {
+  const { aws, asgName, obs } = ctx;
+  switch (action.kind) {
+    case 'TagAsg':
+      await tagAsg(aws, asgName, action.tags);
+      return `tagged Auto Scaling Group ${asgName}: ${action.why}`;
+    case 'AuthorizeIngress':
+      await authorizeIngress(aws, action.groupId, action.rule, `tfe-operator: ${action.why}`);
+      return `opened a rule on ${action.groupId}: ${action.why}`;
+    case 'RevokeIngress':
+      await revokeIngress(aws, action.groupId, action.rule);
+      return `closed a rule on ${action.groupId}: ${action.why}`;
+    case 'CreateReplicationGroup': {
+      const token = action.params.authToken ? secretValue(obs.inputs.secrets, { kind: 'redisPassword' }) : undefined;
+      await createReplicationGroup(aws, action.params, token);
+      return `created ElastiCache replication group ${action.params.id}`;
+    }
+    case 'PutSecret':
+      await putSecret(aws, action.name, secretValue(obs.inputs.secrets, action.source), action.tags, obs.awsSecrets[action.name] !== undefined);
+      return `stored secret ${action.name} in AWS Secrets Manager`;
+    case 'CreateLaunchTemplateVersion': {
+      const v = await createVersionFrom(aws, action.launchTemplateId, action.sourceVersion, action.description, action.install);
+      return `created launch template version ${v} (${action.description})`;
+    }
+    case 'RollAsg':
+      // Record the rollout first: if the operator dies between the two calls, the tag says
+      // what was intended and the next leader finishes it (the roll itself is idempotent).
+      await tagAsg(aws, asgName, action.tags);
+      await rollAsg(aws, asgName, obs.launchTemplate!.id, action.version, action.capacity);
+      return `pointed ${asgName} at launch template version ${action.version} and scaled to ${action.capacity}`;
+    case 'ScaleAsg':
+      await scaleAsg(aws, asgName, action.capacity);
+      return `scaled ${asgName} to ${action.capacity}`;
+    case 'SetAsgVersion':
+      await setAsgVersion(aws, asgName, obs.launchTemplate!.id, action.version);
+      return `pointed ${asgName} back at launch template version ${action.version}`;
+  }
+}

@@ -1,0 +1,113 @@
+// Observe: read everything one reconcile needs into one Observation (the "scope"), before
+// any decision. Reads only; nothing here changes the world.
+
+import type { TfeCluster } from '../api/types.ts';
+import type { AwsClients } from '../aws/clients.ts';
+import { describeAsg } from '../aws/asg.ts';
+import { describeLaunchTemplate, resolveVersion } from '../aws/launchtemplates.ts';
+import { describeReplicationGroup } from '../aws/elasticache.ts';
+import { describeSecurityGroups } from '../aws/securitygroups.ts';
+import { describeSecret } from '../aws/secrets.ts';
+import { readConfigMap, readSecretKey, type Kube } from '../kube/client.ts';
+import type { Inputs, NodeHealth, Observation } from '../migration/observation.ts';
+import { secretName } from '../migration/targets.ts';
+import { probeRedis } from '../redis/probe.ts';
+import { nodeHealthUrl, probeHealth } from '../tfe/health.ts';
+
+interface SecretRef {
+  name: string;
+  key: string;
+}
+
+export async function readInputs(kube: Kube, cluster: TfeCluster): Promise<Inputs> {
+  const ns = cluster.metadata!.namespace!;
+  const spec = cluster.spec;
+  const missing: string[] = [];
+  const secret = async (ref: SecretRef | undefined, what: string) => {
+    if (!ref) return undefined;
+    const v = await readSecretKey(kube, ns, ref.name, ref.key);
+    if (v === undefined) missing.push(`Secret ${ns}/${ref.name} key ${ref.key} (${what})`);
+    return v;
+  };
+  const cmRef = spec.settings.configMapRef;
+  const cm = await readConfigMap(kube, ns, cmRef.name);
+  const confKey = spec.settings.replicatedConfKey ?? 'replicated.conf';
+  const settingsKey = spec.settings.settingsKey ?? 'ptfe-settings.json';
+  if (!cm) missing.push(`ConfigMap ${ns}/${cmRef.name} (settings)`);
+  else {
+    if (cm[confKey] === undefined) missing.push(`ConfigMap ${ns}/${cmRef.name} key ${confKey}`);
+    if (cm[settingsKey] === undefined) missing.push(`ConfigMap ${ns}/${cmRef.name} key ${settingsKey}`);
+  }
+  const redisRef = spec.redis.elastiCache?.authTokenSecretRef ?? spec.redis.external?.passwordSecretRef;
+  const [encPassword, license, redisPassword] = await Promise.all([
+    secret(spec.encryptionPasswordSecretRef, 'enc_password'),
+    secret(spec.settings.licenseSecretRef, 'license'),
+    secret(redisRef, 'Redis password'),
+  ]);
+  const settings: Record<string, string> = {};
+  for (const s of spec.settings.secretSettings ?? []) {
+    const v = await secret(s.secretKeyRef, `setting ${s.setting}`);
+    if (v !== undefined) settings[s.setting] = v;
+  }
+  return {
+    replicatedConfText: cm?.[confKey],
+    settingsText: cm?.[settingsKey],
+    secrets: { encPassword, license, redisPassword, settings },
+    missing,
+  };
+}
+
+export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, now = Date.now()): Promise<Observation> {
+  const spec = cluster.spec;
+  const ns = cluster.metadata!.namespace!;
+  const name = cluster.metadata!.name!;
+  const inputs = await readInputs(kube, cluster);
+  const nodeTemplate = spec.health?.nodeUrlTemplate ?? 'https://{privateIp}/_health_check';
+
+  const launchTemplate = await describeLaunchTemplate(aws, spec.launchTemplate);
+  const asg = await describeAsg(aws, spec.autoScalingGroupName, (v) => resolveVersion(launchTemplate, v), nodeTemplate.includes('{privateIp}'));
+
+  const baselineTag = Number(asg?.tags['tfe.operators.dev/baseline-version']);
+  const baselineNumber = Number.isInteger(baselineTag) && baselineTag > 0 ? baselineTag : asg?.launchTemplateVersion;
+  const baselineGroups = launchTemplate?.versions.find((v) => v.number === baselineNumber)?.securityGroupIds ?? [];
+  const groupIds = [
+    ...new Set([
+      ...(spec.network?.nodeSecurityGroupIds ?? baselineGroups),
+      ...(spec.network?.redisSecurityGroupIds ?? spec.redis.elastiCache?.securityGroupIds ?? []),
+    ]),
+  ];
+
+  const owner = `${ns}/${name}`;
+  const ec = spec.redis.elastiCache;
+  const ext = spec.redis.external;
+  const managedSecrets = ['enc_password', 'license', 'redis_pass', ...(spec.settings.secretSettings ?? []).map((s) => `setting-${s.setting}`)].map((p) =>
+    secretName(ns, name, p),
+  );
+
+  const [securityGroups, replicationGroup, externalRedis, secretList] = await Promise.all([
+    describeSecurityGroups(aws, groupIds),
+    ec ? describeReplicationGroup(aws, ec.replicationGroupId, owner) : Promise.resolve(undefined),
+    ext
+      ? probeRedis({
+          host: ext.host,
+          port: ext.port ?? 6379,
+          tls: ext.tls ?? true,
+          password: inputs.secrets.redisPassword,
+          ca: ext.caSecretRef ? await readSecretKey(kube, ns, ext.caSecretRef.name, ext.caSecretRef.key) : undefined,
+        })
+      : Promise.resolve(undefined),
+    Promise.all(managedSecrets.map((n) => describeSecret(aws, n))),
+  ]);
+  const awsSecrets = Object.fromEntries(secretList.filter((s) => s !== undefined).map((s) => [s!.name, s!]));
+
+  const probeOpts = { insecureSkipTLSVerify: spec.health?.insecureSkipTLSVerify ?? false };
+  const nodeHealth: Record<string, NodeHealth> = {};
+  await Promise.all(
+    (asg?.instances ?? []).map(async (i) => {
+      nodeHealth[i.id] = await probeHealth(nodeHealthUrl(nodeTemplate, i), probeOpts);
+    }),
+  );
+  const lbHealth = spec.health?.url ? await probeHealth(spec.health.url, probeOpts) : undefined;
+
+  return { now, inputs, asg, launchTemplate, replicationGroup, externalRedis, securityGroups, awsSecrets, nodeHealth, lbHealth };
+}

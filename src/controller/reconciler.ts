@@ -1,0 +1,112 @@
+// One reconcile of one TfeCluster: observe -> plan -> act -> record. Deletion and the
+// finalizer are handled here too. Every write is fenced (this instance must still lead).
+
+import { FINALIZER, type TfeCluster } from '../api/types.ts';
+import type { AwsClients } from '../aws/clients.ts';
+import { getCluster, isConflict, patchCluster, patchClusterStatus, type Kube } from '../kube/client.ts';
+import type { Logger } from '../log.ts';
+import { describeAction } from '../migration/actions.ts';
+import { plan, type Plan } from '../migration/planner.ts';
+import { act } from './act.ts';
+import { observe } from './observe.ts';
+import { buildStatus, eventsFor, statusChanged, statusPatch, type EventSpec } from './record.ts';
+import type { ReconcileResult } from './queue.ts';
+import { finalize } from './finalize.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface ReconcilerDeps {
+  kube: Kube;
+  awsFor: (cluster: TfeCluster) => AwsClients;
+  /** Throws when this instance must not write. */
+  fence: () => void;
+  log: Logger;
+  metrics?: Metrics;
+  /** Read the object from the watch cache; falls back to the API server. */
+  cached?: (namespace: string, name: string) => TfeCluster | undefined;
+  /** Test-only: exit the process right after this action kind succeeds (crash/resume tests). */
+  crashAfter?: string;
+  /** How often a Ready cluster is re-observed (drift detection). */
+  resyncMs?: number;
+  emit: (cluster: TfeCluster, event: EventSpec) => Promise<void>;
+  /** Called with each plan (status API, metrics). */
+  onPlan?: (key: string, cluster: TfeCluster, plan: Plan) => void;
+}
+
+export async function reconcileKey(deps: ReconcilerDeps, key: string): Promise<ReconcileResult> {
+  const [namespace, name] = key.split('/');
+  const cluster = (await getCluster(deps.kube, namespace, name)) ?? undefined;
+  if (!cluster) return {};
+  const log = deps.log.child({ tfecluster: key });
+  const started = Date.now();
+  try {
+    const result = await reconcileCluster(deps, cluster, log);
+    deps.metrics?.reconciled(key, 'ok', Date.now() - started);
+    return result;
+  } catch (err) {
+    deps.metrics?.reconciled(key, isConflict(err) ? 'conflict' : 'error', Date.now() - started);
+    if (isConflict(err)) {
+      log.debug('status write conflicted with a newer object; retrying with a fresh read');
+      return { requeueAfterMs: 0 };
+    }
+    log.error({ err: (err as Error).message }, 'reconcile failed');
+    throw err;
+  }
+}
+
+async function reconcileCluster(deps: ReconcilerDeps, cluster: TfeCluster, log: Logger): Promise<ReconcileResult> {
+  const { kube } = deps;
+  const ns = cluster.metadata.namespace!;
+  const name = cluster.metadata.name!;
+  const aws = deps.awsFor(cluster);
+
+  if (cluster.metadata.deletionTimestamp) {
+    if (!cluster.metadata.finalizers?.includes(FINALIZER)) return {};
+    await finalize({ aws, cluster, log, fence: deps.fence });
+    deps.fence();
+    await patchCluster(kube, ns, name, {
+      metadata: { resourceVersion: cluster.metadata.resourceVersion, finalizers: cluster.metadata.finalizers.filter((f) => f !== FINALIZER) },
+    });
+    log.info({ deletionPolicy: cluster.spec.deletionPolicy ?? 'Retain' }, 'finalizer removed');
+    return {};
+  }
+  if (!cluster.metadata.finalizers?.includes(FINALIZER)) {
+    deps.fence();
+    cluster = await patchCluster(kube, ns, name, {
+      metadata: { resourceVersion: cluster.metadata.resourceVersion, finalizers: [...(cluster.metadata.finalizers ?? []), FINALIZER] },
+    });
+  }
+
+  const obs = await observe(kube, aws, cluster);
+  const p = plan({ cluster, obs, salt: cluster.metadata.uid ?? name });
+  deps.onPlan?.(`${ns}/${name}`, cluster, p);
+
+  let actionResult: { kind: string; result: string } | undefined;
+  if (p.action) {
+    log.info({ action: p.action.kind, step: p.step }, `act: ${describeAction(p.action)}`);
+    deps.fence();
+    const result = await act({ aws, asgName: cluster.spec.autoScalingGroupName, obs }, p.action);
+    actionResult = { kind: p.action.kind, result };
+    log.info({ action: p.action.kind, step: p.step }, result);
+    if (deps.crashAfter && deps.crashAfter.split(',').includes(p.action.kind)) {
+      log.warn({ action: p.action.kind }, 'test switch TFE_OPERATOR_CRASH_AFTER: exiting right after the action');
+      process.exit(86);
+    }
+  }
+
+  const now = new Date(obs.now);
+  const status = buildStatus(cluster, p, now);
+  if (actionResult) status.lastAction = { kind: actionResult.kind, message: actionResult.result, time: now.toISOString() };
+  if (statusChanged(cluster.status, status)) {
+    deps.fence();
+    await patchClusterStatus(kube, ns, name, statusPatch(cluster.status, status), cluster.metadata.resourceVersion);
+    if (cluster.status?.phase !== status.phase || cluster.status?.step !== status.step) {
+      log.info({ phase: status.phase, step: status.step }, status.message ?? '');
+    }
+    for (const e of eventsFor(cluster.status, status, actionResult)) await deps.emit(cluster, e).catch((err) => log.warn({ err: err.message }, 'event not recorded'));
+  }
+
+  if (p.action) return { requeueAfterMs: 0 };
+  if (p.requeueAfterMs !== undefined) return { requeueAfterMs: p.requeueAfterMs };
+  // Ready, paused, degraded, waiting for approval: look again later (drift, healing inputs).
+  return { requeueAfterMs: deps.resyncMs ?? 60_000 };
+}

@@ -1,0 +1,84 @@
+// High availability for the operator: leader election on a Lease, a member registry,
+// and the wiring with the status server. See docs in the module headers.
+
+import { CoordinationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { startStatusServer, type StatusServer } from '../server/http.ts';
+import type { HaConfig } from './config.ts';
+import type { LeaseApi } from './kube.ts';
+import { LeaderElector, type LeadershipTerm, type StoppedLeading } from './leader.ts';
+import { MemberRegistry } from './members.ts';
+import { registerHaMetrics } from './metrics.ts';
+
+export * from './config.ts';
+export { LeaderElector, NotLeaderError, LEADER_ADDRESS_ANNOTATION } from './leader.ts';
+export type { LeaderInfo, LeadershipTerm, StoppedLeading, LeaderElectorOptions } from './leader.ts';
+export { MemberRegistry, memberLeaseName, MEMBER_LABEL, MEMBER_ADDRESS_ANNOTATION } from './members.ts';
+export type { Member } from './members.ts';
+export type { LeaseApi } from './kube.ts';
+
+export function leaseApi(kubeConfig: KubeConfig): LeaseApi {
+  return kubeConfig.makeApiClient(CoordinationV1Api);
+}
+
+export interface StartHaOptions {
+  kubeConfig: KubeConfig;
+  config: HaConfig;
+  logger?: Logger;
+  registry?: Registry;
+  /** Status server bind address and port (the advertised `config.address` must reach it). */
+  host?: string;
+  port: number;
+  ready?: () => boolean | Promise<boolean>;
+  statusProvider?: () => unknown | Promise<unknown>;
+  onStartedLeading?: (term: LeadershipTerm) => void;
+  onStoppedLeading?: (info: StoppedLeading) => void;
+}
+
+export interface HaRuntime {
+  elector: LeaderElector;
+  members: MemberRegistry;
+  server: StatusServer;
+  /**
+   * Graceful shutdown, after the work loop has stopped: step down (and release the Lease so
+   * a follower takes over at once), remove the member Lease, close the server.
+   */
+  stop(opts?: { release?: boolean }): Promise<void>;
+}
+
+/** Starts the status server, the member heartbeat and the election, in that order. */
+export async function startHa(opts: StartHaOptions): Promise<HaRuntime> {
+  const api = leaseApi(opts.kubeConfig);
+  const elector = new LeaderElector({
+    api,
+    config: opts.config,
+    logger: opts.logger,
+    onStartedLeading: opts.onStartedLeading,
+    onStoppedLeading: opts.onStoppedLeading,
+  });
+  const members = new MemberRegistry({ api, config: opts.config, leader: elector, logger: opts.logger });
+  if (opts.registry) registerHaMetrics(opts.registry, elector);
+  const server = await startStatusServer({
+    host: opts.host,
+    port: opts.port,
+    leader: elector,
+    members,
+    registry: opts.registry,
+    ready: opts.ready,
+    statusProvider: opts.statusProvider,
+    logger: opts.logger,
+  });
+  members.start();
+  elector.start();
+  return {
+    elector,
+    members,
+    server,
+    async stop(o = {}) {
+      await elector.stop({ release: o.release ?? true });
+      await members.stop({ remove: true });
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+// Thin helpers over @kubernetes/client-node 1.4: config loading, merge patches with the
+// right Content-Type (client-node defaults to JSON Patch otherwise), and Secret/ConfigMap reads.
+
+import * as k8s from '@kubernetes/client-node';
+import { GROUP, PLURAL, VERSION } from '../api/types.ts';
+import type { TfeCluster } from '../api/types.ts';
+
+export interface Kube {
+  config: k8s.KubeConfig;
+  core: k8s.CoreV1Api;
+  custom: k8s.CustomObjectsApi;
+  coordination: k8s.CoordinationV1Api;
+}
+
+/** In-cluster config when running in a pod, else KUBECONFIG / ~/.kube/config. */
+export function loadKube(): Kube {
+  const config = new k8s.KubeConfig();
+  if (process.env.KUBERNETES_SERVICE_HOST && !process.env.KUBECONFIG) config.loadFromCluster();
+  else config.loadFromDefault();
+  return {
+    config,
+    core: config.makeApiClient(k8s.CoreV1Api),
+    custom: config.makeApiClient(k8s.CustomObjectsApi),
+    coordination: config.makeApiClient(k8s.CoordinationV1Api),
+  };
+}
+
+export const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+
+export function statusCode(err: unknown): number | undefined {
+  const e = err as { code?: number; statusCode?: number; response?: { statusCode?: number } };
+  return e?.code ?? e?.statusCode ?? e?.response?.statusCode;
+}
+
+export function isNotFound(err: unknown): boolean {
+  return statusCode(err) === 404;
+}
+
+export function isConflict(err: unknown): boolean {
+  return statusCode(err) === 409;
+}
+
+export async function getCluster(kube: Kube, namespace: string, name: string): Promise<TfeCluster | undefined> {
+  try {
+    return (await kube.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name })) as TfeCluster;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+export async function patchCluster(kube: Kube, namespace: string, name: string, body: object): Promise<TfeCluster> {
+  return (await kube.custom.patchNamespacedCustomObject(
+    { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body },
+    mergePatch,
+  )) as TfeCluster;
+}
+
+/** Merge-patch the status subresource; `resourceVersion` makes it fail with 409 if the object moved. */
+export async function patchClusterStatus(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  status: object,
+  resourceVersion?: string,
+): Promise<TfeCluster> {
+  const body = { metadata: resourceVersion ? { resourceVersion } : undefined, status };
+  return (await kube.custom.patchNamespacedCustomObjectStatus(
+    { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body },
+    mergePatch,
+  )) as TfeCluster;
+}
+
+/** A key of a Secret, decoded; undefined when the Secret or key is missing. */
+export async function readSecretKey(kube: Kube, namespace: string, name: string, key: string): Promise<string | undefined> {
+  try {
+    const s = await kube.core.readNamespacedSecret({ name, namespace });
+    const raw = s.data?.[key];
+    if (raw !== undefined) return Buffer.from(raw, 'base64').toString('utf8');
+    return s.stringData?.[key];
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+export async function readConfigMap(kube: Kube, namespace: string, name: string): Promise<Record<string, string> | undefined> {
+  try {
+    const cm = await kube.core.readNamespacedConfigMap({ name, namespace });
+    return cm.data ?? {};
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}

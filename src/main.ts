@@ -1,0 +1,164 @@
+// tfe-operator: the command line. `run` is the operator; `plan` and `render` read the live
+// world and print, changing nothing.
+
+import { Command, Option } from 'commander';
+import { hostname } from 'node:os';
+import { getCluster, loadKube } from './kube/client.ts';
+import { makeLogger } from './log.ts';
+import { Operator } from './controller/operator.ts';
+import { observe } from './controller/observe.ts';
+import { makeAwsClients } from './aws/clients.ts';
+import { plan } from './migration/planner.ts';
+import { describeAction } from './migration/actions.ts';
+import { startHa, resolveHaConfig, type HaRuntime } from './ha/index.ts';
+import { startStatusServer } from './server/http.ts';
+import { renderUserData } from './tfe/userdata.ts';
+
+const program = new Command();
+program.name('tfe-operator').description('Migrates Terraform Enterprise on AWS to Active/Active and keeps it there');
+
+program
+  .command('run')
+  .description('run the operator')
+  .option('--namespace <ns>', 'watch only this namespace (default: all; env WATCH_NAMESPACE)', process.env.WATCH_NAMESPACE)
+  .option('--leader-elect', 'run with leader election (several replicas, one acts)', false)
+  .option('--id <id>', 'instance identity (default: POD_NAME, else hostname-pid)')
+  .option('--address <url>', 'status API address advertised to other replicas')
+  .option('--host <host>', 'status API bind address', '0.0.0.0')
+  .addOption(new Option('--port <port>', 'status API / metrics port').default(8080).argParser(Number))
+  .addOption(new Option('--workers <n>', 'reconciles in parallel (different TfeClusters)').default(4).argParser(Number))
+  .option('--lease-namespace <ns>', 'namespace of the leader Lease (default: POD_NAMESPACE)')
+  .option('--lease-duration <d>', 'leader lease duration', '15s')
+  .option('--renew-deadline <d>', 'leader renew deadline', '10s')
+  .option('--retry-period <d>', 'leader retry period', '2s')
+  .addOption(new Option('--resync <ms>', 're-observe Ready clusters this often (ms)').default(60_000).argParser(Number))
+  .action(async (o) => {
+    const identity = o.id ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
+    const log = makeLogger({ id: identity });
+    const kube = loadKube();
+    let ha: HaRuntime | undefined;
+    const fence = o.leaderElect ? () => ha!.elector.assertLeader() : undefined;
+    const operator = new Operator({
+      kube,
+      log,
+      identity,
+      namespace: o.namespace || undefined,
+      workers: o.workers,
+      resyncMs: o.resync,
+      fence,
+      crashAfter: process.env.TFE_OPERATOR_CRASH_AFTER,
+    });
+    const statusProvider = () => operator.status();
+    const ready = () => operator.synced;
+    let stopServer: () => Promise<void>;
+    if (o.leaderElect) {
+      const config = resolveHaConfig({
+        identity,
+        address: o.address,
+        namespace: o.leaseNamespace,
+        leaseDuration: o.leaseDuration,
+        renewDeadline: o.renewDeadline,
+        retryPeriod: o.retryPeriod,
+        statusPort: o.port,
+      });
+      ha = await startHa({
+        kubeConfig: kube.config,
+        config,
+        logger: log,
+        registry: operator.metrics.registry,
+        host: o.host,
+        port: o.port,
+        ready,
+        statusProvider,
+        onStartedLeading: () => operator.startLeading(),
+        onStoppedLeading: () => operator.stopLeading(),
+      });
+      stopServer = async () => {};
+    } else {
+      const server = await startStatusServer({
+        host: o.host,
+        port: o.port,
+        leader: { identity, address: o.address, isLeader: () => true, currentLeader: () => ({ id: identity, address: o.address ?? '' }) },
+        registry: operator.metrics.registry,
+        ready,
+        statusProvider,
+        logger: log,
+      });
+      log.info({ url: server.url }, 'status API listening');
+      stopServer = () => server.close();
+    }
+    await operator.start();
+    log.info({ namespace: o.namespace ?? 'all' }, 'watch cache synced');
+    if (!o.leaderElect) operator.startLeading();
+
+    let stopping = false;
+    const shutdown = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down: finishing in-flight work');
+      operator.stopLeading();
+      await operator.queue.drain();
+      await ha?.stop({ release: true });
+      await operator.stop();
+      await stopServer();
+      log.info('stopped');
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => void shutdown('SIGTERM'));
+    process.on('SIGINT', () => void shutdown('SIGINT'));
+  });
+
+program
+  .command('plan <name>')
+  .description('print what the operator would do next for a TfeCluster, from the live world (changes nothing)')
+  .option('-n, --namespace <ns>', 'namespace', 'default')
+  .option('-o, --output <fmt>', 'text or json', 'text')
+  .action(async (name: string, o) => {
+    const kube = loadKube();
+    const cluster = await getCluster(kube, o.namespace, name);
+    if (!cluster) {
+      console.error(`TfeCluster ${o.namespace}/${name} not found`);
+      process.exit(1);
+    }
+    const aws = makeAwsClients(
+      { region: cluster.spec.aws.region, roleArn: cluster.spec.aws.roleArn },
+      {
+        beforeMutation: (op) => {
+          throw new Error(`plan is read-only; refused ${op}`);
+        },
+      },
+    );
+    const obs = await observe(kube, aws, cluster);
+    const p = plan({ cluster, obs, salt: cluster.metadata.uid ?? name });
+    if (o.output === 'json') {
+      console.log(JSON.stringify({ phase: p.phase, step: p.step, message: p.message, action: p.action ? { kind: p.action.kind, description: describeAction(p.action) } : null, approval: p.approval ?? null, conditions: p.conditions }, null, 2));
+      return;
+    }
+    console.log(`TfeCluster ${o.namespace}/${name}: ${p.phase} (step ${p.step})`);
+    console.log(`  ${p.message}`);
+    console.log(p.action ? `  next action: ${describeAction(p.action)}` : '  next action: none');
+    if (p.approval) console.log(`  waiting for approval: ${p.approval.waitingFor}`);
+  });
+
+program
+  .command('render <name>')
+  .description('print the launch template user data the operator would write for a TfeCluster (no secret values)')
+  .option('-n, --namespace <ns>', 'namespace', 'default')
+  .action(async (name: string, o) => {
+    const kube = loadKube();
+    const cluster = await getCluster(kube, o.namespace, name);
+    if (!cluster) {
+      console.error(`TfeCluster ${o.namespace}/${name} not found`);
+      process.exit(1);
+    }
+    const aws = makeAwsClients({ region: cluster.spec.aws.region, roleArn: cluster.spec.aws.roleArn }, { beforeMutation: (op) => { throw new Error(`render is read-only; refused ${op}`); } });
+    const obs = await observe(kube, aws, cluster);
+    const p = plan({ cluster, obs, salt: cluster.metadata.uid ?? name });
+    if (p.action?.kind === 'CreateLaunchTemplateVersion') process.stdout.write(renderUserData(p.action.install));
+    else console.error(`nothing to render now: ${p.message}`);
+  });
+
+program.parseAsync(process.argv).catch((err) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

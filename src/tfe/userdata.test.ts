@@ -1,0 +1,171 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ForeignUserDataError, parseUserData, renderUserData, USER_DATA_MARKER, type NodeInstall } from './userdata.ts';
+
+const install: NodeInstall = {
+  replicatedConf: {
+    DaemonAuthenticationType: 'anonymous',
+    ImportSettingsFrom: '/etc/ptfe-settings.json',
+    LicenseFileLocation: '/etc/tfe-license.rli',
+    ReleaseSequence: 504,
+    BypassPreflightChecks: true,
+    TlsBootstrapType: 'self-signed',
+  },
+  settings: {
+    hostname: { value: 'tfe.example.com' },
+    production_type: { value: 'external' },
+    enable_active_active: { value: '1' },
+    redis_port: { value: '6379' },
+  },
+  secretSettings: { enc_password: 'tfe-operator/tfe/tfe/enc_password', pg_password: 'tfe-operator/tfe/tfe/setting-pg_password' },
+  licenseSecretId: 'tfe-operator/tfe/tfe/license',
+  installArgs: ['no-proxy', 'private-address=${PRIVATE_IP}', 'disable-replicated-ui'],
+};
+
+test('round trip: parse(render(x)) deep-equals x', () => {
+  assert.deepEqual(parseUserData(renderUserData(install)), install);
+});
+
+test('round trip with awkward values', () => {
+  const odd: NodeInstall = {
+    replicatedConf: { A: null, B: [1, 'two', { c: false }], 'quote\'s': "it's", D: 'x\ny' },
+    settings: { weird: { value: `a'b"c$d\`e\\f \${PRIVATE_IP} $(rm -rf /)` }, empty: { value: '' }, uni: { value: 'ü\u2028' } },
+    secretSettings: { "key'q": "arn:aws:secretsmanager:us-east-1:123:secret:it's-AbCd" },
+    licenseSecretId: 'lic ense',
+    installArgs: ["we'ird $HOME", 'a="b"', 'x=${PRIVATE_IP}:8800', '$(id)'],
+  };
+  assert.deepEqual(parseUserData(renderUserData(odd)), odd);
+  const empty: NodeInstall = { replicatedConf: {}, settings: {}, secretSettings: {}, licenseSecretId: 'l', installArgs: [] };
+  assert.deepEqual(parseUserData(renderUserData(empty)), empty);
+  // CRLF (e.g. edited on Windows and pasted back) still reads.
+  assert.deepEqual(parseUserData(renderUserData(install).replace(/\n/g, '\r\n')), install);
+});
+
+test('the script is a readable bash script with the marker and no secret values', async () => {
+  const script = renderUserData(install);
+  assert.ok(script.startsWith(`#!/bin/bash\n${USER_DATA_MARKER}\n`));
+  assert.match(script, /aws secretsmanager get-secret-value --secret-id "\$1" --query SecretString --output text/);
+  assert.match(script, /set_secret_setting 'enc_password' 'tfe-operator\/tfe\/tfe\/enc_password'/);
+  assert.match(script, /"private-address=\$\{PRIVATE_IP\}"/);
+  assert.match(script, /'disable-replicated-ui'/);
+  await new Promise<void>((resolve, reject) =>
+    execFile('bash', ['-n', '-c', script], (err, _o, stderr) => (err ? reject(new Error(stderr)) : resolve())),
+  );
+});
+
+test('render refuses what would not round-trip or would not run', () => {
+  assert.throws(() => renderUserData({ ...install, settings: { a: { value: 1 as unknown as string } } }), /settings\.a/);
+  assert.throws(() => renderUserData({ ...install, settings: { enc_password: { value: 'x' } } }), /both a plain and a secret/);
+  assert.throws(() => renderUserData({ ...install, installArgs: ['a\nb'] }), /line breaks/);
+  assert.throws(() => renderUserData({ ...install, installArgs: ['x=${HOME}'] }), /only \$\{PRIVATE_IP\}/);
+  assert.throws(() => renderUserData({ ...install, replicatedConf: { n: Number.NaN } }), /replicatedConf\.n/);
+  assert.throws(() => renderUserData({ ...install, licenseSecretId: '' }), /licenseSecretId/);
+});
+
+test('foreign user data is refused with a helpful error', () => {
+  const cases: [string, string, RegExp][] = [
+    ['#!/bin/bash\ncurl https://install.terraform.io/ptfe/stable | bash -s no-proxy\n', 'no-marker', /not written by tfe-operator.*"#!\/bin\/bash".*TfeCluster/],
+    ['', 'no-marker', /\(empty\)/],
+    [Buffer.from(renderUserData(install)).toString('base64'), 'base64', /base64-encoded/],
+    [renderUserData(install).replace('user-data v1', 'user-data v2'), 'unsupported-version', /format v2; this build reads v1/],
+    [renderUserData(install).replace('"ReleaseSequence": 504,', '"ReleaseSequence": 504'), 'malformed', /replicated\.conf block is not valid JSON.*edited by hand/],
+    [renderUserData(install).replace(/^fetch_license .*$/m, ''), 'malformed', /0 fetch_license lines/],
+    [renderUserData(install).replace("  'no-proxy'", '  $(curl evil)'), 'malformed', /install\.sh argument cannot be read/],
+    [renderUserData(install).replace('"value": "1"', '"value": 1'), 'malformed', /setting enable_active_active/],
+  ];
+  for (const [script, reason, message] of cases) {
+    assert.throws(
+      () => parseUserData(script),
+      (err: unknown) => {
+        assert.ok(err instanceof ForeignUserDataError, String(err));
+        assert.equal(err.reason, reason);
+        assert.match(err.message, message);
+        return true;
+      },
+    );
+  }
+});
+
+// Runs the rendered script for real with stand-ins for curl (IMDS, installer download) and
+// the AWS CLI, its /etc paths redirected to a temporary directory.
+test('the script writes the files, fills in secrets with jq and runs install.sh', { skip: !hasJq() }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'userdata-'));
+  try {
+    const bin = join(dir, 'bin');
+    const etc = join(dir, 'etc');
+    mkdirSync(bin);
+    mkdirSync(etc);
+    const secrets: Record<string, string> = {
+      'tfe-operator/tfe/tfe/enc_password': 'enc "quoted" $pw\\',
+      'tfe-operator/tfe/tfe/setting-pg_password': "pg'pw",
+      'tfe-operator/tfe/tfe/license': 'LICENSE-BYTES',
+    };
+    writeFileSync(join(dir, 'secrets.json'), JSON.stringify(secrets));
+    const stub = (name: string, body: string) => {
+      writeFileSync(join(bin, name), `#!/bin/bash\n${body}\n`);
+      chmodSync(join(bin, name), 0o755);
+    };
+    stub(
+      'curl',
+      `case "$*" in
+  *api/token*) echo token ;;
+  *placement/region*) echo us-east-1 ;;
+  *local-ipv4*) echo 10.0.1.23 ;;
+  *install.terraform.io*) out=""; while [ $# -gt 0 ]; do [ "$1" = -o ] && out="$2"; shift; done
+    printf '%s\\n' 'printf "%s\\n" "$@" > "${dir}/install-args"' > "$out" ;;
+  *) exit 22 ;;
+esac`,
+    );
+    stub(
+      'aws',
+      `id=""; query=""; while [ $# -gt 0 ]; do case "$1" in --secret-id) id="$2";; --query) query="$2";; esac; shift; done
+[ "$query" = SecretBinary ] && { echo None; exit 0; }
+jq -er --arg id "$id" '.[$id]' "${dir}/secrets.json" || { echo "ResourceNotFoundException: $id" >&2; exit 254; }`,
+    );
+    const script = renderUserData(install)
+      .replaceAll("'/etc/", `'${etc}/`)
+      .replace('/tmp/tfe-install.sh', `${dir}/install.sh`)
+      .replace('/tmp/tfe-install.sh', `${dir}/install.sh`)
+      .replace('/tmp/tfe-install.sh', `${dir}/install.sh`);
+    const res = await new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile('bash', ['-c', script], { env: { PATH: `${bin}:${process.env.PATH}` } }, (err, _o, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+      ),
+    );
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(JSON.parse(readFileSync(join(etc, 'replicated.conf'), 'utf8')), install.replicatedConf);
+    const written = JSON.parse(readFileSync(join(etc, 'ptfe-settings.json'), 'utf8'));
+    assert.deepEqual(written, {
+      ...install.settings,
+      enc_password: { value: 'enc "quoted" $pw\\' },
+      pg_password: { value: "pg'pw" },
+    });
+    assert.equal(readFileSync(join(etc, 'tfe-license.rli'), 'utf8').trim(), 'LICENSE-BYTES');
+    assert.deepEqual(readFileSync(join(dir, 'install-args'), 'utf8').trim().split('\n'), [
+      'no-proxy',
+      'private-address=10.0.1.23',
+      'disable-replicated-ui',
+    ]);
+    // A missing secret stops the boot with a clear message, before install.sh runs.
+    rmSync(join(dir, 'install-args'));
+    writeFileSync(join(dir, 'secrets.json'), JSON.stringify({ 'tfe-operator/tfe/tfe/license': 'x' }));
+    const failed = await new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile('bash', ['-c', script], { env: { PATH: `${bin}:${process.env.PATH}` } }, (err, _o, stderr) =>
+        resolve({ code: err ? 1 : 0, stderr }),
+      ),
+    );
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /cannot read secret tfe-operator\/tfe\/tfe\/enc_password \(setting enc_password\)/);
+    assert.equal(existsSync(join(dir, 'install-args')), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function hasJq(): boolean {
+  return (process.env.PATH ?? '').split(':').some((p) => existsSync(join(p, 'jq')));
+}

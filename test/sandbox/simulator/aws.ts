@@ -1,0 +1,194 @@
+// What a TFE node (and its Auto Scaling group) looks like from the AWS APIs, read from the
+// emulator with the AWS SDK v3: the groups and their instances, the launch template
+// version each instance was launched from and its user data, and Secrets Manager values.
+
+import { AutoScalingClient, paginateDescribeAutoScalingGroups } from '@aws-sdk/client-auto-scaling';
+import {
+  DescribeInstanceAttributeCommand,
+  DescribeInstancesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
+export interface InstanceRef {
+  id: string;
+  lifecycleState: string;
+  /** As the group reports it; Version may be a number or "$Latest" / "$Default". */
+  launchTemplate?: { id?: string; name?: string; version?: string };
+}
+
+export interface GroupView {
+  name: string;
+  desired: number;
+  instances: InstanceRef[];
+}
+
+export interface LaunchInfo {
+  launchTemplateId: string | null;
+  version: number | null;
+  /** Decoded user data, as the instance metadata service would serve it. */
+  userData: string;
+  /** Set when the sources disagree (e.g. the instance's user data is not its version's). */
+  note?: string;
+}
+
+export type SecretRead = { ok: true; value: string } | { ok: false; error: string };
+
+/** One change of a group's desired capacity, from the moto launcher's /_sandbox/asg-history. */
+export interface AsgChange {
+  ts: string;
+  asg: string;
+  from: number | null;
+  to: number | null;
+}
+
+const LT_ID_TAG = 'aws:ec2launchtemplate:id';
+const LT_VERSION_TAG = 'aws:ec2launchtemplate:version';
+
+export class AwsView {
+  private readonly asg: AutoScalingClient;
+  private readonly ec2: EC2Client;
+  private readonly sm: SecretsManagerClient;
+  /** Launch template versions never change: cache their user data. */
+  private readonly versionUserData = new Map<string, string>();
+
+  constructor(private readonly endpoint: string, region: string) {
+    const cfg = {
+      endpoint,
+      region,
+      credentials: {
+        accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'testing',
+        secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'testing',
+      },
+      maxAttempts: 2,
+    };
+    this.asg = new AutoScalingClient(cfg);
+    this.ec2 = new EC2Client(cfg);
+    this.sm = new SecretsManagerClient(cfg);
+  }
+
+  async groups(): Promise<GroupView[]> {
+    const out: GroupView[] = [];
+    for await (const page of paginateDescribeAutoScalingGroups({ client: this.asg }, {})) {
+      for (const g of page.AutoScalingGroups ?? []) {
+        out.push({
+          name: g.AutoScalingGroupName!,
+          desired: g.DesiredCapacity ?? 0,
+          instances: (g.Instances ?? []).map((i) => ({
+            id: i.InstanceId!,
+            lifecycleState: String(i.LifecycleState ?? 'InService'),
+            launchTemplate: i.LaunchTemplate
+              ? { id: i.LaunchTemplate.LaunchTemplateId, name: i.LaunchTemplate.LaunchTemplateName, version: i.LaunchTemplate.Version }
+              : g.LaunchTemplate
+                ? { id: g.LaunchTemplate.LaunchTemplateId, name: g.LaunchTemplate.LaunchTemplateName, version: g.LaunchTemplate.Version }
+                : undefined,
+          })),
+        });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The launch template version an instance runs and its user data. AWS tags every
+   * instance launched from a template with aws:ec2launchtemplate:id/version (the resolved
+   * number); without the tags, "$Latest"/"$Default" are resolved now, which is what AWS did
+   * at launch as long as nobody published a version in between. The instance's own user
+   * data (DescribeInstanceAttribute, what IMDS serves the node) wins if the two differ.
+   */
+  async launchOf(inst: InstanceRef): Promise<LaunchInfo> {
+    const tags = await this.instanceTags(inst.id);
+    let ltId = tags[LT_ID_TAG] ?? inst.launchTemplate?.id ?? null;
+    let version: number | null = tags[LT_VERSION_TAG] !== undefined ? Number(tags[LT_VERSION_TAG]) : null;
+    let ltUserData: string | undefined;
+    if (ltId || inst.launchTemplate?.name) {
+      const spec = version !== null ? String(version) : (inst.launchTemplate?.version ?? '$Default');
+      const v = await this.launchTemplateVersion(ltId, inst.launchTemplate?.name, spec);
+      ltId = v.id;
+      version = v.number;
+      ltUserData = v.userData;
+    }
+    const own = await this.instanceUserData(inst.id);
+    if (own !== undefined && own !== '' && ltUserData !== undefined && own !== ltUserData) {
+      return {
+        launchTemplateId: ltId,
+        version,
+        userData: own,
+        note: `the instance's user data differs from launch template ${ltId} version ${version}; using the instance's (what the node reads from IMDS)`,
+      };
+    }
+    return { launchTemplateId: ltId, version, userData: ltUserData ?? own ?? '' };
+  }
+
+  private async instanceTags(id: string): Promise<Record<string, string>> {
+    const res = await this.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
+    const inst = res.Reservations?.flatMap((r) => r.Instances ?? []).find((i) => i.InstanceId === id);
+    return Object.fromEntries((inst?.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+  }
+
+  private async instanceUserData(id: string): Promise<string | undefined> {
+    try {
+      const res = await this.ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: 'userData' }));
+      const b64 = res.UserData?.Value;
+      return b64 ? Buffer.from(b64, 'base64').toString('utf8') : '';
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async launchTemplateVersion(
+    id: string | null,
+    name: string | undefined,
+    spec: string,
+  ): Promise<{ id: string; number: number; userData: string }> {
+    const numeric = /^\d+$/.test(spec);
+    const key = `${id ?? name}@${spec}`;
+    if (numeric && this.versionUserData.has(key)) {
+      return { id: id!, number: Number(spec), userData: this.versionUserData.get(key)! };
+    }
+    const res = await this.ec2.send(
+      new DescribeLaunchTemplateVersionsCommand({
+        ...(id ? { LaunchTemplateId: id } : { LaunchTemplateName: name }),
+        Versions: [spec],
+      }),
+    );
+    const v = res.LaunchTemplateVersions?.[0];
+    if (!v) throw new Error(`launch template ${id ?? name} has no version ${spec}`);
+    const b64 = v.LaunchTemplateData?.UserData;
+    const userData = b64 ? Buffer.from(b64, 'base64').toString('utf8') : '';
+    const number = v.VersionNumber!;
+    this.versionUserData.set(`${v.LaunchTemplateId}@${number}`, userData);
+    return { id: v.LaunchTemplateId!, number, userData };
+  }
+
+  /** A secret as the node's AWS CLI would get it (SecretString, else SecretBinary as text). */
+  async secret(id: string): Promise<SecretRead> {
+    try {
+      const res = await this.sm.send(new GetSecretValueCommand({ SecretId: id }));
+      if (res.SecretString !== undefined) return { ok: true, value: res.SecretString };
+      if (res.SecretBinary !== undefined) return { ok: true, value: Buffer.from(res.SecretBinary).toString('utf8') };
+      return { ok: false, error: 'the secret has no value' };
+    } catch (err) {
+      const e = err as { name?: string; message?: string };
+      return { ok: false, error: `${e.name ?? 'Error'}: ${e.message ?? String(err)}` };
+    }
+  }
+
+  /** moto launcher's desired-capacity log; undefined when this moto has no such endpoint. */
+  async asgHistory(): Promise<AsgChange[] | undefined> {
+    try {
+      const res = await fetch(`${this.endpoint}/_sandbox/asg-history`, { signal: AbortSignal.timeout(5_000) });
+      if (!res.ok) return undefined;
+      return (await res.json()) as AsgChange[];
+    } catch {
+      return undefined;
+    }
+  }
+
+  destroy(): void {
+    this.asg.destroy();
+    this.ec2.destroy();
+    this.sm.destroy();
+  }
+}

@@ -1,0 +1,202 @@
+// Every node of every Auto Scaling group: polls the AWS emulator, starts a SimNode for each
+// new instance and forgets (closes) the ones that left their group.
+
+import type { AsgChange, AwsView, GroupView } from './aws.ts';
+import type { RedisAlias } from './checks.ts';
+import { SimNode, type NodeView, type SimConfig, type SimLogger } from './node.ts';
+
+export interface FleetOptions {
+  aws: AwsView;
+  config: SimConfig;
+  pollMs: number;
+  recheckMs: number;
+  redisAlias?: RedisAlias;
+  ca?: string;
+  log: SimLogger;
+  changed(): void;
+}
+
+export interface FleetState {
+  config: SimConfig;
+  nodes: NodeView[];
+  groups: { name: string; desired: number; instances: string[] }[];
+  /** Per group, the desired capacities in order, e.g. { tfe: [1, 0, 1, 0, 2] }. */
+  scaleHistory: Record<string, number[]>;
+  scaleHistorySource: 'moto' | 'observed';
+  scaleEvents: AsgChange[];
+  lastPollError: string | null;
+  polledAt: string | null;
+}
+
+/** States an instance leaves its group through (it no longer counts as a node). */
+const LEAVING = /^(Terminating|Terminated|Detaching|Detached)/;
+
+export class Fleet {
+  private readonly nodes = new Map<string, SimNode>();
+  private groups: GroupView[] = [];
+  private observed: AsgChange[] = [];
+  private config: SimConfig;
+  private readonly initial: SimConfig;
+  private timer?: NodeJS.Timeout;
+  private running = false;
+  private lastPollError: string | null = null;
+  private polledAt: number | null = null;
+  private generation = 0;
+
+  constructor(private readonly opts: FleetOptions) {
+    this.config = { ...opts.config };
+    this.initial = { ...opts.config };
+  }
+
+  start(): void {
+    this.running = true;
+    void this.poll();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    await Promise.all([...this.nodes.values()].map((n) => n.stop()));
+    this.nodes.clear();
+  }
+
+  getConfig(): SimConfig {
+    return { ...this.config };
+  }
+
+  setConfig(patch: Partial<SimConfig>): SimConfig {
+    this.config = { ...this.config, ...patch };
+    this.opts.log.info({ config: this.config }, 'simulator config changed');
+    this.opts.changed();
+    return this.getConfig();
+  }
+
+  /** Forgets every node and the observed history, restores the startup config. */
+  async reset(): Promise<void> {
+    this.generation++;
+    const old = [...this.nodes.values()];
+    this.nodes.clear();
+    this.groups = [];
+    this.observed = [];
+    this.config = { ...this.initial };
+    await Promise.all(old.map((n) => n.stop()));
+    this.opts.log.info({}, 'simulator reset');
+    this.opts.changed();
+  }
+
+  node(id: string): SimNode | undefined {
+    return this.nodes.get(id);
+  }
+
+  anyHealthy(): boolean {
+    return [...this.nodes.values()].some((n) => n.healthy);
+  }
+
+  size(): number {
+    return this.nodes.size;
+  }
+
+  private groupSize(asg: string): number {
+    const g = this.groups.find((x) => x.name === asg);
+    return g ? g.instances.filter((i) => !LEAVING.test(i.lifecycleState)).length : 0;
+  }
+
+  private async poll(): Promise<void> {
+    if (!this.running) return;
+    const gen = this.generation;
+    try {
+      const groups = await this.opts.aws.groups();
+      if (gen === this.generation && this.running) this.apply(groups);
+      if (this.lastPollError !== null) this.opts.log.info({}, 'AWS emulator reachable again');
+      this.lastPollError = null;
+      this.polledAt = Date.now();
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (msg !== this.lastPollError) this.opts.log.warn({ err: msg }, 'cannot list Auto Scaling groups');
+      this.lastPollError = msg;
+    }
+    if (this.running) this.timer = setTimeout(() => void this.poll(), this.opts.pollMs);
+  }
+
+  private apply(groups: GroupView[]): void {
+    const before = new Map(this.groups.map((g) => [g.name, g.desired]));
+    for (const g of groups) {
+      const prev = before.get(g.name);
+      if (prev !== g.desired) {
+        this.observed.push({ ts: new Date().toISOString(), asg: g.name, from: prev ?? null, to: g.desired });
+      }
+    }
+    this.groups = groups;
+
+    const present = new Set<string>();
+    for (const g of groups) {
+      for (const inst of g.instances) {
+        if (LEAVING.test(inst.lifecycleState)) continue;
+        present.add(inst.id);
+        if (this.nodes.has(inst.id)) continue;
+        const node = new SimNode(inst.id, g.name, inst, {
+          aws: this.opts.aws,
+          config: () => this.config,
+          groupSize: (asg) => this.groupSize(asg),
+          redisAlias: this.opts.redisAlias,
+          ca: this.opts.ca,
+          recheckMs: this.opts.recheckMs,
+          log: this.opts.log,
+          changed: this.opts.changed,
+        });
+        this.nodes.set(inst.id, node);
+        this.opts.log.info({ node: inst.id, asg: g.name }, `instance ${inst.id} joined ${g.name}: booting`);
+        node.start();
+        this.opts.changed();
+      }
+    }
+    for (const [id, node] of this.nodes) {
+      if (present.has(id)) continue;
+      this.nodes.delete(id);
+      void node.stop();
+      this.opts.log.info({ node: id, asg: node.asg }, `instance ${id} left ${node.asg}: forgotten`);
+      this.opts.changed();
+    }
+  }
+
+  async state(): Promise<FleetState> {
+    const fromMoto = await this.opts.aws.asgHistory();
+    const events = fromMoto ?? this.observed;
+    return {
+      config: this.getConfig(),
+      nodes: [...this.nodes.values()].map((n) => n.view()),
+      groups: this.groups.map((g) => ({
+        name: g.name,
+        desired: g.desired,
+        instances: g.instances.filter((i) => !LEAVING.test(i.lifecycleState)).map((i) => i.id),
+      })),
+      scaleHistory: capacitySequences(events),
+      scaleHistorySource: fromMoto ? 'moto' : 'observed',
+      scaleEvents: events,
+      lastPollError: this.lastPollError,
+      polledAt: this.polledAt === null ? null : new Date(this.polledAt).toISOString(),
+    };
+  }
+
+  /** The state without the AWS round trip for scale history (for the state file). */
+  snapshot(): Omit<FleetState, 'scaleHistory' | 'scaleHistorySource' | 'scaleEvents'> {
+    return {
+      config: this.getConfig(),
+      nodes: [...this.nodes.values()].map((n) => n.view()),
+      groups: this.groups.map((g) => ({ name: g.name, desired: g.desired, instances: g.instances.map((i) => i.id) })),
+      lastPollError: this.lastPollError,
+      polledAt: this.polledAt === null ? null : new Date(this.polledAt).toISOString(),
+    };
+  }
+}
+
+/** { asg: [first from, each to ...] }, consecutive repeats dropped, deletions (null) skipped. */
+export function capacitySequences(events: readonly AsgChange[]): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const e of events) {
+    const seq = (out[e.asg] ??= []);
+    if (seq.length === 0 && e.from !== null) seq.push(e.from);
+    if (e.to !== null && seq[seq.length - 1] !== e.to) seq.push(e.to);
+  }
+  return out;
+}

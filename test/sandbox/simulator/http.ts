@@ -1,0 +1,107 @@
+// The simulator's HTTP face (node:http):
+//   GET  /_health_check                    the load balancer: 200 when any node is healthy
+//   GET  /nodes/{instanceId}/_health_check one node: 200 healthy, 503 otherwise, JSON reason
+//   GET  /sim/state                        nodes, groups, scale history (secrets redacted)
+//   POST /sim/config                       { installDelayMs?, neverHealthy? }
+//   POST /sim/reset                        forget every node, restore the startup config
+
+import http from 'node:http';
+import type { Fleet } from './fleet.ts';
+import type { SimConfig } from './node.ts';
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  const data = JSON.stringify(body, null, 2) + '\n';
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), 'cache-control': 'no-store' });
+  res.end(data);
+}
+
+function readBody(req: http.IncomingMessage, limit = 64 * 1024): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => {
+      body += c;
+      if (body.length > limit) reject(new Error('request body too large'));
+    });
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
+}
+
+export function parseConfigPatch(text: string): Partial<SimConfig> {
+  const raw = text.trim() === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('body must be a JSON object');
+  const out: Partial<SimConfig> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (k === 'installDelayMs') {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error('installDelayMs must be a number >= 0');
+      out.installDelayMs = v;
+    } else if (k === 'neverHealthy') {
+      if (typeof v !== 'boolean') throw new Error('neverHealthy must be true or false');
+      out.neverHealthy = v;
+    } else {
+      throw new Error(`unknown setting ${JSON.stringify(k)} (known: installDelayMs, neverHealthy)`);
+    }
+  }
+  return out;
+}
+
+export function createHandler(fleet: Fleet): http.RequestListener {
+  return (req, res) => {
+    void handle(fleet, req, res).catch((err: Error) => {
+      if (!res.headersSent) send(res, 500, { error: err.message });
+      else res.destroy();
+    });
+  };
+}
+
+async function handle(fleet: Fleet, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://simulator');
+  const path = url.pathname.replace(/\/+$/, '') || '/';
+  const method = req.method ?? 'GET';
+
+  if (path === '/_health_check' && (method === 'GET' || method === 'HEAD')) {
+    const healthy = fleet.anyHealthy();
+    send(res, healthy ? 200 : 503, healthy ? { status: 'ok' } : { status: 'unavailable', reason: fleet.size() ? 'no healthy node behind the load balancer' : 'no nodes' });
+    return;
+  }
+  const m = /^\/nodes\/([^/]+)\/_health_check$/.exec(path);
+  if (m && (method === 'GET' || method === 'HEAD')) {
+    const node = fleet.node(decodeURIComponent(m[1]!));
+    if (!node) {
+      send(res, 404, { status: 'unknown', reason: `no instance ${m[1]} in any Auto Scaling group` });
+      return;
+    }
+    const v = node.view();
+    send(res, v.state === 'healthy' ? 200 : 503, { status: v.state, reason: v.reason, since: v.since, version: v.version });
+    return;
+  }
+  if (path === '/sim/state' && method === 'GET') {
+    send(res, 200, await fleet.state());
+    return;
+  }
+  if (path === '/sim/config' && method === 'GET') {
+    send(res, 200, fleet.getConfig());
+    return;
+  }
+  if (path === '/sim/config' && method === 'POST') {
+    let patch: Partial<SimConfig>;
+    try {
+      patch = parseConfigPatch(await readBody(req));
+    } catch (err) {
+      send(res, 400, { error: (err as Error).message });
+      return;
+    }
+    send(res, 200, fleet.setConfig(patch));
+    return;
+  }
+  if (path === '/sim/reset' && method === 'POST') {
+    await fleet.reset();
+    send(res, 200, { status: 'reset', config: fleet.getConfig() });
+    return;
+  }
+  send(res, 404, {
+    error: `no route ${method} ${path}`,
+    routes: ['GET /_health_check', 'GET /nodes/{instanceId}/_health_check', 'GET /sim/state', 'GET|POST /sim/config', 'POST /sim/reset'],
+  });
+}

@@ -1,0 +1,110 @@
+// The TFE node simulator: stands in for the one thing that cannot run in the sandbox
+// (Terraform Enterprise). It reads what a real node reads (its instance's launch template
+// user data and the secrets that points to), "installs" for installDelayMs, and reports
+// health only when the settings would really work: for several nodes, enable_active_active
+// "1" and a Redis it can really reach (password and TLS checked by the real redis-server).
+// See http.ts for the HTTP API.
+
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { AwsView } from './aws.ts';
+import { Fleet } from './fleet.ts';
+import { createHandler } from './http.ts';
+import type { SimLogger } from './node.ts';
+
+export type { FleetState } from './fleet.ts';
+export type { NodeView, NodeState, SimConfig } from './node.ts';
+
+export interface SimulatorOptions {
+  /** HTTP port on 127.0.0.1 (0: a free one). */
+  port: number;
+  awsEndpoint: string;
+  region: string;
+  /** Where ElastiCache endpoints (*.cache.amazonaws.com) lead: the sandbox redis-server and its CA. */
+  redisAlias?: { host: string; port: number; caFile?: string };
+  installDelayMs: number;
+  /** Keeps every node unhealthy (rollback tests); can be changed with POST /sim/config. */
+  neverHealthy?: boolean;
+  /** When set, the current state is kept in <stateDir>/simulator-state.json (secrets redacted). */
+  stateDir?: string;
+  /** How often the Auto Scaling groups are listed (default 100 ms). */
+  pollMs?: number;
+  /** How often an installed node re-checks its health, Redis included (default 1000 ms). */
+  recheckMs?: number;
+  /** pino or anything with info/warn(obj, msg); silent by default. */
+  logger?: SimLogger;
+}
+
+export interface Simulator {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+const silent: SimLogger = { info() {}, warn() {} };
+
+export async function startSimulator(opts: SimulatorOptions): Promise<Simulator> {
+  const log = opts.logger ?? silent;
+  const ca = opts.redisAlias?.caFile ? readFileSync(opts.redisAlias.caFile, 'utf8') : undefined;
+  const aws = new AwsView(opts.awsEndpoint, opts.region);
+
+  let writeTimer: NodeJS.Timeout | undefined;
+  const stateFile = opts.stateDir ? join(opts.stateDir, 'simulator-state.json') : undefined;
+  if (opts.stateDir) mkdirSync(opts.stateDir, { recursive: true });
+  const changed = () => {
+    if (!stateFile || writeTimer) return;
+    writeTimer = setTimeout(() => {
+      writeTimer = undefined;
+      writeState(stateFile, fleet.snapshot());
+    }, 200);
+  };
+
+  const fleet = new Fleet({
+    aws,
+    config: { installDelayMs: opts.installDelayMs, neverHealthy: opts.neverHealthy ?? false },
+    pollMs: opts.pollMs ?? 100,
+    recheckMs: opts.recheckMs ?? 1000,
+    redisAlias: opts.redisAlias,
+    ca,
+    log,
+    changed,
+  });
+
+  const server = http.createServer(createHandler(fleet));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  fleet.start();
+  log.info({ url, awsEndpoint: opts.awsEndpoint, installDelayMs: opts.installDelayMs }, 'TFE node simulator listening');
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    stop: () =>
+      (stopped ??= (async () => {
+        await fleet.stop();
+        clearTimeout(writeTimer);
+        if (stateFile) writeState(stateFile, fleet.snapshot());
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        aws.destroy();
+      })()),
+  };
+}
+
+function writeState(file: string, state: unknown): void {
+  try {
+    writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2) + '\n');
+    renameSync(`${file}.tmp`, file);
+  } catch {
+    /* the state file is a convenience; never fail the simulator over it */
+  }
+}

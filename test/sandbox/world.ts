@@ -1,0 +1,431 @@
+// The pre-migration world of the sandbox: a standalone Terraform Enterprise install in
+// External Services mode, one node in an Auto Scaling Group, as a platform team has it
+// before the TfeCluster is applied. AWS side in moto (seeded: the same IDs on every run,
+// so examples/tfecluster.yaml can name them), Kubernetes side in namespace `tfe`.
+//
+// Secret values here are distinctive sandbox strings, never real credentials; tests grep
+// logs, Events and user data for them to prove that no secret leaks.
+import { readFileSync } from 'node:fs';
+import { AutoScalingClient, CreateAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateLaunchTemplateCommand,
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+  type ResourceType,
+  type TagSpecification,
+} from '@aws-sdk/client-ec2';
+import { CreateCacheSubnetGroupCommand, DescribeReplicationGroupsCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { CreateSecretCommand, ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
+import { renderUserData, type NodeInstall } from '../../src/tfe/userdata.ts';
+import { resetMoto, seedMoto } from './moto.ts';
+
+export const WORLD_SEED = 20210107; // v202101-1's month: any fixed number works
+export const REGION = 'us-east-1';
+export const NAMESPACE = 'tfe';
+export const ASG_NAME = 'tfe';
+export const LAUNCH_TEMPLATE_NAME = 'tfe';
+export const CACHE_SUBNET_GROUP = 'tfe-redis';
+export const AMI_ID = 'ami-0a1b2c3d4e5f60718'; // moto does not validate AMIs by default
+export const INSTANCE_TYPE = 'm5.xlarge';
+export const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' } as const;
+
+/** Sandbox-only secret values: distinctive so a leak is easy to grep for, obviously not real. */
+export const SECRET_VALUES = {
+  encPassword: 'sandbox-enc-password-NOT-A-REAL-SECRET-5d8e1f',
+  pgPassword: 'sandbox-pg-password-NOT-A-REAL-SECRET-a41c07',
+  license: 'SANDBOX TFE LICENSE (not a real license) id=tfe-sandbox-0001 seats=unlimited\n',
+} as const;
+
+/** Secrets Manager secret ids the baseline user data points at. */
+export const SECRET_IDS = {
+  license: 'tfe/license',
+  encPassword: 'tfe/enc_password',
+  pgPassword: 'tfe/pg_password',
+} as const;
+
+/** /etc/replicated.conf of the baseline install (no secret in it). */
+export const BASE_REPLICATED_CONF: Record<string, unknown> = {
+  DaemonAuthenticationType: 'anonymous',
+  TlsBootstrapType: 'self-signed',
+  TlsBootstrapHostname: 'tfe.sandbox.example',
+  BypassPreflightChecks: true,
+  ImportSettingsFrom: '/etc/ptfe-settings.json',
+  LicenseFileLocation: '/etc/tfe-license.rli',
+  ReleaseSequence: 504,
+};
+
+/** /etc/ptfe-settings.json of the baseline install, WITHOUT secret values (External Services, no Redis keys). */
+export const BASE_SETTINGS: Record<string, { value: string }> = {
+  hostname: { value: 'tfe.sandbox.example' },
+  installation_type: { value: 'production' },
+  production_type: { value: 'external' },
+  pg_dbname: { value: 'tfe' },
+  pg_netloc: { value: 'tfe-postgres.sandbox.internal:5432' },
+  pg_user: { value: 'tfe' },
+  pg_extra_params: { value: 'sslmode=require' },
+  placement: { value: 'placement_s3' },
+  s3_bucket: { value: 'tfe-sandbox-objects' },
+  s3_region: { value: REGION },
+  s3_sse: { value: 'aws:kms' },
+  aws_instance_profile: { value: '1' },
+  capacity_concurrency: { value: '10' },
+};
+
+export const BASE_INSTALL_ARGS = ['no-proxy'];
+
+/** The baseline node install, exactly what launch template `tfe` version 1 says. */
+export const BASE_INSTALL: NodeInstall = {
+  replicatedConf: BASE_REPLICATED_CONF,
+  settings: BASE_SETTINGS,
+  secretSettings: { enc_password: SECRET_IDS.encPassword, pg_password: SECRET_IDS.pgPassword },
+  licenseSecretId: SECRET_IDS.license,
+  installArgs: BASE_INSTALL_ARGS,
+};
+
+export interface WorldContext {
+  awsEndpoint: string;
+  kubeconfigPath: string;
+  redis: { host: string; port: number; password: string; caFile?: string };
+  /** TFE node simulator; resetWorld resets it too when given. */
+  simUrl?: string;
+}
+
+export interface AwsWorld {
+  seed: number;
+  region: string;
+  accountId: string;
+  vpcId: string;
+  subnetIds: [string, string];
+  availabilityZones: [string, string];
+  nodeSecurityGroupId: string; // tfe-nodes
+  redisSecurityGroupId: string; // tfe-redis
+  cacheSubnetGroupName: string;
+  launchTemplateId: string;
+  launchTemplateName: string;
+  launchTemplateVersion: number;
+  asgName: string;
+  instanceIds: string[];
+  secretArns: { license: string; encPassword: string; pgPassword: string };
+  secretIds: typeof SECRET_IDS;
+}
+
+export interface World extends AwsWorld {
+  namespace: string;
+  configMapName: string;
+  secretNames: { settings: string; license: string; redis: string };
+}
+
+export function awsClientConfig(endpoint: string) {
+  return { endpoint, region: REGION, credentials: CREDENTIALS, maxAttempts: 2 };
+}
+
+/** The AWS half: VPC, subnets, security groups, subnet group, secrets, launch template v1, ASG. */
+export async function seedAws(awsEndpoint: string): Promise<AwsWorld> {
+  const cfg = awsClientConfig(awsEndpoint);
+  const ec2 = new EC2Client(cfg);
+  const asg = new AutoScalingClient(cfg);
+  const ec = new ElastiCacheClient(cfg);
+  const sm = new SecretsManagerClient(cfg);
+  try {
+    // moto builds each service's backend (EC2 makes a default VPC, drawing random IDs) on
+    // first use. Touch them all before seeding, so a poller's first call cannot shift IDs.
+    await ec2.send(new DescribeVpcsCommand({}));
+    await asg.send(new DescribeAutoScalingGroupsCommand({}));
+    await ec.send(new DescribeReplicationGroupsCommand({}));
+    await sm.send(new ListSecretsCommand({}));
+    const existing = await ec2.send(new DescribeLaunchTemplatesCommand({}));
+    if (existing.LaunchTemplates?.some((t) => t.LaunchTemplateName === LAUNCH_TEMPLATE_NAME)) {
+      throw new Error(`moto at ${awsEndpoint} already holds the sandbox world (launch template "${LAUNCH_TEMPLATE_NAME}"); use resetWorld()`);
+    }
+    await seedMoto(awsEndpoint, WORLD_SEED);
+
+    // Every call below runs one after another: the seeded IDs depend on the order.
+    const vpc = await ec2.send(
+      new CreateVpcCommand({ CidrBlock: '10.0.0.0/16', TagSpecifications: [tagSpec('vpc', 'tfe')] }),
+    );
+    const vpcId = vpc.Vpc!.VpcId!;
+    const azs: [string, string] = [`${REGION}a`, `${REGION}b`];
+    const subnetIds: string[] = [];
+    for (const [i, az] of azs.entries()) {
+      const s = await ec2.send(
+        new CreateSubnetCommand({
+          VpcId: vpcId,
+          CidrBlock: `10.0.${i + 1}.0/24`,
+          AvailabilityZone: az,
+          TagSpecifications: [tagSpec('subnet', `tfe-private-${az}`)],
+        }),
+      );
+      subnetIds.push(s.Subnet!.SubnetId!);
+    }
+
+    const nodes = await ec2.send(
+      new CreateSecurityGroupCommand({
+        GroupName: 'tfe-nodes',
+        Description: 'Terraform Enterprise nodes',
+        VpcId: vpcId,
+        TagSpecifications: [tagSpec('security-group', 'tfe-nodes')],
+      }),
+    );
+    const nodeSg = nodes.GroupId!;
+    const redis = await ec2.send(
+      new CreateSecurityGroupCommand({
+        GroupName: 'tfe-redis',
+        Description: 'Redis for Terraform Enterprise',
+        VpcId: vpcId,
+        TagSpecifications: [tagSpec('security-group', 'tfe-redis')],
+      }),
+    );
+    const redisSg = redis.GroupId!;
+    // tfe-nodes: HTTPS in (load balancer / users), Vault HA 8201 between nodes; no 8800.
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: nodeSg,
+        IpPermissions: [
+          { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '0.0.0.0/0', Description: 'HTTPS' }] },
+          { IpProtocol: 'tcp', FromPort: 8201, ToPort: 8201, UserIdGroupPairs: [{ GroupId: nodeSg, Description: 'Vault HA between TFE nodes' }] },
+        ],
+      }),
+    );
+    // tfe-redis: the Redis port from the TFE nodes.
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: redisSg,
+        IpPermissions: [
+          { IpProtocol: 'tcp', FromPort: 6379, ToPort: 6379, UserIdGroupPairs: [{ GroupId: nodeSg, Description: 'Redis from TFE nodes' }] },
+        ],
+      }),
+    );
+
+    await ec.send(
+      new CreateCacheSubnetGroupCommand({
+        CacheSubnetGroupName: CACHE_SUBNET_GROUP,
+        CacheSubnetGroupDescription: 'Redis for Terraform Enterprise',
+        SubnetIds: subnetIds,
+      }),
+    );
+
+    const license = await sm.send(new CreateSecretCommand({ Name: SECRET_IDS.license, SecretString: SECRET_VALUES.license }));
+    const enc = await sm.send(new CreateSecretCommand({ Name: SECRET_IDS.encPassword, SecretString: SECRET_VALUES.encPassword }));
+    const pg = await sm.send(new CreateSecretCommand({ Name: SECRET_IDS.pgPassword, SecretString: SECRET_VALUES.pgPassword }));
+
+    const lt = await ec2.send(
+      new CreateLaunchTemplateCommand({
+        LaunchTemplateName: LAUNCH_TEMPLATE_NAME,
+        VersionDescription: 'standalone external-services install',
+        LaunchTemplateData: {
+          ImageId: AMI_ID,
+          InstanceType: INSTANCE_TYPE,
+          SecurityGroupIds: [nodeSg],
+          UserData: Buffer.from(renderUserData(BASE_INSTALL), 'utf8').toString('base64'),
+          TagSpecifications: [tagSpec('instance', 'tfe')],
+        },
+      }),
+    );
+    const launchTemplateId = lt.LaunchTemplate!.LaunchTemplateId!;
+
+    await asg.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: ASG_NAME,
+        MinSize: 1,
+        MaxSize: 1,
+        DesiredCapacity: 1,
+        VPCZoneIdentifier: subnetIds.join(','),
+        LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: '1' },
+        HealthCheckType: 'EC2',
+        HealthCheckGracePeriod: 300,
+        Tags: [{ Key: 'Name', Value: 'tfe', PropagateAtLaunch: true }],
+      }),
+    );
+    const described = await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [ASG_NAME] }));
+    const instanceIds = (described.AutoScalingGroups?.[0]?.Instances ?? []).map((i) => i.InstanceId!);
+    const accountId = license.ARN!.split(':')[4]!;
+
+    return {
+      seed: WORLD_SEED,
+      region: REGION,
+      accountId,
+      vpcId,
+      subnetIds: [subnetIds[0]!, subnetIds[1]!],
+      availabilityZones: azs,
+      nodeSecurityGroupId: nodeSg,
+      redisSecurityGroupId: redisSg,
+      cacheSubnetGroupName: CACHE_SUBNET_GROUP,
+      launchTemplateId,
+      launchTemplateName: LAUNCH_TEMPLATE_NAME,
+      launchTemplateVersion: 1,
+      asgName: ASG_NAME,
+      instanceIds,
+      secretArns: { license: license.ARN!, encPassword: enc.ARN!, pgPassword: pg.ARN! },
+      secretIds: SECRET_IDS,
+    };
+  } finally {
+    for (const c of [ec2, asg, ec, sm]) c.destroy();
+  }
+}
+
+function tagSpec(resourceType: ResourceType, name: string): TagSpecification {
+  return { ResourceType: resourceType, Tags: [{ Key: 'Name', Value: name }] };
+}
+
+// ---------------------------------------------------------------------------------------
+// Kubernetes
+
+const TFE_GROUP = 'tfe.operators.dev';
+const TFE_VERSION = 'v1alpha1';
+const TFE_PLURAL = 'tfeclusters';
+
+function kubeApis(kubeconfigPath: string): { core: CoreV1Api; custom: CustomObjectsApi } {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  return { core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
+}
+
+function statusOf(err: unknown): number | undefined {
+  const e = err as { code?: unknown; statusCode?: unknown };
+  return typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
+}
+
+/** The Kubernetes objects of the world (namespace tfe): settings ConfigMap and Secrets. */
+export function kubeObjects(redis: WorldContext['redis']): { configMaps: V1ConfigMap[]; secrets: V1Secret[] } {
+  const labels = { 'app.kubernetes.io/part-of': 'tfe-sandbox' };
+  const meta = (name: string) => ({ name, namespace: NAMESPACE, labels });
+  const redisData: Record<string, string> = { token: redis.password, password: redis.password };
+  if (redis.caFile) redisData['ca.crt'] = readFileSync(redis.caFile, 'utf8');
+  return {
+    configMaps: [
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: meta('tfe-settings'),
+        data: {
+          'replicated.conf': `${JSON.stringify(BASE_REPLICATED_CONF, null, 2)}\n`,
+          'ptfe-settings.json': `${JSON.stringify(BASE_SETTINGS, null, 2)}\n`,
+        },
+      },
+    ],
+    secrets: [
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: meta('tfe-secrets'),
+        type: 'Opaque',
+        stringData: { enc_password: SECRET_VALUES.encPassword, pg_password: SECRET_VALUES.pgPassword },
+      },
+      { apiVersion: 'v1', kind: 'Secret', metadata: meta('tfe-license'), type: 'Opaque', stringData: { 'license.rli': SECRET_VALUES.license } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: meta('tfe-redis'), type: 'Opaque', stringData: redisData },
+    ],
+  };
+}
+
+/** Creates namespace tfe (if missing) and creates or replaces the world's objects in it. */
+export async function seedKube(kubeconfigPath: string, redis: WorldContext['redis']): Promise<void> {
+  const { core } = kubeApis(kubeconfigPath);
+  try {
+    await core.createNamespace({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } } });
+  } catch (err) {
+    if (statusOf(err) !== 409) throw err;
+  }
+  const { configMaps, secrets } = kubeObjects(redis);
+  for (const body of configMaps) {
+    const name = body.metadata!.name!;
+    try {
+      await core.createNamespacedConfigMap({ namespace: NAMESPACE, body });
+    } catch (err) {
+      if (statusOf(err) !== 409) throw err;
+      await core.replaceNamespacedConfigMap({ name, namespace: NAMESPACE, body });
+    }
+  }
+  for (const body of secrets) {
+    const name = body.metadata!.name!;
+    try {
+      await core.createNamespacedSecret({ namespace: NAMESPACE, body });
+    } catch (err) {
+      if (statusOf(err) !== 409) throw err;
+      await core.replaceNamespacedSecret({ name, namespace: NAMESPACE, body });
+    }
+  }
+}
+
+/**
+ * Empties namespace tfe: TfeClusters (finalizers removed first, so nothing waits for an
+ * operator), ConfigMaps, Secrets and Events. The namespace itself stays: the sandbox has no
+ * kube-controller-manager, so a deleted namespace would stay Terminating for good.
+ */
+export async function clearKube(kubeconfigPath: string, timeoutMs = 30_000): Promise<void> {
+  const { core, custom } = kubeApis(kubeconfigPath);
+  try {
+    await core.readNamespace({ name: NAMESPACE });
+  } catch (err) {
+    if (statusOf(err) === 404) return;
+    throw err;
+  }
+  const crd = { group: TFE_GROUP, version: TFE_VERSION, namespace: NAMESPACE, plural: TFE_PLURAL };
+  const listClusters = async (): Promise<Array<{ metadata: { name: string; finalizers?: string[] } }>> => {
+    try {
+      const list = (await custom.listNamespacedCustomObject(crd)) as { items?: Array<{ metadata: { name: string; finalizers?: string[] } }> };
+      return list.items ?? [];
+    } catch (err) {
+      if (statusOf(err) === 404) return []; // CRD not installed
+      throw err;
+    }
+  };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const clusters = await listClusters();
+    if (clusters.length === 0) break;
+    if (Date.now() > deadline) {
+      throw new Error(`clearKube: TfeClusters still present in ${NAMESPACE} after ${timeoutMs} ms: ${clusters.map((c) => c.metadata.name).join(', ')}`);
+    }
+    for (const c of clusters) {
+      const name = c.metadata.name;
+      try {
+        if (c.metadata.finalizers?.length) {
+          await custom.patchNamespacedCustomObject(
+            { ...crd, name, body: { metadata: { finalizers: null } } },
+            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+          );
+        }
+        await custom.deleteNamespacedCustomObject({ ...crd, name });
+      } catch (err) {
+        if (statusOf(err) !== 404) throw err;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await core.deleteCollectionNamespacedConfigMap({ namespace: NAMESPACE });
+  await core.deleteCollectionNamespacedSecret({ namespace: NAMESPACE });
+  await core.deleteCollectionNamespacedEvent({ namespace: NAMESPACE });
+}
+
+// ---------------------------------------------------------------------------------------
+// The whole world
+
+/** Seeds a fresh moto and namespace tfe. Fails if moto already holds the world (use resetWorld). */
+export async function seedWorld(ctx: WorldContext): Promise<World> {
+  const aws = await seedAws(ctx.awsEndpoint);
+  await seedKube(ctx.kubeconfigPath, ctx.redis);
+  return {
+    ...aws,
+    namespace: NAMESPACE,
+    configMapName: 'tfe-settings',
+    secretNames: { settings: 'tfe-secrets', license: 'tfe-license', redis: 'tfe-redis' },
+  };
+}
+
+/** Back to the pre-migration world: TfeClusters gone, moto reset and reseeded, namespace tfe refilled, simulator reset. */
+export async function resetWorld(ctx: WorldContext): Promise<World> {
+  await clearKube(ctx.kubeconfigPath);
+  await resetMoto(ctx.awsEndpoint);
+  const world = await seedWorld(ctx);
+  if (ctx.simUrl) {
+    const res = await fetch(`${ctx.simUrl}/sim/reset`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) throw new Error(`resetWorld: POST ${ctx.simUrl}/sim/reset answered HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
+  }
+  return world;
+}

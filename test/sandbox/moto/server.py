@@ -176,7 +176,7 @@ def _instance_state_init(self: Any, *args: Any, **kwargs: Any) -> None:
 
 
 asg_models.FakeAutoScalingGroup.replace_autoscaling_group_instances = _replace_instances
-pass  # MUTATED
+InstanceBackend.run_instances = _run_instances
 asg_models.InstanceState.__init__ = _instance_state_init
 asg_models.InstanceState.launch_template = property(lambda self: getattr(self, "_sandbox_lt", None))
 
@@ -205,7 +205,7 @@ def _set_desired(self: Any, value: Any) -> None:
             })
 
 
-asg_models.FakeAutoScalingGroup.desired_capacity = property(_get_desired, _set_desired)
+pass  # MUTATED
 
 
 # --- ElastiCache: replication groups ---------------------------------------------------

@@ -1,0 +1,355 @@
+// Table tests of the planner: every step of the migration, Day 2 paths, and every failure.
+// Pure: a tiny in-memory world applies each action the way AWS would.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { plan, type Plan } from '../../src/migration/planner.ts';
+import type { Action } from '../../src/migration/actions.ts';
+import type { Observation } from '../../src/migration/observation.ts';
+import { TAG } from '../../src/migration/observation.ts';
+import type { TfeCluster } from '../../src/api/types.ts';
+import { BASE_CONF, BASE_INSTALL, BASE_SETTINGS, baselineVersion, cluster, world } from './planner-fixture.ts';
+
+let nextInstance = 1;
+
+/** Apply an action to the in-memory world, as AWS would (instances start unhealthy). */
+function apply(obs: Observation, a: Action): void {
+  const asg = obs.asg!;
+  switch (a.kind) {
+    case 'TagAsg':
+      for (const [k, v] of Object.entries(a.tags)) v === '' ? delete asg.tags[k] : (asg.tags[k] = v);
+      return;
+    case 'CreateReplicationGroup':
+      obs.replicationGroup = {
+        id: a.params.id,
+        status: 'available',
+        endpoint: `master.${a.params.id}.cache.amazonaws.com`,
+        port: a.params.port,
+        clusterEnabled: false,
+        transitEncryption: a.params.transitEncryption,
+        atRestEncryption: a.params.atRestEncryption,
+        authTokenEnabled: a.params.authToken,
+        ownedByUs: true,
+      };
+      return;
+    case 'PutSecret':
+      obs.awsSecrets[a.name] = { name: a.name, hash: a.hash };
+      return;
+    case 'CreateLaunchTemplateVersion': {
+      const lt = obs.launchTemplate!;
+      lt.latestVersion += 1;
+      lt.versions.push({ number: lt.latestVersion, description: a.description, install: a.install, securityGroupIds: ['sg-nodes'] });
+      return;
+    }
+    case 'RollAsg':
+      for (const [k, v] of Object.entries(a.tags)) v === '' ? delete asg.tags[k] : (asg.tags[k] = v);
+      asg.launchTemplateVersion = a.version;
+      asg.min = asg.max = asg.desired = a.capacity;
+      return;
+    case 'ScaleAsg':
+      asg.min = asg.max = asg.desired = a.capacity;
+      return;
+    case 'AuthorizeIngress':
+      obs.securityGroups.find((g) => g.id === a.groupId)!.ingress.push(a.rule);
+      return;
+    case 'RevokeIngress': {
+      const g = obs.securityGroups.find((x) => x.id === a.groupId)!;
+      g.ingress = g.ingress.filter((r) => r !== a.rule);
+      return;
+    }
+    case 'SetAsgVersion':
+      asg.launchTemplateVersion = a.version;
+      return;
+  }
+}
+
+/** One tick of time: instances converge to desired; new ones turn healthy a tick later. */
+function tick(obs: Observation, healthy = true): void {
+  const asg = obs.asg!;
+  for (const i of asg.instances) if (healthy && obs.nodeHealth[i.id]?.detail === 'installing') obs.nodeHealth[i.id] = { healthy: true, detail: 'healthy' };
+  while (asg.instances.length > asg.desired) {
+    const gone = asg.instances.pop()!;
+    delete obs.nodeHealth[gone.id];
+  }
+  while (asg.instances.length < asg.desired) {
+    const id = `i-${nextInstance++}`;
+    asg.instances.push({ id, lifecycleState: 'InService', launchTemplateVersion: String(asg.launchTemplateVersion) });
+    obs.nodeHealth[id] = { healthy: false, detail: 'installing' };
+  }
+  obs.now += 1000;
+}
+
+interface Walk {
+  actions: Action[];
+  scale: number[];
+  last: Plan;
+}
+
+/** Run the planner against the in-memory world until it stops acting and waiting. */
+function walk(c: TfeCluster, obs: Observation, opts: { max?: number; healthy?: boolean } = {}): Walk {
+  const actions: Action[] = [];
+  const scale = [obs.asg!.desired];
+  let last!: Plan;
+  for (let i = 0; i < (opts.max ?? 100); i++) {
+    last = plan({ cluster: c, obs, salt: 'salt' });
+    c.status = { ...(c.status ?? {}), wait: last.wait, encryptionPasswordFingerprint: last.encryptionPasswordFingerprint } as TfeCluster['status'];
+    if (last.action) {
+      actions.push(last.action);
+      apply(obs, last.action);
+      if (obs.asg!.desired !== scale.at(-1)) scale.push(obs.asg!.desired);
+    } else if (last.requeueAfterMs === undefined) {
+      return { actions, scale, last };
+    }
+    tick(obs, opts.healthy ?? true);
+  }
+  return { actions, scale, last };
+}
+
+test('a fresh migration walks every step to Ready: 1 -> 0 -> 1 -> 0 -> 2', () => {
+  const c = cluster();
+  const obs = world();
+  const w = walk(c, obs);
+  assert.equal(w.last.phase, 'Ready', w.last.message);
+  assert.equal(w.last.step, 'Done');
+  assert.deepEqual(w.scale, [1, 0, 1, 0, 2]);
+  assert.deepEqual(
+    w.actions.map((a) => a.kind),
+    [
+      'TagAsg',
+      'CreateReplicationGroup',
+      'PutSecret',
+      'PutSecret',
+      'PutSecret',
+      'PutSecret',
+      'CreateLaunchTemplateVersion',
+      'RollAsg',
+      'ScaleAsg',
+      'CreateLaunchTemplateVersion',
+      'RollAsg',
+      'ScaleAsg',
+      'TagAsg',
+    ],
+  );
+  const [single, full] = obs.launchTemplate!.versions.slice(1);
+  assert.equal(single.install!.settings.enable_active_active.value, '1');
+  assert.equal(single.install!.settings.redis_host.value, 'master.tfe-redis.cache.amazonaws.com');
+  assert.equal(single.install!.settings.redis_use_tls.value, '1');
+  assert.equal(single.install!.settings.redis_use_password_auth.value, '1');
+  assert.ok(!single.install!.installArgs.includes('disable-replicated-ui'));
+  assert.ok(full.install!.installArgs.includes('disable-replicated-ui'));
+  assert.equal(full.install!.replicatedConf.ReleaseSequence, 504);
+  assert.equal(obs.asg!.tags[TAG.lastGoodVersion], String(full.number));
+  for (const t of ['Validated', 'RedisReady', 'SingleNodeHealthy', 'ReplicatedUIDisabled', 'ScaledOut', 'Ready']) {
+    assert.equal(w.last.conditions.find((x) => x.type === t)?.status, 'True', t);
+  }
+  assert.equal(w.last.conditions.find((x) => x.type === 'Degraded')?.status, 'False');
+  // Ready is stable: planning again asks for nothing.
+  const again = plan({ cluster: c, obs, salt: 'salt' });
+  assert.equal(again.action, undefined);
+  assert.equal(again.phase, 'Ready');
+});
+
+test('each step resumes from the world alone: re-planning after every action never repeats it', () => {
+  const c = cluster();
+  const obs = world();
+  for (let i = 0; i < 60; i++) {
+    const p = plan({ cluster: c, obs, salt: 'salt' });
+    if (!p.action && p.requeueAfterMs === undefined) break;
+    if (p.action) {
+      apply(obs, p.action);
+      // A restarted operator has an empty status: plan again from the world only.
+      const fresh = cluster();
+      const q = plan({ cluster: fresh, obs, salt: 'salt' });
+      if (q.action) assert.notDeepEqual(q.action, p.action, `repeated ${p.action.kind}`);
+    }
+    tick(obs);
+  }
+  assert.equal(plan({ cluster: c, obs, salt: 'salt' }).phase, 'Ready');
+});
+
+test('an already Active/Active cluster with a new release repaves 2 -> 0 -> 1 -> 2 (canary)', () => {
+  const c = cluster();
+  const obs = world();
+  walk(c, obs);
+  c.spec.release.sequence = 523;
+  c.metadata.generation = 2;
+  const w = walk(c, obs);
+  assert.equal(w.last.phase, 'Ready', w.last.message);
+  assert.deepEqual(w.scale, [2, 0, 1, 2]);
+  assert.deepEqual(w.actions.map((a) => a.kind), ['CreateLaunchTemplateVersion', 'RollAsg', 'ScaleAsg', 'ScaleAsg', 'TagAsg']);
+  assert.equal(obs.launchTemplate!.versions.at(-1)!.install!.replicatedConf.ReleaseSequence, 523);
+});
+
+test('a downgrade is refused', () => {
+  const c = cluster({ release: { sequence: 523 } });
+  const obs = world();
+  walk(c, obs);
+  c.spec.release.sequence = 510;
+  const p = plan({ cluster: c, obs, salt: 'salt' });
+  assert.equal(p.phase, 'Degraded');
+  assert.equal(p.failure?.reason, 'DowngradeRefused');
+  assert.match(p.message, /older than the running release 523/);
+  assert.equal(p.action, undefined);
+});
+
+test('nodes 2 -> 3 -> 2 scales directly, without a repave', () => {
+  const c = cluster();
+  const obs = world();
+  walk(c, obs);
+  c.spec.nodes = 3;
+  let w = walk(c, obs);
+  assert.deepEqual(w.scale, [2, 3]);
+  assert.equal(w.last.phase, 'Ready');
+  c.spec.nodes = 2;
+  w = walk(c, obs);
+  assert.deepEqual(w.scale, [3, 2]);
+  assert.ok(w.actions.every((a) => a.kind !== 'RollAsg' && a.kind !== 'CreateLaunchTemplateVersion'));
+});
+
+test('paused: stops before the next action and says so', () => {
+  const c = cluster({ rollout: { paused: true, approval: 'Automatic', failurePolicy: 'Pause' } } as never);
+  const p = plan({ cluster: c, obs: world(), salt: 'salt' });
+  assert.equal(p.phase, 'Paused');
+  assert.equal(p.action, undefined);
+  assert.equal(p.conditions.find((x) => x.type === 'Paused')?.status, 'True');
+});
+
+test('manual approval: stops before each disruptive action until the annotation names it', () => {
+  const c = cluster({ rollout: { approval: 'Manual', failurePolicy: 'Pause' } } as never);
+  const obs = world();
+  let w = walk(c, obs);
+  assert.equal(w.last.phase, 'WaitingForApproval');
+  assert.equal(w.actions.at(-1)!.kind, 'CreateLaunchTemplateVersion');
+  const ids: string[] = [];
+  for (let i = 0; i < 10 && w.last.phase === 'WaitingForApproval'; i++) {
+    ids.push(w.last.approval!.waitingFor);
+    c.metadata.annotations = { 'tfe.operators.dev/approve': w.last.approval!.waitingFor };
+    w = walk(c, obs);
+  }
+  assert.equal(w.last.phase, 'Ready');
+  assert.equal(ids.length, 4, `gates: ${ids.join(', ')}`); // roll to 0, scale to 1, roll to 0, scale out
+});
+
+test('a node that never turns healthy: Pause stops Degraded past the deadline, nothing more changes', () => {
+  const c = cluster({ health: { nodeUrlTemplate: 'http://x/{instanceId}', timeout: '30s', interval: '1s' } } as never);
+  const obs = world();
+  const w = walk(c, obs, { healthy: false, max: 200 });
+  assert.equal(w.last.phase, 'Degraded');
+  assert.equal(w.last.failure?.reason, 'ProgressDeadlineExceeded');
+  assert.match(w.last.message, /waiting for 1 healthy node/);
+  assert.deepEqual(w.scale, [1, 0, 1]);
+});
+
+test('a node that never turns healthy: Rollback returns to the baseline version with one node', () => {
+  const c = cluster({ health: { nodeUrlTemplate: 'http://x/{instanceId}', timeout: '30s', interval: '1s' }, rollout: { failurePolicy: 'Rollback', approval: 'Automatic' } } as never);
+  const obs = world();
+  // The baseline node is healthy again once it runs the baseline version.
+  const w = walk(c, obs, { healthy: false, max: 200 });
+  assert.equal(w.actions.at(-1)!.kind, 'ScaleAsg');
+  assert.equal(obs.asg!.launchTemplateVersion, 1);
+  for (const i of obs.asg!.instances) obs.nodeHealth[i.id] = { healthy: true, detail: 'healthy' };
+  const end = walk(c, obs);
+  assert.equal(end.last.phase, 'RolledBack', end.last.message);
+  assert.equal(obs.asg!.desired, 1);
+  assert.equal(obs.asg!.launchTemplateVersion, 1);
+  // Not retried until the spec changes.
+  assert.equal(plan({ cluster: c, obs, salt: 'salt' }).action, undefined);
+});
+
+test('abort annotation rolls back', () => {
+  const c = cluster();
+  const obs = world();
+  for (let i = 0; i < 9; i++) {
+    const p = plan({ cluster: c, obs, salt: 'salt' });
+    if (p.action) apply(obs, p.action);
+    tick(obs);
+  }
+  c.metadata.annotations = { 'tfe.operators.dev/abort': 'true' };
+  const p = plan({ cluster: c, obs, salt: 'salt' });
+  assert.equal(p.action?.kind, 'RollAsg');
+  assert.equal((p.action as { version: number }).version, 1);
+});
+
+test('manage mode fixes the network one rule at a time', () => {
+  const c = cluster({ network: { mode: 'Manage' } } as never);
+  const obs = world();
+  obs.securityGroups[0].ingress.push({ protocol: 'tcp', fromPort: 8800, toPort: 8800, groups: [], cidrs: ['10.0.0.0/8'] });
+  obs.securityGroups[0].ingress = obs.securityGroups[0].ingress.filter((r) => r.fromPort !== 8201);
+  const first = plan({ cluster: c, obs, salt: 'salt' });
+  assert.equal(first.action?.kind, 'AuthorizeIngress');
+  apply(obs, first.action!);
+  const second = plan({ cluster: c, obs, salt: 'salt' });
+  assert.equal(second.action?.kind, 'RevokeIngress');
+  apply(obs, second.action!);
+  assert.equal(plan({ cluster: c, obs, salt: 'salt' }).action?.kind, 'TagAsg');
+});
+
+test('enc_password guard: a changed value is refused and nothing rolls', () => {
+  const c = cluster();
+  const obs = world();
+  walk(c, obs);
+  obs.inputs.secrets.encPassword = 'a-different-password';
+  const p = plan({ cluster: c, obs, salt: 'salt' });
+  assert.equal(p.failure?.reason, 'EncryptionPasswordChanged');
+  assert.match(p.message, /refusing to roll it out/);
+  assert.equal(p.action, undefined);
+  assert.ok(!p.message.includes('a-different-password'));
+});
+
+type Breaker = (o: Observation, c: TfeCluster) => void;
+const broken: Array<[string, Breaker, string]> = [
+  ['ASG missing', (o) => delete o.asg, 'AutoScalingGroupNotFound'],
+  ['launch template missing', (o) => delete o.launchTemplate, 'LaunchTemplateNotFound'],
+  ['input missing', (o) => o.inputs.missing.push('Secret tfe/tfe-secrets key enc_password'), 'InputMissing'],
+  ['broken JSON', (o) => (o.inputs.settingsText = '{"hostname": '), 'InvalidJson'],
+  ['value not a string', (o) => (o.inputs.settingsText = JSON.stringify({ ...BASE_SETTINGS, capacity_concurrency: { value: 10 } })), 'SettingValueNotString'],
+  ['ReleaseSequence below 504', (o) => (o.inputs.replicatedConfText = JSON.stringify({ ...BASE_CONF, ReleaseSequence: 480 })), 'ReleaseSequenceTooLow'],
+  ['ReleaseSequence not an integer', (o) => (o.inputs.replicatedConfText = JSON.stringify({ ...BASE_CONF, ReleaseSequence: '504' })), 'ReleaseSequenceNotInteger'],
+  ['not external services', (o) => (o.inputs.settingsText = JSON.stringify({ ...BASE_SETTINGS, production_type: { value: 'disk' } })), 'NotExternalServices'],
+  ['enc_password in the ConfigMap', (o) => (o.inputs.settingsText = JSON.stringify({ ...BASE_SETTINGS, enc_password: { value: 'x' } })), 'SecretInPlainSettings'],
+  ['enc_password empty', (o) => (o.inputs.secrets.encPassword = ''), 'EncryptionPasswordMissing'],
+  ['foreign user data', (o) => (o.launchTemplate!.versions = [baselineVersion(true)]), 'ForeignUserData'],
+  ['several instances before the migration', (o) => {
+    o.asg!.desired = 2;
+    o.asg!.instances.push({ id: 'i-extra', lifecycleState: 'InService', launchTemplateVersion: '1' });
+  }, 'NotStandalone'],
+  ['8800 open', (o) => o.securityGroups[0].ingress.push({ protocol: 'tcp', fromPort: 8800, toPort: 8800, groups: [], cidrs: ['0.0.0.0/0'] }), 'NetworkNotReady'],
+  ['8201 closed', (o) => (o.securityGroups[0].ingress = o.securityGroups[0].ingress.filter((r) => r.fromPort !== 8201)), 'NetworkNotReady'],
+  ['Redis port closed', (o) => (o.securityGroups[1].ingress = []), 'NetworkNotReady'],
+  ['security group missing', (o) => o.securityGroups.pop(), 'SecurityGroupNotFound'],
+  ['ASG owned by another TfeCluster', (o) => (o.asg!.tags[TAG.owner] = 'other/tfe'), 'OwnedElsewhere'],
+  ['replication group in cluster mode', (o) => {
+    o.replicationGroup = { id: 'tfe-redis', status: 'available', endpoint: 'x', port: 6379, clusterEnabled: true, transitEncryption: true, atRestEncryption: true, authTokenEnabled: true, ownedByUs: false };
+    o.asg!.tags[TAG.owner] = 'tfe/tfe';
+    o.asg!.tags[TAG.baselineVersion] = '1';
+  }, 'RedisClusterMode'],
+  ['external Redis: wrong password', (o, c) => {
+    c.spec.redis = { external: { host: 'redis', port: 6379, tls: true, passwordSecretRef: { name: 'r', key: 'p' } } } as never;
+    c.spec.network = { mode: 'Verify', redisSecurityGroupIds: ['sg-redis'] } as never;
+    o.externalRedis = { ok: false, reason: 'AuthFailed', message: 'Redis refused the password' };
+    o.asg!.tags[TAG.owner] = 'tfe/tfe';
+    o.asg!.tags[TAG.baselineVersion] = '1';
+  }, 'RedisAuthFailed'],
+  ['external Redis: cluster mode', (o, c) => {
+    c.spec.redis = { external: { host: 'redis', port: 6379, tls: true } } as never;
+    o.externalRedis = { ok: false, reason: 'ClusterMode', message: 'cluster mode' };
+    o.asg!.tags[TAG.owner] = 'tfe/tfe';
+    o.asg!.tags[TAG.baselineVersion] = '1';
+  }, 'RedisClusterMode'],
+];
+
+for (const [name, breakIt, reason] of broken) {
+  test(`broken world: ${name} -> Degraded ${reason}, no action`, () => {
+    const c = cluster();
+    const obs = world();
+    breakIt(obs, c);
+    const p = plan({ cluster: c, obs, salt: 'salt' });
+    assert.equal(p.phase, 'Degraded', p.message);
+    assert.equal(p.failure?.reason, reason, p.message);
+    assert.equal(p.action, undefined);
+    assert.equal(p.conditions.find((x) => x.type === 'Degraded')?.status, 'True');
+    assert.ok(p.message.length > 20);
+  });
+}
+
+void BASE_INSTALL;

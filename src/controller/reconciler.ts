@@ -23,7 +23,7 @@ export interface ReconcilerDeps {
   metrics?: Metrics;
   /** Read the object from the watch cache; falls back to the API server. */
   cached?: (namespace: string, name: string) => TfeCluster | undefined;
-  /** Test-only: exit the process right after this action kind succeeds (crash/resume tests). */
+  /** Test-only: exit the process right after an action of these kinds ('*': any) succeeds (crash/resume tests). */
   crashAfter?: string;
   /** How often a Ready cluster is re-observed (drift detection). */
   resyncMs?: number;
@@ -87,7 +87,7 @@ async function reconcileCluster(deps: ReconcilerDeps, cluster: TfeCluster, log: 
     const result = await act({ aws, asgName: cluster.spec.autoScalingGroupName, obs }, p.action);
     actionResult = { kind: p.action.kind, result };
     log.info({ action: p.action.kind, step: p.step }, result);
-    if (deps.crashAfter && deps.crashAfter.split(',').includes(p.action.kind)) {
+    if (deps.crashAfter && (deps.crashAfter === '*' || deps.crashAfter.split(',').includes(p.action.kind))) {
       log.warn({ action: p.action.kind }, 'test switch TFE_OPERATOR_CRASH_AFTER: exiting right after the action');
       process.exit(86);
     }

@@ -85,7 +85,7 @@ def _gen_request_id(headerdict: dict[str, Any] | None = None) -> str:
 
 
 core_responses.gen_amzn_requestid_long = _gen_request_id
-ec_models.random = mock_random  # MotoRandom is a random.Random: .choices() works
+pass  # MUTATED
 
 
 # --- EC2: CreateLaunchTemplateVersion ----------------------------------------------
@@ -205,7 +205,7 @@ def _set_desired(self: Any, value: Any) -> None:
             })
 
 
-pass  # MUTATED
+asg_models.FakeAutoScalingGroup.desired_capacity = property(_get_desired, _set_desired)
 
 
 # --- ElastiCache: replication groups ---------------------------------------------------

@@ -1,0 +1,101 @@
+// Shared steps of the end-to-end tests: apply the sandbox TfeCluster, wait for it, read the
+// world back from AWS, the simulator and Kubernetes.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { DescribeAutoScalingGroupsCommand, AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeReplicationGroupsCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { GROUP, PLURAL, VERSION, type TfeCluster } from '../../src/api/types.ts';
+import { patchCluster, type Kube } from '../../src/kube/client.ts';
+import { awsClientConfig } from '../sandbox/world.ts';
+import { ROOT, startOperator, type OperatorProcess } from '../operator-process.ts';
+import { freePort } from '../sandbox/ports.ts';
+
+export function kube(): Kube {
+  const config = new KubeConfig();
+  config.loadFromDefault();
+  return { config, core: config.makeApiClient(CoreV1Api), custom: config.makeApiClient(CustomObjectsApi), coordination: undefined as never };
+}
+
+export function aws() {
+  const cfg = awsClientConfig(process.env.AWS_ENDPOINT_URL!);
+  return { asg: new AutoScalingClient(cfg), ec2: new EC2Client(cfg), elasticache: new ElastiCacheClient(cfg) };
+}
+
+/** The sandbox example, pointed at this sandbox's simulator, with optional spec changes. */
+export function exampleCluster(mutate: (c: TfeCluster) => void = () => {}): TfeCluster {
+  const c = parse(readFileSync(join(ROOT, 'examples/tfecluster.yaml'), 'utf8')) as TfeCluster;
+  const sim = process.env.TFE_SIM_URL!;
+  c.spec.health = {
+    ...c.spec.health,
+    url: `${sim}/_health_check`,
+    nodeUrlTemplate: `${sim}/nodes/{instanceId}/_health_check`,
+    interval: '500ms',
+  } as TfeCluster['spec']['health'];
+  mutate(c);
+  return c;
+}
+
+export async function createCluster(k: Kube, c: TfeCluster): Promise<TfeCluster> {
+  return (await k.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: c.metadata.namespace!, plural: PLURAL, body: c })) as TfeCluster;
+}
+
+export async function getCluster(k: Kube, ns: string, name: string): Promise<TfeCluster> {
+  return (await k.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name })) as TfeCluster;
+}
+
+export async function updateSpec(k: Kube, ns: string, name: string, spec: object): Promise<TfeCluster> {
+  return patchCluster(k, ns, name, { spec });
+}
+
+export async function waitFor(
+  k: Kube,
+  ns: string,
+  name: string,
+  pred: (c: TfeCluster) => boolean,
+  timeoutMs = 120_000,
+  what = 'condition',
+): Promise<TfeCluster> {
+  const deadline = Date.now() + timeoutMs;
+  let last: TfeCluster | undefined;
+  while (Date.now() < deadline) {
+    last = await getCluster(k, ns, name);
+    if (pred(last)) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(last?.status, null, 1)}`);
+}
+
+export const isReady = (c: TfeCluster) => c.status?.phase === 'Ready' && c.status.observedGeneration === c.metadata.generation;
+
+export async function simState(): Promise<{ nodes: Array<Record<string, any>>; scaleHistory: number[] }> {
+  const r = await fetch(`${process.env.TFE_SIM_URL}/sim/state`);
+  return (await r.json()) as never;
+}
+
+export async function describeAsg() {
+  const out = await aws().asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['tfe'] }));
+  return out.AutoScalingGroups![0];
+}
+
+export async function userDataOf(launchTemplateId: string, version: string): Promise<string> {
+  const out = await aws().ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: launchTemplateId, Versions: [version] }));
+  return Buffer.from(out.LaunchTemplateVersions![0].LaunchTemplateData!.UserData!, 'base64').toString('utf8');
+}
+
+export async function replicationGroup(id: string) {
+  const out = await aws().elasticache.send(new DescribeReplicationGroupsCommand({ ReplicationGroupId: id }));
+  return out.ReplicationGroups![0];
+}
+
+export async function eventsOf(k: Kube, ns: string, name: string) {
+  const list = await k.core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${name}` });
+  return list.items.sort((a, b) => String(a.metadata?.creationTimestamp).localeCompare(String(b.metadata?.creationTimestamp)) || Number(a.metadata?.resourceVersion) - Number(b.metadata?.resourceVersion));
+}
+
+export async function operator(id: string, env: Record<string, string> = {}, args: string[] = []): Promise<OperatorProcess> {
+  return startOperator({ id, port: await freePort(), env, args, logFile: process.env.SANDBOX_DIR ? join(process.env.SANDBOX_DIR, 'logs', `operator-${id}.log`) : undefined });
+}

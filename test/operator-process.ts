@@ -1,0 +1,96 @@
+// Start `tfe-operator run` as a real child process against the sandbox, for e2e tests, the
+// demo and benchmarks. Logs (JSON lines) are kept in memory and in a file.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface OperatorProcess {
+  proc: ChildProcess;
+  id: string;
+  port: number;
+  url: string;
+  lines: string[];
+  /** Parsed JSON log lines. */
+  logs(): Array<Record<string, unknown>>;
+  waitForLog(pred: (l: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface StartOperatorOptions {
+  id: string;
+  port: number;
+  args?: string[];
+  env?: Record<string, string | undefined>;
+  logFile?: string;
+}
+
+export function startOperator(o: StartOperatorOptions): OperatorProcess {
+  const args = ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'run', '--id', o.id, '--port', String(o.port), '--host', '127.0.0.1', '--address', `http://127.0.0.1:${o.port}`, ...(o.args ?? [])];
+  const proc = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'debug', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  let file: ReturnType<typeof createWriteStream> | undefined;
+  if (o.logFile) {
+    mkdirSync(dirname(o.logFile), { recursive: true });
+    file = createWriteStream(o.logFile, { flags: 'a' });
+  }
+  const waiters: Array<() => void> = [];
+  let buf = '';
+  const onData = (chunk: Buffer) => {
+    buf += chunk.toString('utf8');
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      lines.push(line);
+      file?.write(`${line}\n`);
+    }
+    waiters.splice(0).forEach((w) => w());
+  };
+  proc.stdout!.on('data', onData);
+  proc.stderr!.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => {
+    file?.end();
+    resolve(code);
+  }));
+  const parse = () =>
+    lines.flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  return {
+    proc,
+    id: o.id,
+    port: o.port,
+    url: `http://127.0.0.1:${o.port}`,
+    lines,
+    logs: parse,
+    async waitForLog(pred, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const hit = parse().find(pred);
+        if (hit) return hit;
+        if (Date.now() > deadline) throw new Error(`operator ${o.id}: log line not seen within ${timeoutMs} ms; last lines:\n${lines.slice(-15).join('\n')}`);
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, 200);
+          waiters.push(() => {
+            clearTimeout(t);
+            r();
+          });
+        });
+      }
+    },
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}

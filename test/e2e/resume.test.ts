@@ -1,0 +1,54 @@
+// Crash and resume: the operator is stopped right after every mutating action (the test-only
+// switch TFE_OPERATOR_CRASH_AFTER='*' exits the process after each action succeeds) and
+// started again; the migration completes with no duplicate resource or scale event.
+
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { asgHistory, awsCalls } from '../sandbox/moto.ts';
+import { resetWorld } from '../harness.ts';
+import { createCluster, exampleCluster, getCluster, isReady, kube, operator, simState } from './support.ts';
+
+const k = kube();
+
+before(async () => {
+  await resetWorld();
+});
+
+test('killed after every action, restarted each time: completes without duplicates', async () => {
+  const c = exampleCluster();
+  await createCluster(k, c);
+  const actions: string[] = [];
+  for (let run = 0; run < 40; run++) {
+    const op = await operator(`resume-${run}`, { TFE_OPERATOR_CRASH_AFTER: '*' });
+    const outcome = await Promise.race([
+      op.exited.then((code) => ({ code })),
+      (async () => {
+        for (;;) {
+          const now = await getCluster(k, 'tfe', c.metadata.name!);
+          if (isReady(now)) return { ready: true as const };
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      })(),
+    ]);
+    const crash = op.logs().find((l) => String(l.msg).includes('TFE_OPERATOR_CRASH_AFTER'));
+    if (crash) actions.push(String(crash.action));
+    if ('ready' in outcome) {
+      await op.stop();
+      break;
+    }
+    assert.equal(outcome.code, 86, `operator exited with ${outcome.code}:\n${op.lines.slice(-10).join('\n')}`);
+  }
+  const final = await getCluster(k, 'tfe', c.metadata.name!);
+  assert.ok(isReady(final), `not Ready: ${final.status?.message}`);
+  // Every mutating action kind of the migration was interrupted at least once.
+  for (const kind of ['TagAsg', 'CreateReplicationGroup', 'PutSecret', 'CreateLaunchTemplateVersion', 'RollAsg', 'ScaleAsg']) {
+    assert.ok(actions.includes(kind), `never crashed after ${kind}: ${actions.join(', ')}`);
+  }
+  const calls = await awsCalls(process.env.AWS_ENDPOINT_URL!);
+  const count = (a: string) => calls.filter((x) => x.action === a).length;
+  assert.equal(count('CreateReplicationGroup'), 1);
+  assert.equal(count('CreateLaunchTemplateVersion'), 2);
+  assert.equal(count('CreateSecret'), 4);
+  assert.deepEqual((await asgHistory(process.env.AWS_ENDPOINT_URL!, 'tfe')).map((h) => h.to), [0, 1, 0, 2]);
+  assert.deepEqual((await simState()).scaleHistory, [1, 0, 1, 0, 2]);
+});

@@ -14,6 +14,10 @@ import { startHa, resolveHaConfig, type HaRuntime } from './ha/index.ts';
 import { startStatusServer } from './server/http.ts';
 import { renderUserData } from './tfe/userdata.ts';
 
+// The AWS SDK warns on stderr (not JSON) that releases after January 2027 need Node 22; the
+// container image runs Node 22 and the warning would break JSON log parsing.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const program = new Command();
 program.name('tfe-operator').description('Migrates Terraform Enterprise on AWS to Active/Active and keeps it there');
 

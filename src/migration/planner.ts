@@ -369,6 +369,11 @@ class PlanBuilder {
       this.step = 'SingleNode';
       return this.planOnSingle(asg, singleV, t.full);
     }
+    if (fullV !== undefined && cur !== fullV && !rollout && asg.instances.length > 0 && asg.instances.every((i) => i.launchTemplateVersion === String(fullV))) {
+      // Every node runs the declared version but the ASG was pointed elsewhere by hand.
+      this.step = 'Done';
+      this.drift(`the Auto Scaling Group launches from version ${cur}, not the declared version ${fullV}`, { kind: 'SetAsgVersion', version: fullV });
+    }
     // Neither target yet: start (or restart) a rollout.
     if (isActiveActive(current?.install)) {
       // Already Active/Active on older content: repave with a canary (0 -> 1 -> validate -> N).
@@ -407,6 +412,9 @@ class PlanBuilder {
     if (mode === 'canary' && asg.desired === 1 && n > 1) {
       this.waitHealthy(asg, fullV, 1, 'ScaledOut');
       this.gateAndAct({ kind: 'ScaleAsg', capacity: n }, `canary node validated: scaling out to ${n} nodes`);
+    }
+    if (!rolloutInFlight(asg) && asg.tags[TAG.lastGoodVersion] === String(fullV) && asg.tags[TAG.lastGoodCapacity] === String(n) && (asg.desired !== n || asg.min !== n || asg.max !== n)) {
+      this.drift(`the Auto Scaling Group size is min ${asg.min} / max ${asg.max} / desired ${asg.desired}, not ${n}`, { kind: 'ScaleAsg', capacity: n });
     }
     if (asg.desired !== n || asg.min !== n || asg.max !== n) {
       this.step = 'Scale';
@@ -522,6 +530,17 @@ class PlanBuilder {
     this.act({ kind: 'TagAsg', tags: { [TAG.rollout]: '' }, why: 'rollback finished' }, `rollback finished: ${healthy.length} healthy node(s) on version ${target}`, 'RollingBack');
   }
 
+  /** Someone changed what the operator declared: restore it (driftPolicy Correct) or only report it. */
+  private drift(what: string, restore: Action): never {
+    if ((this.spec.rollout?.driftPolicy ?? 'Correct') === 'Report') {
+      this.condition('Drifted', 'True', 'DriftReported', `${what} (driftPolicy Report: not restoring)`);
+      this.condition('Progressing', 'False', 'DriftReported', what);
+      throw new Stop(this.finish({ phase: 'Ready', message: `drift: ${what}; set spec.rollout.driftPolicy to Correct to restore it` }));
+    }
+    this.condition('Drifted', 'True', 'DriftCorrected', `${what}: restoring`);
+    this.act(restore, `drift: ${what}; restoring the declared state`);
+  }
+
   // --- Decisions -----------------------------------------------------------------------------------
 
   private condition(type: string, status: ConditionUpdate['status'], reason: string, message: string) {
@@ -593,6 +612,7 @@ class PlanBuilder {
     if (p.phase !== 'Degraded' && !this.conditions.has('Degraded')) this.condition('Degraded', 'False', 'AsExpected', 'no failure');
     if (p.phase !== 'Ready' && !this.conditions.has('Ready')) this.condition('Ready', 'False', this.step, p.message);
     if (!this.conditions.has('Paused')) this.condition('Paused', 'False', 'NotPaused', 'not paused');
+    if (!this.conditions.has('Drifted')) this.condition('Drifted', 'False', 'NoDrift', 'the Auto Scaling Group matches the declared state');
     // Steps not reached yet read Unknown; steps before the current one keep what they said.
     const stepIndex = STEP_ORDER.indexOf(this.step);
     STEP_CONDITIONS.forEach((type, i) => {
@@ -617,6 +637,10 @@ class PlanBuilder {
       ...p,
     };
   }
+}
+
+function rolloutInFlight(asg: ObservedAsg): boolean {
+  return !!asg.tags[TAG.rollout];
 }
 
 function numberTag(asg: ObservedAsg, key: string): number | undefined {

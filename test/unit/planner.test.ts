@@ -353,3 +353,23 @@ for (const [name, breakIt, reason] of broken) {
 }
 
 void BASE_INSTALL;
+
+test('drift: a hand-set ASG size or launch template version is restored (Correct) or only reported (Report)', () => {
+  const c = cluster();
+  const obs = world();
+  walk(c, obs);
+  const fullV = obs.asg!.launchTemplateVersion!;
+  obs.asg!.desired = 1;
+  obs.asg!.min = 1;
+  let p = plan({ cluster: c, obs, salt: 'salt' });
+  assert.deepEqual(p.action, { kind: 'ScaleAsg', capacity: 2 });
+  assert.equal(p.conditions.find((x) => x.type === 'Drifted')?.status, 'True');
+  apply(obs, p.action!);
+  obs.asg!.launchTemplateVersion = 1;
+  p = plan({ cluster: c, obs, salt: 'salt' });
+  assert.deepEqual(p.action, { kind: 'SetAsgVersion', version: fullV });
+  c.spec.rollout = { ...c.spec.rollout, driftPolicy: 'Report' } as never;
+  p = plan({ cluster: c, obs, salt: 'salt' });
+  assert.equal(p.action, undefined);
+  assert.equal(p.conditions.find((x) => x.type === 'Drifted')?.reason, 'DriftReported');
+});

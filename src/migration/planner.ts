@@ -231,7 +231,7 @@ class PlanBuilder {
   }
 
   private validateStandalone(asg: ObservedAsg, current: ObservedTemplateVersion | undefined) {
-    if (isActiveActive(current?.install) || asg.tags[TAG.rollout]) return;
+    if (isActiveActive(current?.install) || asg.tags[TAG.rollout] || asg.tags[TAG.lastGoodVersion]) return;
     const live = asg.instances.length;
     if (asg.desired > 1 || live > 1) {
       this.fail('NotStandalone', `Auto Scaling Group ${asg.name} runs ${Math.max(live, asg.desired)} nodes without Active/Active settings; a standalone install must have exactly one node before the migration: scale it to 1`);

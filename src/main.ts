@@ -3,13 +3,10 @@
 
 import { Command, Option } from 'commander';
 import { hostname } from 'node:os';
-import { getCluster, loadKube } from './kube/client.ts';
+import { loadKube } from './kube/client.ts';
 import { makeLogger } from './log.ts';
 import { Operator } from './controller/operator.ts';
-import { observe } from './controller/observe.ts';
-import { makeAwsClients } from './aws/clients.ts';
-import { plan } from './migration/planner.ts';
-import { describeAction } from './migration/actions.ts';
+import { formatPlan, planJson, previewPlan } from './controller/preview.ts';
 import { startHa, resolveHaConfig, type HaRuntime } from './ha/index.ts';
 import { startStatusServer } from './server/http.ts';
 import { renderUserData } from './tfe/userdata.ts';
@@ -91,8 +88,10 @@ program
       log.info({ url: server.url }, 'status API listening');
       stopServer = () => server.close();
     }
+    // Resolves after the first list, or after the first failure (the watchdog keeps retrying
+    // and /readyz answers 503 until the cache has synced; the operator logs when it has).
     await operator.start();
-    log.info({ namespace: o.namespace ?? 'all' }, 'watch cache synced');
+    if (!operator.synced) log.warn('watch cache not synced yet: retrying in the background; /readyz answers 503 until it is');
     if (!o.leaderElect) operator.startLeading();
 
     let stopping = false;
@@ -118,30 +117,9 @@ program
   .option('-n, --namespace <ns>', 'namespace', 'default')
   .option('-o, --output <fmt>', 'text or json', 'text')
   .action(async (name: string, o) => {
-    const kube = loadKube();
-    const cluster = await getCluster(kube, o.namespace, name);
-    if (!cluster) {
-      console.error(`TfeCluster ${o.namespace}/${name} not found`);
-      process.exit(1);
-    }
-    const aws = makeAwsClients(
-      { region: cluster.spec.aws.region, roleArn: cluster.spec.aws.roleArn },
-      {
-        beforeMutation: (op) => {
-          throw new Error(`plan is read-only; refused ${op}`);
-        },
-      },
-    );
-    const obs = await observe(kube, aws, cluster);
-    const p = plan({ cluster, obs, salt: cluster.metadata.uid ?? name });
-    if (o.output === 'json') {
-      console.log(JSON.stringify({ phase: p.phase, step: p.step, message: p.message, action: p.action ? { kind: p.action.kind, description: describeAction(p.action) } : null, approval: p.approval ?? null, conditions: p.conditions }, null, 2));
-      return;
-    }
-    console.log(`TfeCluster ${o.namespace}/${name}: ${p.phase} (step ${p.step})`);
-    console.log(`  ${p.message}`);
-    console.log(p.action ? `  next action: ${describeAction(p.action)}` : '  next action: none');
-    if (p.approval) console.log(`  waiting for approval: ${p.approval.waitingFor}`);
+    const preview = await previewPlan(loadKube(), o.namespace, name, 'tfe-operator/plan');
+    if (o.output === 'json') console.log(JSON.stringify(planJson(preview.plan), null, 2));
+    else console.log(formatPlan(preview));
   });
 
 program
@@ -149,15 +127,7 @@ program
   .description('print the launch template user data the operator would write for a TfeCluster (no secret values)')
   .option('-n, --namespace <ns>', 'namespace', 'default')
   .action(async (name: string, o) => {
-    const kube = loadKube();
-    const cluster = await getCluster(kube, o.namespace, name);
-    if (!cluster) {
-      console.error(`TfeCluster ${o.namespace}/${name} not found`);
-      process.exit(1);
-    }
-    const aws = makeAwsClients({ region: cluster.spec.aws.region, roleArn: cluster.spec.aws.roleArn }, { beforeMutation: (op) => { throw new Error(`render is read-only; refused ${op}`); } });
-    const obs = await observe(kube, aws, cluster);
-    const p = plan({ cluster, obs, salt: cluster.metadata.uid ?? name });
+    const { plan: p } = await previewPlan(loadKube(), o.namespace, name, 'tfe-operator/render');
     if (p.action?.kind === 'CreateLaunchTemplateVersion') process.stdout.write(renderUserData(p.action.install));
     else console.error(`nothing to render now: ${p.message}`);
   });

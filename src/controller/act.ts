@@ -47,9 +47,11 @@ export async function act(ctx: ActContext, action: Action): Promise<string> {
       await createReplicationGroup(aws, action.params, token);
       return `created ElastiCache replication group ${action.params.id}`;
     }
-    case 'PutSecret':
-      await putSecret(aws, action.name, secretValue(obs.inputs.secrets, action.source), action.tags, obs.awsSecrets[action.name] !== undefined);
-      return `stored secret ${action.name} in AWS Secrets Manager`;
+    case 'PutSecrets':
+      await Promise.all(
+        action.secrets.map((x) => putSecret(aws, x.name, secretValue(obs.inputs.secrets, x.source), x.tags, obs.awsSecrets[x.name] !== undefined)),
+      );
+      return `stored ${action.secrets.map((x) => x.name).join(', ')} in AWS Secrets Manager`;
     case 'CreateLaunchTemplateVersion': {
       const v = await createVersionFrom(aws, action.launchTemplateId, action.sourceVersion, action.description, action.install);
       return `created launch template version ${v} (${action.description})`;

@@ -13,6 +13,8 @@ export interface WatchOptions {
   relistMs?: number;
   onChange: (key: string, obj: TfeCluster | undefined) => void;
   onSynced?: () => void;
+  /** The watch was restarted: after an error, or the periodic relist. */
+  onRestart?: (reason: 'error' | 'relist') => void;
   log: Logger;
 }
 
@@ -107,6 +109,7 @@ export class ClusterWatch {
   private async restart(why: string) {
     if (this.stopped) return;
     this.restarts++;
+    this.opts.onRestart?.(why === 'error' ? 'error' : 'relist');
     this.opts.log.debug({ why }, 'watch: relisting');
     const old = this.informer;
     await old?.stop().catch(() => {});

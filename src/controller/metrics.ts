@@ -1,5 +1,9 @@
-// Prometheus metrics (prom-client): reconciles by result and duration, queue depth, current
-// step per TfeCluster, step durations, AWS calls by operation and outcome, leader status.
+// Prometheus metrics (prom-client): reconciles by result and duration, queue depth and
+// in-flight reconciles, current step and phase per TfeCluster, nodes per TfeCluster, step
+// durations, AWS calls by operation and outcome, leader status, watch restarts.
+//
+// Per-TfeCluster series carry the label tfecluster="<namespace>/<name>", the same value as
+// the `tfecluster` field of the JSON logs, so a graph and a log query join on it.
 
 import client from 'prom-client';
 
@@ -15,7 +19,29 @@ export class Metrics {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
-  readonly queueDepth = new client.Gauge({ name: 'tfe_operator_queue_depth', help: 'Keys waiting in the work queue', registers: [this.registry] });
+  private queueView?: { readonly depth: number; readonly inFlight: number };
+  readonly queueDepth = new client.Gauge({
+    name: 'tfe_operator_queue_depth',
+    help: 'TfeCluster keys waiting in the work queue (not counting running ones or ones waiting for a requeue timer)',
+    registers: [this.registry],
+    collect: () => {
+      if (this.queueView) this.queueDepth.set(this.queueView.depth);
+    },
+  });
+  readonly inFlight = new client.Gauge({
+    name: 'tfe_operator_reconciles_in_flight',
+    help: 'Reconciles running now',
+    registers: [this.registry],
+    collect: () => {
+      if (this.queueView) this.inFlight.set(this.queueView.inFlight);
+    },
+  });
+  private readonly nodes = new client.Gauge({
+    name: 'tfe_operator_cluster_nodes',
+    help: 'TFE nodes per TfeCluster: desired (spec.nodes) and ready (healthy)',
+    labelNames: ['tfecluster', 'state'],
+    registers: [this.registry],
+  });
   private readonly step = new client.Gauge({
     name: 'tfe_operator_cluster_step',
     help: 'Current step per TfeCluster (1 for the current step and phase)',
@@ -35,11 +61,34 @@ export class Metrics {
     labelNames: ['service', 'operation', 'outcome'],
     registers: [this.registry],
   });
-  readonly leader = new client.Gauge({ name: 'tfe_operator_leader', help: '1 when this replica leads', registers: [this.registry] });
+  readonly leader = new client.Gauge({ name: 'tfe_operator_leader', help: '1 when this replica leads (acts on TfeClusters)', registers: [this.registry] });
+  private readonly watchRestarts = new client.Counter({
+    name: 'tfe_operator_watch_restarts_total',
+    help: 'TfeCluster watch restarts by reason (error: the watch broke; relist: periodic resync)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   private readonly current = new Map<string, { step: string; phase: string; since: number }>();
 
   constructor() {
     client.collectDefaultMetrics({ register: this.registry });
+    // Series that exist from the start, so rate() and alerts see 0 rather than nothing.
+    for (const result of ['ok', 'error', 'conflict']) this.reconciles.inc({ result }, 0);
+    for (const reason of ['error', 'relist']) this.watchRestarts.inc({ reason }, 0);
+  }
+
+  /** Read queue depth and in-flight reconciles from the queue at each scrape. */
+  bindQueue(view: { readonly depth: number; readonly inFlight: number }) {
+    this.queueView = view;
+  }
+
+  watchRestarted(reason: 'error' | 'relist') {
+    this.watchRestarts.inc({ reason });
+  }
+
+  clusterNodes(key: string, desired: number, ready: number) {
+    this.nodes.set({ tfecluster: key, state: 'desired' }, desired);
+    this.nodes.set({ tfecluster: key, state: 'ready' }, ready);
   }
 
   reconciled(_key: string, result: string, ms: number) {
@@ -65,6 +114,13 @@ export class Metrics {
   forget(key: string) {
     const prev = this.current.get(key);
     if (prev) this.step.remove({ tfecluster: key, step: prev.step, phase: prev.phase });
+    this.nodes.remove({ tfecluster: key, state: 'desired' });
+    this.nodes.remove({ tfecluster: key, state: 'ready' });
     this.current.delete(key);
+  }
+
+  /** Leadership lost: per-TfeCluster series would go stale on this replica; the leader exports them. */
+  forgetAll() {
+    for (const key of [...this.current.keys()]) this.forget(key);
   }
 }

@@ -74,11 +74,14 @@ export class Operator {
         onError: (key, err, retry) => opts.log.warn({ tfecluster: key, err: (err as Error)?.message, retryInMs: retry }, 'reconcile error; backing off'),
       },
     );
+    this.metrics.bindQueue(this.queue);
     if (!this.leading) this.queue.pause();
     this.watch = new ClusterWatch(opts.kube.config, {
       namespace: opts.namespace,
       relistMs: opts.relistMs,
       log: opts.log,
+      onSynced: () => opts.log.info({ namespace: opts.namespace ?? 'all' }, 'watch cache synced: ready'),
+      onRestart: (reason) => this.metrics.watchRestarted(reason),
       onChange: (key, obj) => {
         if (!obj) {
           this.summaries.delete(key);
@@ -111,6 +114,7 @@ export class Operator {
 
   private onPlan(key: string, cluster: TfeCluster, p: Plan) {
     this.metrics.clusterAt(key, p.step, p.phase);
+    this.metrics.clusterNodes(key, p.nodes.desired, p.nodes.ready);
     this.summaries.set(key, {
       name: cluster.metadata.name!,
       namespace: cluster.metadata.namespace!,
@@ -145,6 +149,7 @@ export class Operator {
   stopLeading(): void {
     this.leading = false;
     this.metrics.leader.set(0);
+    this.metrics.forgetAll();
     this.queue.pause();
   }
 

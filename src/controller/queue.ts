@@ -81,6 +81,11 @@ export class WorkQueue {
     return this.pending.size;
   }
 
+  /** Reconciles running now. */
+  get inFlight(): number {
+    return this.active;
+  }
+
   /** Stop taking work (followers): queued keys stay queued until resume(). */
   pause(): void {
     this.paused = true;

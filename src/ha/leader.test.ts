@@ -68,9 +68,9 @@ class FakeLeaseApi implements LeaseApi {
   }
 }
 
-const LEASE = 1000;
-const RENEW = 600;
-const RETRY = 200;
+const LEASE = 2000;
+const RENEW = 1200;
+const RETRY = 400;
 
 function make(api: LeaseApi, identity: string, reacquire = true) {
   const config = resolveHaConfig({
@@ -111,7 +111,9 @@ test('a renewal applied by the server but answered too late: the term ends at (l
     await until(() => a.stopped.length === 1, 3 * RENEW, 'stoppedLeading');
     const lastAck = Math.max(...api.replaces.filter((r) => r.deliveredAt !== undefined && r.deliveredAt < a.stopped[0]!.at).map((r) => r.sentAt));
     const held = a.stopped[0]!.at - lastAck;
-    assert.ok(held >= RENEW - 5 && held <= RENEW + 60, `leadership ended ${held.toFixed(0)}ms after the last acknowledged renewal`);
+    // From the SEND time of the last acknowledged write: not from its (late) response, and not
+    // from the start of the next renew cycle (up to RETRY later). Upper slack: timer latency.
+    assert.ok(held >= RENEW - 5 && held <= RENEW + 300, `leadership ended ${held.toFixed(0)}ms after the last acknowledged renewal`);
     assert.match(a.stopped[0]!.reason, /renew deadline/);
     assert.equal(a.started[0]!.signal.aborted, true);
     assert.throws(() => a.e.assertLeader(), NotLeaderError);
@@ -123,7 +125,7 @@ test('a renewal applied by the server but answered too late: the term ends at (l
 
     // The apiserver recovers: the record still names a, so a takes it again, in a NEW term.
     api.responseDelayMs = 0;
-    await until(() => a.e.isLeader(), 3 * RETRY + 200, 'a to lead again');
+    await until(() => a.e.isLeader(), 3 * RETRY + 1000, 'a to lead again');
     assert.equal(a.started.length, 2);
     assert.equal(a.started[1]!.term, a.started[0]!.term + 1);
     a.e.assertLeader(a.started[1]!.term);
@@ -167,18 +169,18 @@ test('reacquire: false stops competing after losing; release hands the lease ove
     const l = api.leases.get('unit-leader')!;
     l.spec!.holderIdentity = 'intruder';
     l.metadata!.resourceVersion = String(++api.rv);
-    await until(() => a.stopped.length === 1, RENEW + 200, 'a to stop');
+    await until(() => a.stopped.length === 1, RENEW + 1000, 'a to stop');
     assert.match(a.stopped[0]!.reason, /lease taken by intruder/);
     await sleep(3 * RETRY);
     assert.equal(a.started.length, 1, 'a competed again although reacquire is false');
 
     // b takes over once the intruder's record expires by b's own observation.
-    await until(() => b.e.isLeader(), LEASE + 3 * RETRY + 200, 'b to lead');
+    await until(() => b.e.isLeader(), LEASE + 3 * RETRY + 1000, 'b to lead');
     const t0 = performance.now();
     await b.e.stop({ release: true });
     assert.equal(api.leases.get('unit-leader')!.spec!.holderIdentity, '');
     assert.equal(api.leases.get('unit-leader')!.spec!.leaseDurationSeconds, 1);
-    assert.ok(performance.now() - t0 < 200);
+    assert.ok(performance.now() - t0 < 1000);
   } finally {
     await a.e.stop();
     await b.e.stop();

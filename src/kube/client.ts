@@ -12,11 +12,32 @@ export interface Kube {
   coordination: k8s.CoordinationV1Api;
 }
 
+export interface LoadKubeOptions {
+  /** A kubeconfig file instead of KUBECONFIG / ~/.kube/config (kubectl's --kubeconfig). */
+  kubeconfig?: string;
+  /** A context other than the current one (kubectl's --context). */
+  context?: string;
+}
+
 /** In-cluster config when running in a pod, else KUBECONFIG / ~/.kube/config. */
-export function loadKube(): Kube {
+export function loadKube(opts: LoadKubeOptions = {}): Kube {
   const config = new k8s.KubeConfig();
-  if (process.env.KUBERNETES_SERVICE_HOST && !process.env.KUBECONFIG) config.loadFromCluster();
+  if (opts.kubeconfig) config.loadFromFile(opts.kubeconfig);
+  else if (process.env.KUBERNETES_SERVICE_HOST && !process.env.KUBECONFIG) config.loadFromCluster();
   else config.loadFromDefault();
+  if (opts.context) {
+    if (!config.getContextObject(opts.context)) throw new Error(`context "${opts.context}" not found in the kubeconfig`);
+    config.setCurrentContext(opts.context);
+  }
+  return kubeFrom(config);
+}
+
+/** The namespace of the current context (what kubectl uses without -n), else "default". */
+export function contextNamespace(config: k8s.KubeConfig): string {
+  return config.getContextObject(config.getCurrentContext())?.namespace || 'default';
+}
+
+export function kubeFrom(config: k8s.KubeConfig): Kube {
   return {
     config,
     core: config.makeApiClient(k8s.CoreV1Api),

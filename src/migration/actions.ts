@@ -10,6 +10,13 @@ export type SecretSource =
   | { kind: 'redisPassword' }
   | { kind: 'setting'; setting: string };
 
+export interface SecretPut {
+  name: string;
+  source: SecretSource;
+  hash: string;
+  tags: Record<string, string>;
+}
+
 export interface ReplicationGroupParams {
   id: string;
   description: string;
@@ -35,7 +42,7 @@ export type Action =
   | { kind: 'AuthorizeIngress'; groupId: string; rule: SgRule; why: string }
   | { kind: 'RevokeIngress'; groupId: string; rule: SgRule; why: string }
   | { kind: 'CreateReplicationGroup'; params: ReplicationGroupParams }
-  | { kind: 'PutSecret'; name: string; source: SecretSource; hash: string; tags: Record<string, string> }
+  | { kind: 'PutSecrets'; secrets: SecretPut[] }
   | {
       kind: 'CreateLaunchTemplateVersion';
       launchTemplateId: string;
@@ -78,8 +85,8 @@ export function describeAction(action: Action): string {
       return `close ${describeRule(action.rule)} on ${action.groupId} (${action.why})`;
     case 'CreateReplicationGroup':
       return `create ElastiCache replication group ${action.params.id}`;
-    case 'PutSecret':
-      return `store secret ${action.name} in AWS Secrets Manager`;
+    case 'PutSecrets':
+      return `store ${action.secrets.map((x) => x.name).join(', ')} in AWS Secrets Manager`;
     case 'CreateLaunchTemplateVersion':
       return `create launch template version "${action.description}"`;
     case 'RollAsg':

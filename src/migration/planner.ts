@@ -7,7 +7,7 @@
 import type { TfeCluster } from '../api/types.ts';
 import { parseDuration } from '../api/defaults.ts';
 import { formatProblems, loadBaseSettings } from '../tfe/settings.ts';
-import type { Action, ReplicationGroupParams, SecretSource } from './actions.ts';
+import type { Action, ReplicationGroupParams, SecretPut, SecretSource } from './actions.ts';
 import { approvalId, describeAction, isDisruptive } from './actions.ts';
 import type { Observation, ObservedAsg, ObservedTemplateVersion, RolloutMode, SgRule } from './observation.ts';
 import { TAG } from './observation.ts';
@@ -335,15 +335,16 @@ class PlanBuilder {
     for (const s of this.spec.settings.secretSettings ?? []) {
       wanted.push({ purpose: `setting-${s.setting}`, source: { kind: 'setting', setting: s.setting }, value: this.obs.inputs.secrets.settings[s.setting] });
     }
+    const puts: SecretPut[] = [];
     for (const w of wanted) {
       const name = secretName(this.ns, this.name, w.purpose);
       if (w.value === undefined) this.fail('InputMissing', `no value for ${w.purpose}: check the Secret references in the spec`);
       const hash = fingerprint(w.value, name);
       if (this.obs.awsSecrets[name]?.hash === hash) continue;
-      this.act(
-        { kind: 'PutSecret', name, source: w.source, hash, tags: { [TAG.owner]: `${this.ns}/${this.name}`, [TAG.secretHash]: hash } },
-        `storing ${w.purpose} in AWS Secrets Manager for the nodes to fetch at boot`,
-      );
+      puts.push({ name, source: w.source, hash, tags: { [TAG.owner]: `${this.ns}/${this.name}`, [TAG.secretHash]: hash } });
+    }
+    if (puts.length > 0) {
+      this.act({ kind: 'PutSecrets', secrets: puts }, `storing ${puts.length} secret(s) in AWS Secrets Manager for the nodes to fetch at boot`);
     }
   }
 

@@ -41,7 +41,7 @@ test('killed after every action, restarted each time: completes without duplicat
   const final = await getCluster(k, 'tfe', c.metadata.name!);
   assert.ok(isReady(final), `not Ready: ${final.status?.message}`);
   // Every mutating action kind of the migration was interrupted at least once.
-  for (const kind of ['TagAsg', 'CreateReplicationGroup', 'PutSecret', 'CreateLaunchTemplateVersion', 'RollAsg', 'ScaleAsg']) {
+  for (const kind of ['TagAsg', 'CreateReplicationGroup', 'PutSecrets', 'CreateLaunchTemplateVersion', 'RollAsg', 'ScaleAsg']) {
     assert.ok(actions.includes(kind), `never crashed after ${kind}: ${actions.join(', ')}`);
   }
   const calls = await awsCalls(process.env.AWS_ENDPOINT_URL!);

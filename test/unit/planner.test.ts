@@ -32,8 +32,8 @@ function apply(obs: Observation, a: Action): void {
         ownedByUs: true,
       };
       return;
-    case 'PutSecret':
-      obs.awsSecrets[a.name] = { name: a.name, hash: a.hash };
+    case 'PutSecrets':
+      for (const x of a.secrets) obs.awsSecrets[x.name] = { name: x.name, hash: x.hash };
       return;
     case 'CreateLaunchTemplateVersion': {
       const lt = obs.launchTemplate!;
@@ -117,10 +117,7 @@ test('a fresh migration walks every step to Ready: 1 -> 0 -> 1 -> 0 -> 2', () =>
     [
       'TagAsg',
       'CreateReplicationGroup',
-      'PutSecret',
-      'PutSecret',
-      'PutSecret',
-      'PutSecret',
+      'PutSecrets',
       'CreateLaunchTemplateVersion',
       'RollAsg',
       'ScaleAsg',

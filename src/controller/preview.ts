@@ -1,0 +1,86 @@
+// Preview: what the operator would do next for one TfeCluster, from the live world, changing
+// nothing. The same observe() + plan() a reconcile runs, with AWS clients that refuse every
+// mutating call. Shared by `tfe-operator plan` and `kubectl tfe plan`.
+
+import type { TfeCluster } from '../api/types.ts';
+import { makeAwsClients } from '../aws/clients.ts';
+import { getCluster, type Kube } from '../kube/client.ts';
+import { describeAction } from '../migration/actions.ts';
+import { plan, type Plan } from '../migration/planner.ts';
+import { observe } from './observe.ts';
+
+export class ClusterNotFoundError extends Error {
+  constructor(
+    readonly namespace: string,
+    readonly name: string,
+  ) {
+    super(`TfeCluster ${namespace}/${name} not found`);
+    this.name = 'ClusterNotFoundError';
+  }
+}
+
+export interface Preview {
+  cluster: TfeCluster;
+  plan: Plan;
+}
+
+/**
+ * Reads the TfeCluster and the world it points at and plans, like one reconcile, but acts on
+ * nothing and writes no status. Throws ClusterNotFoundError when the object does not exist.
+ * `userAgent` names the caller in AWS request logs (CloudTrail).
+ */
+export async function previewPlan(kube: Kube, namespace: string, name: string, userAgent = 'tfe-operator/plan'): Promise<Preview> {
+  const cluster = await getCluster(kube, namespace, name);
+  if (!cluster) throw new ClusterNotFoundError(namespace, name);
+  const aws = makeAwsClients(
+    { region: cluster.spec.aws.region, roleArn: cluster.spec.aws.roleArn },
+    {
+      beforeMutation: (op) => {
+        throw new Error(`plan is read-only; refused ${op}`);
+      },
+    },
+    userAgent,
+  );
+  const obs = await observe(kube, aws, cluster);
+  return { cluster, plan: plan({ cluster, obs, salt: cluster.metadata.uid ?? name }) };
+}
+
+/** The JSON form (`-o json`). Actions are described, never dumped: they carry no secret values, but user data is long. */
+export function planJson(p: Plan) {
+  return {
+    phase: p.phase,
+    step: p.step,
+    message: p.message,
+    action: p.action ? { kind: p.action.kind, description: describeAction(p.action) } : null,
+    approval: p.approval ?? null,
+    wait: p.wait ?? null,
+    requeueAfterMs: p.requeueAfterMs ?? null,
+    nodes: p.nodes,
+    conditions: p.conditions,
+  };
+}
+
+/** The text form: a few lines a person reads. */
+export function formatPlan(preview: Preview, opts: { approveHint?: string } = {}): string {
+  const { cluster, plan: p } = preview;
+  const ns = cluster.metadata.namespace;
+  const name = cluster.metadata.name;
+  const lines = [`TfeCluster ${ns}/${name}: ${p.phase} (step ${p.step})`, `  ${p.message}`];
+  lines.push(p.action ? `  next action: ${describeAction(p.action)}` : '  next action: none');
+  if (p.approval) {
+    lines.push(`  waiting for approval: ${p.approval.waitingFor} (${p.approval.description})`);
+    if (opts.approveHint) lines.push(`    ${opts.approveHint}`);
+  }
+  if (p.wait) lines.push(`  waiting since ${p.wait.since} for ${p.wait.id}`);
+  const degraded = p.conditions.find((c) => c.type === 'Degraded' && c.status === 'True');
+  if (degraded) lines.push(`  failure: ${degraded.reason}`);
+  const s = cluster.status;
+  if (s?.phase && (s.phase !== p.phase || s.step !== p.step)) {
+    lines.push(`  note: the operator last recorded ${s.phase} (step ${s.step ?? '?'}); this plan is from the world as it is now`);
+  }
+  if (s && s.observedGeneration !== undefined && s.observedGeneration !== cluster.metadata.generation) {
+    lines.push(`  note: the operator has not acted on generation ${cluster.metadata.generation} of the spec yet (status is for ${s.observedGeneration})`);
+  }
+  lines.push('  (read-only: nothing was changed)');
+  return lines.join('\n');
+}

@@ -11,12 +11,10 @@ import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import type { AwsClients } from './clients.ts';
 import type { ObservedAsg } from '../migration/observation.ts';
 
-export async function describeAsg(
-  aws: AwsClients,
-  name: string,
-  resolveVersion: (v: string | undefined) => number | undefined,
-  withPrivateIps: boolean,
-): Promise<ObservedAsg | undefined> {
+/** The group as observed; its launch template version is still the raw spec ('$Latest', '3'). */
+export type RawAsg = Omit<ObservedAsg, 'launchTemplateVersion'> & { launchTemplateVersionSpec?: string };
+
+export async function describeAsg(aws: AwsClients, name: string, withPrivateIps: boolean): Promise<RawAsg | undefined> {
   const out = await aws.asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
   const g = out.AutoScalingGroups?.[0];
   if (!g) return undefined;
@@ -39,7 +37,7 @@ export async function describeAsg(
     desired: g.DesiredCapacity ?? 0,
     launchTemplateId: lt?.LaunchTemplateId,
     launchTemplateName: lt?.LaunchTemplateName,
-    launchTemplateVersion: resolveVersion(lt?.Version),
+    launchTemplateVersionSpec: lt?.Version,
     instances,
     tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key!, t.Value ?? ''])),
   };

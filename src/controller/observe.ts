@@ -61,11 +61,14 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
   const spec = cluster.spec;
   const ns = cluster.metadata!.namespace!;
   const name = cluster.metadata!.name!;
-  const inputs = await readInputs(kube, cluster);
   const nodeTemplate = spec.health?.nodeUrlTemplate ?? 'https://{privateIp}/_health_check';
-
-  const launchTemplate = await describeLaunchTemplate(aws, spec.launchTemplate);
-  const asg = await describeAsg(aws, spec.autoScalingGroupName, (v) => resolveVersion(launchTemplate, v), nodeTemplate.includes('{privateIp}'));
+  // Independent reads run together; only what depends on an earlier answer waits for it.
+  const [inputs, launchTemplate, rawAsg] = await Promise.all([
+    readInputs(kube, cluster),
+    describeLaunchTemplate(aws, spec.launchTemplate),
+    describeAsg(aws, spec.autoScalingGroupName, nodeTemplate.includes('{privateIp}')),
+  ]);
+  const asg = rawAsg && { ...rawAsg, launchTemplateVersion: resolveVersion(launchTemplate, rawAsg.launchTemplateVersionSpec) };
 
   const baselineTag = Number(asg?.tags['tfe.operators.dev/baseline-version']);
   const baselineNumber = Number.isInteger(baselineTag) && baselineTag > 0 ? baselineTag : asg?.launchTemplateVersion;
@@ -102,12 +105,12 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
 
   const probeOpts = { insecureSkipTLSVerify: spec.health?.insecureSkipTLSVerify ?? false };
   const nodeHealth: Record<string, NodeHealth> = {};
-  await Promise.all(
-    (asg?.instances ?? []).map(async (i) => {
+  const [lbHealth] = await Promise.all([
+    spec.health?.url ? probeHealth(spec.health.url, probeOpts) : Promise.resolve(undefined),
+    ...(asg?.instances ?? []).map(async (i) => {
       nodeHealth[i.id] = await probeHealth(nodeHealthUrl(nodeTemplate, i), probeOpts);
     }),
-  );
-  const lbHealth = spec.health?.url ? await probeHealth(spec.health.url, probeOpts) : undefined;
+  ]);
 
   return { now, inputs, asg, launchTemplate, replicationGroup, externalRedis, securityGroups, awsSecrets, nodeHealth, lbHealth };
 }

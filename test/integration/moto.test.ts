@@ -2,10 +2,11 @@
 // observability endpoints, and the seeded world's determinism. Starts its own moto on a
 // free port, independent of the rest of the sandbox.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { parse } from 'yaml';
 import {
   AutoScalingClient,
   CreateAutoScalingGroupCommand,
@@ -38,7 +39,7 @@ import {
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { parseUserData } from '../../src/tfe/userdata.ts';
 import { validateBaseSettings } from '../../src/tfe/settings.ts';
-import { asgHistory, awsCalls, clearAsgHistory, clearAwsCalls, resetMoto, setMotoConfig, startMoto, type Moto } from '../sandbox/moto.ts';
+import { asgHistory, awsCalls, clearAsgHistory, clearAwsCalls, resetMoto, seedMoto, setMotoConfig, startMoto, type Moto } from '../sandbox/moto.ts';
 import { BASE_INSTALL, BASE_REPLICATED_CONF, BASE_SETTINGS, SECRET_VALUES, awsClientConfig, seedAws, type AwsWorld } from '../sandbox/world.ts';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
@@ -273,6 +274,19 @@ describe('ElastiCache replication groups', () => {
     );
   });
 
+  test('the endpoint name is deterministic under /moto-api/seed', async () => {
+    const endpointAfterSeed = async () => {
+      await resetMoto(moto.endpoint);
+      await ec.send(new DescribeReplicationGroupsCommand({})); // backend built before the seed
+      await seedMoto(moto.endpoint, 4242);
+      await ec.send(new CreateReplicationGroupCommand(input('rg-seeded')));
+      const rg = (await ec.send(new DescribeReplicationGroupsCommand({ ReplicationGroupId: 'rg-seeded' }))).ReplicationGroups![0]!;
+      return rg.NodeGroups![0]!.PrimaryEndpoint!.Address!;
+    };
+    const a = await endpointAfterSeed();
+    assert.equal(await endpointAfterSeed(), a);
+  });
+
   test('with a create delay, a new group reads "creating" first, then "available"', async () => {
     await setMotoConfig(moto.endpoint, { redisCreateDelayMs: 1500 });
     try {
@@ -328,6 +342,8 @@ describe('observability endpoints', () => {
       assert.ok(h[i]!.ts >= h[i - 1]!.ts, 'timestamps are in order');
     }
     assert.ok(!Number.isNaN(Date.parse(h[0]!.ts)));
+    // ?since=<seq> returns only what came after.
+    assert.deepEqual(await asgHistory(moto.endpoint, { asg: 'hist', since: h[2]!.seq }), h.slice(3));
   });
 
   test('calls lists every AWS call with service, action, user agent and status', async () => {
@@ -359,6 +375,7 @@ describe('observability endpoints', () => {
       assert.match(`${c.userAgent} ${c.amzUserAgent}`, /tfe-operator-test\/9\.9/);
       assert.ok(!Number.isNaN(Date.parse(c.ts)));
     }
+    assert.deepEqual(await awsCalls(moto.endpoint, { since: calls[0]!.seq }), calls.slice(1));
     // Our own endpoints and moto-api are not AWS calls.
     await asgHistory(moto.endpoint);
     assert.equal((await awsCalls(moto.endpoint)).length, 3);
@@ -421,6 +438,17 @@ describe('the seeded world', () => {
     }
     // Seeding a world that is already there fails loudly instead of duplicating it.
     await assert.rejects(seedAws(moto.endpoint), /already holds the sandbox world/);
+  });
+
+  test('examples/tfecluster.yaml names the seeded IDs', () => {
+    const doc = parse(readFileSync(new URL('../../examples/tfecluster.yaml', import.meta.url), 'utf8')) as {
+      spec: { redis: { elastiCache: { securityGroupIds: string[]; subnetGroupName: string } }; network: { nodeSecurityGroupIds: string[] }; autoScalingGroupName: string; launchTemplate: { name: string } };
+    };
+    assert.deepEqual(doc.spec.redis.elastiCache.securityGroupIds, [first.redisSecurityGroupId]);
+    assert.equal(doc.spec.redis.elastiCache.subnetGroupName, first.cacheSubnetGroupName);
+    assert.deepEqual(doc.spec.network.nodeSecurityGroupIds, [first.nodeSecurityGroupId]);
+    assert.equal(doc.spec.autoScalingGroupName, first.asgName);
+    assert.equal(doc.spec.launchTemplate.name, first.launchTemplateName);
   });
 
   test('the world is the pre-migration install: one node on launch template tfe v1, rules in place', async () => {

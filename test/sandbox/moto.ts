@@ -29,6 +29,7 @@ export interface Moto {
 
 /** One AWS API call as the launcher saw it. */
 export interface AwsCall {
+  seq: number; // increasing, never reused (not even after a reset)
   ts: string;
   service: string | null; // from the SigV4 credential scope: ec2, autoscaling, elasticache, secretsmanager ...
   action: string | null; // DescribeInstances, CreateSecret ...
@@ -39,7 +40,7 @@ export interface AwsCall {
 
 /** One change of an Auto Scaling group's DesiredCapacity (from is null when the group was created). */
 export interface AsgChange {
-  seq: number;
+  seq: number; // increasing, never reused (not even after a reset)
   ts: string;
   asg: string;
   from: number | null;
@@ -93,17 +94,25 @@ export async function seedMoto(endpoint: string, seed: number): Promise<void> {
   await call(endpoint, 'POST', `/moto-api/seed?a=${seed}`);
 }
 
-export async function awsCalls(endpoint: string): Promise<AwsCall[]> {
-  return JSON.parse(await call(endpoint, 'GET', '/_sandbox/calls')) as AwsCall[];
+const sinceQuery = (since?: number) => (since === undefined ? '' : `?since=${since}`);
+
+/** Every AWS call moto answered (since the last reset or clear), oldest first; `since`: only those after that seq. */
+export async function awsCalls(endpoint: string, opts: { since?: number } = {}): Promise<AwsCall[]> {
+  return JSON.parse(await call(endpoint, 'GET', `/_sandbox/calls${sinceQuery(opts.since)}`)) as AwsCall[];
 }
 
 export async function clearAwsCalls(endpoint: string): Promise<void> {
   await call(endpoint, 'DELETE', '/_sandbox/calls');
 }
 
-export async function asgHistory(endpoint: string, asgName?: string): Promise<AsgChange[]> {
-  const all = JSON.parse(await call(endpoint, 'GET', '/_sandbox/asg-history')) as AsgChange[];
-  return asgName === undefined ? all : all.filter((c) => c.asg === asgName);
+/**
+ * Every DesiredCapacity change (since the last reset or clear), oldest first. The second
+ * argument is an ASG name, or { asg, since } (only changes after that seq).
+ */
+export async function asgHistory(endpoint: string, filter: string | { asg?: string; since?: number } = {}): Promise<AsgChange[]> {
+  const opts = typeof filter === 'string' ? { asg: filter } : filter;
+  const all = JSON.parse(await call(endpoint, 'GET', `/_sandbox/asg-history${sinceQuery(opts.since)}`)) as AsgChange[];
+  return opts.asg === undefined ? all : all.filter((c) => c.asg === opts.asg);
 }
 
 export async function clearAsgHistory(endpoint: string): Promise<void> {

@@ -6,10 +6,11 @@
 Serves moto (5.2.x) on 127.0.0.1:<port> with runtime patches for the gaps the
 operator hits, plus two observability endpoints for tests:
 
-    GET    /_sandbox/calls        every AWS API call (ts, service, action, userAgent, status)
+    GET    /_sandbox/calls        every AWS API call (seq, ts, service, action, userAgent, status)
     DELETE /_sandbox/calls
     GET    /_sandbox/asg-history  every change of an ASG's DesiredCapacity, in order
     DELETE /_sandbox/asg-history
+           (both GETs take ?since=<seq>: only entries after that one)
     GET    /_sandbox/config       {"redisCreateDelayMs": n}
     POST   /_sandbox/config       same body; changes it at run time
 
@@ -58,6 +59,7 @@ from werkzeug.serving import run_simple
 _lock = threading.Lock()
 _calls: list[dict[str, Any]] = []
 _asg_history: list[dict[str, Any]] = []
+_seq = {"calls": 0, "asg": 0}  # never reset: a poller's ?since= stays valid across resets
 _ctx = threading.local()  # per request thread: .action (API action), .asg (group launching)
 _config = {"redisCreateDelayMs": int(os.environ.get("MOTO_SANDBOX_REDIS_CREATE_DELAY_MS", "0") or 0)}
 
@@ -85,7 +87,7 @@ def _gen_request_id(headerdict: dict[str, Any] | None = None) -> str:
 
 
 core_responses.gen_amzn_requestid_long = _gen_request_id
-pass  # MUTATED
+ec_models.random = mock_random  # MotoRandom is a random.Random: .choices() works
 
 
 # --- EC2: CreateLaunchTemplateVersion ----------------------------------------------
@@ -195,8 +197,9 @@ def _set_desired(self: Any, value: Any) -> None:
     if old != value or "_sandbox_desired_set" not in self.__dict__:
         self.__dict__["_sandbox_desired_set"] = True
         with _lock:
+            _seq["asg"] += 1
             _asg_history.append({
-                "seq": len(_asg_history) + 1,
+                "seq": _seq["asg"],
                 "ts": _now(),
                 "asg": self.name,
                 "from": old,
@@ -367,7 +370,7 @@ class SandboxApp:
 
         service, action = _service_and_action(environ)
         entry: dict[str, Any] = {
-            "ts": _now(), "service": service, "action": action,
+            "seq": 0, "ts": _now(), "service": service, "action": action,
             "userAgent": environ.get("HTTP_USER_AGENT"),
             "amzUserAgent": environ.get("HTTP_X_AMZ_USER_AGENT"),
             "status": None,
@@ -386,6 +389,8 @@ class SandboxApp:
         finally:
             _ctx.action = None
             with _lock:
+                _seq["calls"] += 1
+                entry["seq"] = _seq["calls"]
                 _calls.append(entry)
 
     def sandbox(self, path: str, method: str, environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -395,7 +400,8 @@ class SandboxApp:
                 if method == "DELETE":
                     logs[path].clear()
                     return _json(start_response, "200 OK", {"status": "ok"})
-                return _json(start_response, "200 OK", list(logs[path]))
+                since = int(parse_qs(environ.get("QUERY_STRING", "")).get("since", ["0"])[0] or 0)
+                return _json(start_response, "200 OK", [e for e in logs[path] if e["seq"] > since])
         if path == "/_sandbox/config":
             if method == "POST":
                 length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -410,6 +416,8 @@ class SandboxApp:
 
 def main() -> None:
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
+    if not moto.__version__.startswith("5.2."):
+        print(f"warning: these patches were written for moto 5.2.x, this is {moto.__version__}", file=sys.stderr)
     os.environ.setdefault("MOTO_PORT", str(port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app = SandboxApp(DomainDispatcherApplication(create_backend_app))

@@ -16,11 +16,12 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { specWithDefaults } from '../../src/api/defaults.ts';
+import { kubectlPath } from '../sandbox/controlplane-bin.ts';
 import { API_VERSION, CRD_FILE, CRD_NAME, KIND } from '../../src/api/types.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ns = `tfe-api-test-${randomBytes(3).toString('hex')}`;
-const kubectlBin = process.env.KUBECTL ?? 'kubectl';
+const kubectlBin = kubectlPath();
 
 let kubeconfig = process.env.KUBECONFIG ?? '';
 let stopOwnControlPlane: (() => Promise<void>) | undefined;
@@ -143,6 +144,11 @@ function minimalCluster(name = 'tfe-minimal'): Obj {
   };
 }
 
+/** Turns `o` into validExternal() under the same name; returns it for chaining. */
+function toExternal(o: Obj): Obj {
+  return Object.assign(o, validExternal(o.metadata.name));
+}
+
 async function dryRunCreate(obj: Obj): Promise<Result> {
   return kubectl(['create', '--dry-run=server', '-o', 'name', '-f', '-'], JSON.stringify(obj));
 }
@@ -151,7 +157,8 @@ before(async () => {
   if (!kubeconfig) {
     const { startControlPlane } = await import('../sandbox/controlplane.ts');
     ownDir = mkdtempSync(join(tmpdir(), 'tfe-api-test-'));
-    const cp = await startControlPlane({ dir: ownDir, log: () => {} });
+    // No CRDs from the sandbox: the first test installs the one under test.
+    const cp = await startControlPlane({ dir: ownDir, crdsDir: join(ownDir, 'no-crds'), log: () => {} });
     kubeconfig = cp.kubeconfigPath;
     stopOwnControlPlane = cp.stop;
   }
@@ -165,6 +172,8 @@ after(async () => {
     for (const name of list.stdout.split('\n').filter(Boolean)) {
       await kubectl(['patch', '-n', ns, name, '--type', 'merge', '-p', '{"metadata":{"finalizers":null}}']);
     }
+    // The sandbox runs no namespace controller: delete the objects themselves, then the namespace.
+    await kubectl(['delete', 'tfeclusters', '--all', '-n', ns, '--wait=false', '--ignore-not-found']);
     await kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
   }
   await stopOwnControlPlane?.();
@@ -174,10 +183,16 @@ after(async () => {
 describe('TfeCluster CRD on a real kube-apiserver', () => {
   test('the generated CRD installs and becomes Established', async () => {
     await ok(['apply', '--server-side', '--force-conflicts', '-f', join(root, CRD_FILE)]);
-    await ok(['wait', '--for=condition=Established', '--timeout=60s', `crd/${CRD_NAME}`]);
-    const crd = JSON.parse(await ok(['get', 'crd', CRD_NAME, '-o', 'json']));
-    const conditions: Obj[] = crd.status.conditions;
-    assert.equal(conditions.find((c) => c.type === 'Established')?.status, 'True');
+    // Poll rather than `kubectl wait`: right after creation .status.conditions is null and
+    // kubectl 1.32's wait fails on that instead of waiting.
+    let crd: Obj = {};
+    let conditions: Obj[] = [];
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
+      crd = JSON.parse(await ok(['get', 'crd', CRD_NAME, '-o', 'json']));
+      conditions = crd.status?.conditions ?? [];
+      if (conditions.some((c) => c.type === 'Established' && c.status === 'True')) break;
+    }
+    assert.equal(conditions.find((c) => c.type === 'Established')?.status, 'True', `CRD not Established: ${JSON.stringify(conditions)}`);
     assert.equal(conditions.find((c) => c.type === 'NonStructuralSchema'), undefined, 'schema must be structural');
     assert.deepEqual(crd.status.acceptedNames.shortNames, ['tfe']);
   });
@@ -264,10 +279,10 @@ describe('TfeCluster CRD on a real kube-apiserver', () => {
     ['security group by name', (o) => (o.spec.redis.elastiCache.securityGroupIds = ['tfe-redis']), 'every entry of spec.redis.elastiCache.securityGroupIds must be a security group id such as sg-'],
     ['no security group', (o) => (o.spec.redis.elastiCache.securityGroupIds = []), /spec\.redis\.elastiCache\.securityGroupIds: Invalid value: 0: .*should have at least 1 items/],
     ['ElastiCache port', (o) => (o.spec.redis.elastiCache.port = 70000), 'spec.redis.elastiCache.port must be a TCP port between 1 and 65535'],
-    ['external port', (o) => Object.assign(o, validExternal()) && (o.spec.redis.external.port = 0), 'spec.redis.external.port must be a TCP port between 1 and 65535'],
-    ['external host with scheme', (o) => Object.assign(o, validExternal()) && (o.spec.redis.external.host = 'rediss://redis.example.com:6380'), 'spec.redis.external.host must be a host name or IP address without scheme or port'],
-    ['CA without TLS', (o) => Object.assign(o, validExternal()) && (o.spec.redis.external.tls = false), 'spec.redis.external.caSecretRef is only used with TLS'],
-    ['Manage external Redis without groups', (o) => Object.assign(o, validExternal()) && (o.spec.network = { mode: 'Manage' }), 'spec.network.mode Manage with spec.redis.external needs spec.network.redisSecurityGroupIds'],
+    ['external port', (o) => toExternal(o) && (o.spec.redis.external.port = 0), 'spec.redis.external.port must be a TCP port between 1 and 65535'],
+    ['external host with scheme', (o) => toExternal(o) && (o.spec.redis.external.host = 'rediss://redis.example.com:6380'), 'spec.redis.external.host must be a host name or IP address without scheme or port'],
+    ['CA without TLS', (o) => toExternal(o) && (o.spec.redis.external.tls = false), 'spec.redis.external.caSecretRef is only used with TLS'],
+    ['Manage external Redis without groups', (o) => toExternal(o) && (o.spec.network = { mode: 'Manage' }), 'spec.network.mode Manage with spec.redis.external needs spec.network.redisSecurityGroupIds'],
     ['region', (o) => (o.spec.aws.region = 'us-east-1a'), 'spec.aws.region must be an AWS region code such as us-east-1'],
     ['role ARN', (o) => (o.spec.aws.roleArn = 'arn:aws:iam::1:role/x'), 'spec.aws.roleArn must be an IAM role ARN such as arn:aws:iam::123456789012:role/tfe-operator'],
     ['duration syntax', (o) => (o.spec.health.timeout = '15 minutes'), 'spec.health.timeout must be a duration such as 90s, 15m or 1h30m'],

@@ -1,0 +1,30 @@
+# tfe-operator. `make help` lists the targets.
+SHELL := /bin/bash
+NODE_TS := node --import tsx
+
+.PHONY: help build test sandbox-up sandbox-down controlplane
+
+help: ## list targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+build: ## compile src/ to dist/ (tsc)
+	npm run build
+
+test: ## start a test sandbox, run every test file, print "N passed, N failed" (FILTER=words to select files)
+	$(NODE_TS) test/run.ts $(FILTER)
+
+controlplane: ## build (or find cached) kube-apiserver + etcd into .cache/controlplane/
+	scripts/build-controlplane.sh
+
+sandbox-up: ## start the sandbox in $${SANDBOX_DIR:-.sandbox} (idempotent), then: source .sandbox/env
+	$(NODE_TS) test/sandbox/up.ts
+
+sandbox-down: ## stop the sandbox and remove its directory
+	$(NODE_TS) test/sandbox/down.ts
+
+.PHONY: crds check-crds
+crds: ## regenerate crds/*.yaml from src/api/schema.ts (commit the result)
+	npm run --silent gen:crd
+
+check-crds: ## fail when crds/*.yaml differs from what src/api/schema.ts generates
+	npm run --silent check:crd

@@ -33,11 +33,25 @@ export function isReadOperation(operation: string): boolean {
   return /^(Describe|List|Get)/.test(operation.replace(/Command$/, ''));
 }
 
+/** A positive number from the environment, else the default. */
+function envMs(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return value !== undefined && value !== '' && Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
 export function clientConfig(target: AwsTarget, env: NodeJS.ProcessEnv = process.env, userAgent?: string) {
   return {
     region: target.region,
     endpoint: env.AWS_ENDPOINT_URL || undefined,
-    maxAttempts: Number(env.TFE_OPERATOR_AWS_MAX_ATTEMPTS ?? 5),
+    maxAttempts: envMs(env.TFE_OPERATOR_AWS_MAX_ATTEMPTS, 5),
+    // Without these the SDK waits for an answer for ever: one stalled connection would hold
+    // the TfeCluster's reconcile (the queue runs one per key) until the process restarts.
+    // A timed-out attempt fails with TimeoutError, which the SDK retries like any transient error.
+    requestHandler: {
+      connectionTimeout: envMs(env.TFE_OPERATOR_AWS_CONNECT_TIMEOUT_MS, 5_000),
+      requestTimeout: envMs(env.TFE_OPERATOR_AWS_REQUEST_TIMEOUT_MS, 30_000),
+      throwOnRequestTimeout: true,
+    },
     customUserAgent: userAgent,
     credentials: target.roleArn
       ? fromTemporaryCredentials({ params: { RoleArn: target.roleArn, RoleSessionName: 'tfe-operator' }, clientConfig: { region: target.region } })

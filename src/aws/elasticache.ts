@@ -3,6 +3,7 @@
 // retry never makes a second group.
 
 import {
+  CreateCacheSubnetGroupCommand,
   CreateReplicationGroupCommand,
   DeleteReplicationGroupCommand,
   DescribeReplicationGroupsCommand,
@@ -43,6 +44,23 @@ export async function describeReplicationGroup(aws: AwsClients, id: string, owne
 }
 
 export async function createReplicationGroup(aws: AwsClients, p: ReplicationGroupParams, authToken: string | undefined) {
+  let subnetGroup = p.subnetGroupName;
+  if (!subnetGroup && p.subnetIds?.length) {
+    // spec.redis.elastiCache.subnetIds: the operator makes a cache subnet group named after the group.
+    subnetGroup = p.id;
+    try {
+      await aws.elasticache.send(
+        new CreateCacheSubnetGroupCommand({
+          CacheSubnetGroupName: subnetGroup,
+          CacheSubnetGroupDescription: p.description,
+          SubnetIds: p.subnetIds,
+          Tags: Object.entries(p.tags).map(([Key, Value]) => ({ Key, Value })),
+        }),
+      );
+    } catch (err) {
+      if ((err as Error).name !== 'CacheSubnetGroupAlreadyExistsFault') throw err;
+    }
+  }
   await aws.elasticache.send(
     new CreateReplicationGroupCommand({
       ReplicationGroupId: p.id,
@@ -51,7 +69,7 @@ export async function createReplicationGroup(aws: AwsClients, p: ReplicationGrou
       EngineVersion: p.engineVersion,
       CacheNodeType: p.nodeType,
       Port: p.port,
-      CacheSubnetGroupName: p.subnetGroupName,
+      CacheSubnetGroupName: subnetGroup,
       SecurityGroupIds: p.securityGroupIds,
       MultiAZEnabled: p.multiAz,
       AutomaticFailoverEnabled: p.automaticFailover,

@@ -59,7 +59,9 @@ test('the script is a readable bash script with the marker and no secret values'
 
 test('render refuses what would not round-trip or would not run', () => {
   assert.throws(() => renderUserData({ ...install, settings: { a: { value: 1 as unknown as string } } }), /settings\.a/);
-  assert.throws(() => renderUserData({ ...install, settings: { enc_password: { value: 'x' } } }), /both a plain and a secret/);
+  assert.throws(() => renderUserData({ ...install, settings: { enc_password: { value: 'x' } } }), /enc_password is a secret/);
+  assert.throws(() => renderUserData({ ...install, settings: { pg_password: { value: 'x' } }, secretSettings: {} }), /pg_password is a secret.*never its value/);
+  assert.throws(() => renderUserData({ ...install, settings: { s3_bucket: { value: 'x' } }, secretSettings: { s3_bucket: 'id' } }), /both a plain and a secret/);
   assert.throws(() => renderUserData({ ...install, installArgs: ['a\nb'] }), /line breaks/);
   assert.throws(() => renderUserData({ ...install, installArgs: ['x=${HOME}'] }), /only \$\{PRIVATE_IP\}/);
   assert.throws(() => renderUserData({ ...install, replicatedConf: { n: Number.NaN } }), /replicatedConf\.n/);

@@ -7,6 +7,7 @@
 // operator can tell what a launch template version installs, and the TFE node simulator
 // can act as the node would.
 
+import { SECRET_SETTING_KEYS } from './settings.ts';
 import { ShellParseError, shdq, shq, splitWords } from './shell.ts';
 
 export interface NodeInstall {
@@ -165,6 +166,9 @@ function checkInstall(install: NodeInstall): void {
   for (const [key, v] of Object.entries(install.settings)) {
     if (!isPlainObject(v) || typeof v.value !== 'string' || Object.keys(v).length !== 1) {
       bad(`settings.${key} must be exactly { value: string }`);
+    }
+    if (SECRET_SETTING_KEYS.includes(key)) {
+      bad(`setting ${key} is a secret: put its Secrets Manager id in secretSettings, never its value in user data`);
     }
   }
   for (const [key, id] of Object.entries(install.secretSettings)) {

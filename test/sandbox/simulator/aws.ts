@@ -62,6 +62,8 @@ export class AwsView {
         secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'testing',
       },
       maxAttempts: 2,
+      // Tells the simulator's calls apart in moto's /_sandbox/calls (never "tfe-operator").
+      customUserAgent: 'tfe-node-simulator',
     };
     this.asg = new AutoScalingClient(cfg);
     this.ec2 = new EC2Client(cfg);

@@ -1,7 +1,7 @@
 // Every node of every Auto Scaling group: polls the AWS emulator, starts a SimNode for each
 // new instance and forgets (closes) the ones that left their group.
 
-import type { AsgChange, AwsView, GroupView } from './aws.ts';
+import type { AsgChange, AwsView, GroupView, InstanceRef } from './aws.ts';
 import type { RedisAlias } from './checks.ts';
 import { SimNode, type NodeView, type SimConfig, type SimLogger } from './node.ts';
 
@@ -133,7 +133,14 @@ export class Fleet {
       for (const inst of g.instances) {
         if (LEAVING.test(inst.lifecycleState)) continue;
         present.add(inst.id);
-        if (this.nodes.has(inst.id)) continue;
+        const known = this.nodes.get(inst.id);
+        if (known && known.asg === g.name && sameTemplate(known.ref.launchTemplate, inst.launchTemplate)) continue;
+        if (known) {
+          // Same id, different group or template: a new instance (moto reset and reseeded
+          // with the same random seed hands out the same ids), not the node we knew.
+          void known.stop();
+          this.opts.log.info({ node: inst.id }, `instance ${inst.id} was replaced: booting again`);
+        }
         const node = new SimNode(inst.id, g.name, inst, {
           aws: this.opts.aws,
           config: () => this.config,
@@ -159,8 +166,20 @@ export class Fleet {
     }
   }
 
+  /** moto's history: one fetch in flight at a time, its answer reused for 100 ms. */
+  private history?: { doneAt: number | null; value: Promise<AsgChange[] | undefined> };
+
+  private asgHistory(): Promise<AsgChange[] | undefined> {
+    const h = this.history;
+    if (h && (h.doneAt === null || Date.now() - h.doneAt <= 100)) return h.value;
+    const next: { doneAt: number | null; value: Promise<AsgChange[] | undefined> } = { doneAt: null, value: this.opts.aws.asgHistory() };
+    void next.value.finally(() => (next.doneAt = Date.now()));
+    this.history = next;
+    return next.value;
+  }
+
   async state(): Promise<FleetState> {
-    const fromMoto = await this.opts.aws.asgHistory();
+    const fromMoto = await this.asgHistory();
     const events = fromMoto ?? this.observed;
     return {
       config: this.getConfig(),
@@ -188,6 +207,11 @@ export class Fleet {
       polledAt: this.polledAt === null ? null : new Date(this.polledAt).toISOString(),
     };
   }
+}
+
+function sameTemplate(a: InstanceRef['launchTemplate'], b: InstanceRef['launchTemplate']): boolean {
+  // Versions are not compared: plain moto reports the template's current default version.
+  return a?.id === b?.id && a?.name === b?.name;
 }
 
 /** { asg: [first from, each to ...] }, consecutive repeats dropped, deletions (null) skipped. */

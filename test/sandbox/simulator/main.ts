@@ -9,6 +9,9 @@ import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { startSimulator } from './index.ts';
 
+// The AWS SDK warns on stderr (not JSON) that releases after January 2027 need Node 22.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const int = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number >= 0`);

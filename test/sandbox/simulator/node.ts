@@ -79,7 +79,7 @@ export class SimNode {
   constructor(
     readonly id: string,
     readonly asg: string,
-    private readonly ref: InstanceRef,
+    readonly ref: InstanceRef,
     private readonly ctx: NodeContext,
   ) {}
 

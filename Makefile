@@ -28,3 +28,7 @@ crds: ## regenerate crds/*.yaml from src/api/schema.ts (commit the result)
 
 check-crds: ## fail when crds/*.yaml differs from what src/api/schema.ts generates
 	npm run --silent check:crd
+
+.PHONY: demo bench
+demo: ## the whole migration on the local sandbox: sandbox-up, operator, apply the example, watch until Ready
+	$(NODE_TS) scripts/demo.ts

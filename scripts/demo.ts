@@ -3,10 +3,10 @@
 // inspection (`source .sandbox/env; kubectl get tfe -n tfe`) until `make sandbox-down`.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../test/operator-process.ts';
-import { loadEnvFile } from '../test/sandbox/envfile.ts';
+import { envFile, pidsFile, readEnvFile } from '../test/sandbox/env.ts';
 import type { TfeCluster } from '../src/api/types.ts';
 
 const dir = process.env.SANDBOX_DIR ?? join(ROOT, '.sandbox');
@@ -15,7 +15,7 @@ const since = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s`;
 const say = (s: string) => console.log(`${since()}  ${s}`);
 
 execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test/sandbox/up.ts')], { stdio: 'inherit', env: { ...process.env, SANDBOX_DIR: dir } });
-Object.assign(process.env, loadEnvFile(join(dir, 'env')));
+Object.assign(process.env, readEnvFile(envFile(dir)));
 const kubectl = (...args: string[]) => execFileSync('kubectl', args, { encoding: 'utf8', env: process.env });
 
 // The operator runs in the background with the sandbox; sandbox-down stops it.
@@ -39,6 +39,8 @@ if (!running) {
     stdio: ['ignore', out, out],
   });
   writeFileSync(pidFile, String(child.pid));
+  // make sandbox-down stops every pid recorded here, the operator included.
+  appendFileSync(pidsFile(dir), `${child.pid} tfe-operator main.ts\n`);
   child.unref();
   say(`operator started (pid ${child.pid}, logs ${join(dir, 'logs', 'operator.log')})`);
 } else {

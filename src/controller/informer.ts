@@ -27,6 +27,7 @@ export class ClusterWatch {
   private relistTimer?: NodeJS.Timeout;
   private restartTimer?: NodeJS.Timeout;
   private failures = 0;
+  private readonly retired = new WeakSet<object>();
   private stopped = false;
   synced = false;
   restarts = 0;
@@ -57,6 +58,7 @@ export class ClusterWatch {
     this.stopped = true;
     clearTimeout(this.relistTimer);
     clearTimeout(this.restartTimer);
+    if (this.informer) this.retired.add(this.informer);
     await this.informer?.stop().catch(() => {});
   }
 
@@ -72,7 +74,11 @@ export class ClusterWatch {
     informer.on('add', changed);
     informer.on('update', changed);
     informer.on('delete', (obj) => this.opts.onChange(keyOf(obj), undefined));
-    informer.on('error', (err) => this.onError(err));
+    // An informer this watchdog stopped (relist, restart) reports its aborted request as an
+    // error; only the current one's errors mean the watch broke.
+    informer.on('error', (err) => {
+      if (!this.retired.has(informer)) this.onError(err);
+    });
     this.informer = informer;
     try {
       await informer.start();
@@ -112,6 +118,7 @@ export class ClusterWatch {
     this.opts.onRestart?.(why === 'error' ? 'error' : 'relist');
     this.opts.log.debug({ why }, 'watch: relisting');
     const old = this.informer;
+    if (old) this.retired.add(old);
     await old?.stop().catch(() => {});
     await this.startInformer();
   }

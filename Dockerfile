@@ -6,11 +6,12 @@
 # pin the base image by digest in CI: --build-arg NODE_IMAGE=node:22-bookworm-slim@sha256:...
 ARG NODE_IMAGE=node:22-bookworm-slim
 
-# ---- build: compile TypeScript to dist/ (dev dependencies live only here) ----
+# ---- build: compile TypeScript to dist/ (dev dependencies live only here; no
+#      install scripts run: tsc needs none) ----
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src/ ./src/
 RUN npm run build
@@ -19,8 +20,7 @@ RUN npm run build
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
- && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # ---- runtime ----
 FROM ${NODE_IMAGE} AS runtime

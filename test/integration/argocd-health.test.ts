@@ -15,7 +15,9 @@ import {
   LuaScriptError,
   toLua,
 } from '../shipping/argo-lua.ts';
-import { CUSTOMIZATION_DIR, PATCH_FILE, argocdCmData, renderArgocdCmPatch } from '../../argocd/gen-argocd-cm.ts';
+import { ARGOCD_DIR, CUSTOMIZATION_DIR, PATCH_FILE, argocdCmData, renderArgocdCmPatch } from '../../argocd/gen-argocd-cm.ts';
+import { Value } from '@sinclair/typebox/value';
+import { checkSpec, TfeClusterStatusSchema } from '../../src/api/index.ts';
 
 const DIR = CUSTOMIZATION_DIR;
 const ACTIONS = join(DIR, 'actions');
@@ -97,6 +99,22 @@ describe('the harness behaves like Argo CD', () => {
   test('toLua refuses what it cannot represent faithfully', () => {
     assert.throws(() => toLua([1, null, 2]));
     assert.throws(() => toLua(Number.NaN));
+  });
+});
+
+describe('fixtures', () => {
+  test('every fixture is a TfeCluster the API would hold (spec and status match src/api/schema.ts)', () => {
+    for (const sub of ['testdata', 'actions/testdata']) {
+      for (const f of readdirSync(join(DIR, sub))) {
+        const o = loadYaml(join(DIR, sub, f)) as { kind: string; spec: unknown; status?: unknown };
+        assert.equal(o.kind, 'TfeCluster', `${sub}/${f}`);
+        assert.deepEqual(checkSpec(o.spec), [], `${sub}/${f}: spec`);
+        if (o.status !== undefined) {
+          const errors = [...Value.Errors(TfeClusterStatusSchema, o.status)].map((e) => `${e.path}: ${e.message}`);
+          assert.deepEqual(errors, [], `${sub}/${f}: status`);
+        }
+      }
+    }
   });
 });
 
@@ -218,6 +236,52 @@ describe('actions (actions/action_test.yaml)', () => {
     });
   });
 });
+
+describe('argocd/application.yaml', () => {
+  const apps = parseAllDocuments(readFileSync(join(ARGOCD_DIR, 'application.yaml'), 'utf8')).map((d) => d.toJS() as Record<string, any>);
+  const operatorApp = apps.find((a) => a.metadata.name === 'tfe-operator');
+  const clusterApp = apps.find((a) => a.metadata.name === 'tfe');
+
+  test('two Applications: the operator in an earlier sync wave than the TfeCluster', () => {
+    assert.ok(operatorApp && clusterApp);
+    for (const a of apps) assert.equal(a.kind, 'Application');
+    const wave = (a: Record<string, any>) => Number(a.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
+    assert.ok(wave(operatorApp) < wave(clusterApp));
+    assert.match(operatorApp.spec.source.path, /^manifests\b/);
+  });
+
+  test('the TfeCluster Application ignores exactly what the resource actions change', async () => {
+    const ignored: string[] = (clusterApp!.spec.ignoreDifferences ?? [])
+      .filter((d: Record<string, any>) => d.group === 'tfe.operators.dev' && d.kind === 'TfeCluster')
+      .flatMap((d: Record<string, any>) => d.jsonPointers ?? []);
+    assert.ok(clusterApp!.spec.syncPolicy.syncOptions.includes('RespectIgnoreDifferences=true'));
+    const changed = new Set<string>();
+    for (const t of actionTests) {
+      const before = loadYaml(join(ACTIONS, t.inputPath));
+      const after = loadYaml(join(ACTIONS, t.expectedOutputPath));
+      for (const p of changedPointers(before, after)) changed.add(p);
+    }
+    assert.ok(changed.size > 0);
+    for (const p of changed) {
+      assert.ok(ignored.some((i) => p === i || p.startsWith(i + '/')), `an action changes ${p}, which the Application does not ignore`);
+    }
+    for (const i of ignored) {
+      assert.ok([...changed].some((p) => p === i || p.startsWith(i + '/')), `${i} is ignored but no action changes it`);
+    }
+    assert.equal(clusterApp!.spec.syncPolicy.automated?.prune ?? false, false, 'never prune a TfeCluster automatically');
+  });
+});
+
+/** JSON pointers (RFC 6901) of the leaves that differ between two objects. */
+function changedPointers(a: unknown, b: unknown, path = ''): string[] {
+  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (isObj(a) && isObj(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].flatMap((k) => changedPointers(a[k], b[k], `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`));
+  }
+  if (isObj(b) && a === undefined) return changedPointers({}, b, path);
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [path];
+}
 
 describe('argocd-cm snippet', () => {
   test('argocd/argocd-cm-patch.yaml is up to date (node --import tsx argocd/gen-argocd-cm.ts)', () => {

@@ -2,7 +2,7 @@
 // project's own Dockerfile (instructions it uses: ARG, FROM, WORKDIR, COPY, RUN, ENV,
 // USER, EXPOSE, ENTRYPOINT, CMD). Not a general BuildKit implementation.
 import { execFile } from 'node:child_process';
-import { cp, mkdir, readdir, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, posix, relative, resolve, sep } from 'node:path';
 
@@ -248,7 +248,7 @@ export interface StageResult {
  */
 export async function rehearseBuild(df: Dockerfile, opts: RehearsalOptions): Promise<StageResult[]> {
   const ignoreFile = join(opts.contextDir, '.dockerignore');
-  const ignore = new DockerIgnore(existsSync(ignoreFile) ? await readText(ignoreFile) : '');
+  const ignore = new DockerIgnore(existsSync(ignoreFile) ? await readFile(ignoreFile, 'utf8') : '');
   const context = new Set(await contextFiles(opts.contextDir, ignore));
   const results: StageResult[] = [];
 
@@ -286,9 +286,8 @@ export async function rehearseBuild(df: Dockerfile, opts: RehearsalOptions): Pro
           st.cmd = ins.json ? ins.words : ['/bin/sh', '-c', ins.args];
           break;
         case 'COPY': {
-          const words = ins.json ? ins.words : ins.words;
-          const dest = words.at(-1)!;
-          const sources = words.slice(0, -1);
+          const dest = ins.words.at(-1)!;
+          const sources = ins.words.slice(0, -1);
           if (sources.length === 0) throw new Error(`${where}: no source`);
           const destIsDir = dest.endsWith('/') || sources.length > 1;
           for (const src of sources) {
@@ -327,6 +326,11 @@ export async function rehearseBuild(df: Dockerfile, opts: RehearsalOptions): Pro
         }
         case 'RUN': {
           const command = ins.json ? ins.words.map(shellQuote).join(' ') : ins.args;
+          // RUN executes on this machine, not in a container: only the npm steps a Node
+          // build needs, never something that could touch the host (rm -rf /usr/..., apt-get).
+          for (const part of command.split('&&').map((p) => p.trim())) {
+            if (!SAFE_RUN.test(part)) throw new Error(`${where}: the rehearsal will not run "${part}" on the host`);
+          }
           opts.log?.(`[${stage.name ?? stage.index}] RUN ${command}`);
           await run('/bin/sh', ['-c', command], host('.'), { ...process.env, ...opts.env, ...st.env });
           break;
@@ -348,13 +352,10 @@ export async function rehearseBuild(df: Dockerfile, opts: RehearsalOptions): Pro
   return results;
 }
 
+const SAFE_RUN = /^npm (ci|run [\w:.-]+|cache clean)( --?[\w-]+(=[\w.-]+)?)*$/;
+
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-async function readText(p: string): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  return readFile(p, 'utf8');
 }
 
 export function run(

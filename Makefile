@@ -32,3 +32,5 @@ check-crds: ## fail when crds/*.yaml differs from what src/api/schema.ts generat
 .PHONY: demo bench
 demo: ## the whole migration on the local sandbox: sandbox-up, operator, apply the example, watch until Ready
 	$(NODE_TS) scripts/demo.ts
+bench: ## benchmarks (not tests): migration ratio and AWS calls per step, failover, scale; prints tables
+	$(NODE_TS) bench/migration.ts

@@ -1,0 +1,88 @@
+// Benchmark (not a test): the sandbox migration's wall time against the sum of the waits the
+// simulator makes unavoidable (each wave of nodes installs for installDelayMs: one node, then
+// the scale-out), as a ratio (goal <= 1.2), and the AWS calls the operator made per step.
+//
+//   node --import tsx bench/migration.ts [--install-delay-ms 8000] [--runs 1]
+//
+// Starts its own sandbox in .sandbox-bench (or uses SANDBOX_ENV), resets the world per run.
+
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { sandboxDown, sandboxUp } from '../test/sandbox/lifecycle.ts';
+import { awsCalls, clearAwsCalls, type AwsCall } from '../test/sandbox/moto.ts';
+import { ROOT } from '../test/operator-process.ts';
+
+const { values } = parseArgs({ options: { 'install-delay-ms': { type: 'string', default: '8000' }, runs: { type: 'string', default: '1' }, keep: { type: 'boolean', default: false } } });
+const installDelayMs = Number(values['install-delay-ms']);
+const runs = Number(values.runs);
+
+const dir = join(ROOT, '.sandbox-bench');
+const own = !process.env.SANDBOX_ENV;
+if (own) {
+  const up = await sandboxUp({ dir, simPort: 0, log: () => {} });
+  Object.assign(process.env, up.env);
+}
+const harness = await import('../test/harness.ts');
+const support = await import('../test/e2e/support.ts');
+const k = support.kube();
+
+interface StepMark {
+  step: string;
+  at: number;
+}
+
+const rows: Array<{ run: number; wallMs: number; waitMs: number; calls: AwsCall[]; marks: StepMark[]; start: number }> = [];
+for (let run = 1; run <= runs; run++) {
+  await harness.resetWorld();
+  await fetch(`${process.env.TFE_SIM_URL}/sim/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ installDelayMs }) });
+  // The seeded node must be healthy before the clock starts (a real standalone install is).
+  for (let i = 0; i < 200; i++) {
+    const s = (await (await fetch(`${process.env.TFE_SIM_URL}/sim/state`)).json()) as { nodes: Array<{ state: string }> };
+    if (s.nodes.some((n) => n.state === 'healthy')) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const op = await support.operator(`bench-${run}`);
+  await op.waitForLog((l) => l.msg === 'watch cache synced', 120_000);
+  await clearAwsCalls(process.env.AWS_ENDPOINT_URL!);
+  const c = support.exampleCluster((x) => {
+    x.spec.health = { ...x.spec.health, interval: '250ms' } as never;
+  });
+  const start = Date.now();
+  await support.createCluster(k, c);
+  const marks: StepMark[] = [];
+  for (;;) {
+    const now = await support.getCluster(k, 'tfe', 'tfe');
+    const step = now.status?.step ?? 'Pending';
+    if (marks.at(-1)?.step !== step) marks.push({ step, at: Date.now() });
+    if (support.isReady(now)) break;
+    if (now.status?.phase === 'Degraded') throw new Error(`Degraded: ${now.status.message}`);
+    if (Date.now() - start > 10 * 60_000) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const wallMs = Date.now() - start;
+  const calls = (await awsCalls(process.env.AWS_ENDPOINT_URL!)).filter((x) => (x.userAgent ?? '').includes(`tfe-operator/bench-${run}`) || (x.amzUserAgent ?? '').includes(`tfe-operator/bench-${run}`));
+  rows.push({ run, wallMs, waitMs: 2 * installDelayMs, calls, marks, start });
+  await op.stop();
+}
+
+console.log(`\nMigration wall time vs unavoidable simulator waits (install delay ${installDelayMs} ms, 2 waves: 1 node, then the scale-out)`);
+console.log('run  wall (s)  unavoidable (s)  ratio');
+for (const r of rows) console.log(`${String(r.run).padStart(3)}  ${(r.wallMs / 1000).toFixed(1).padStart(8)}  ${(r.waitMs / 1000).toFixed(1).padStart(15)}  ${(r.wallMs / r.waitMs).toFixed(2).padStart(5)}`);
+
+const last = rows.at(-1)!;
+console.log('\nAWS calls per step (last run)');
+console.log('step          reads  writes  operations');
+const bounds = last.marks.map((m, i) => ({ step: m.step, from: m.at, to: last.marks[i + 1]?.at ?? Infinity }));
+for (const b of bounds) {
+  const inStep = last.calls.filter((x) => {
+    const t = Date.parse(x.ts);
+    return t >= b.from && t < b.to;
+  });
+  const writes = inStep.filter((x) => !/^(Describe|List|Get)/.test(x.action ?? ''));
+  const ops = [...new Set(writes.map((x) => x.action))].join(', ');
+  console.log(`${b.step.padEnd(12)}  ${String(inStep.length - writes.length).padStart(5)}  ${String(writes.length).padStart(6)}  ${ops}`);
+}
+console.log(`total         ${last.calls.length} calls`);
+
+if (own && !values.keep) await sandboxDown({ dir });
+process.exit(0);

@@ -1,5 +1,5 @@
 // High availability for the operator: leader election on a Lease, a member registry,
-// and the wiring with the status server. See docs in the module headers.
+// and the wiring with the status server. Overview and wiring: docs/ha.md.
 
 import { CoordinationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';

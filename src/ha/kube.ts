@@ -1,9 +1,10 @@
-// Thin helpers over @kubernetes/client-node 1.4's CoordinationV1Api: the subset of the
+// Shared helpers of the HA code. Thin helpers over @kubernetes/client-node 1.4's CoordinationV1Api: the subset of the
 // Lease API the HA code uses (so tests can substitute it), per-request deadlines, and
 // HTTP status extraction from its ApiException.
 
 import type { ConfigurationOptions, ObservableMiddleware, V1Lease, V1LeaseList, V1Status } from '@kubernetes/client-node';
 import { Observable, V1MicroTime } from '@kubernetes/client-node';
+import pino, { type Logger } from 'pino';
 
 /** The part of client-node's `CoordinationV1Api` (object-style parameters) that we use. */
 export interface LeaseApi {
@@ -165,4 +166,14 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/**
+ * The HA components' logger: a child with component=ha and the replica id (unless the
+ * operator's logger already carries that id, so a line never has two "id" keys).
+ */
+export function haLogger(base: Logger | undefined, identity: string): Logger {
+  const root = base ?? pino({ name: 'tfe-operator' });
+  const bindings = root.bindings() as { id?: unknown };
+  return root.child(bindings.id === identity ? { component: 'ha' } : { component: 'ha', id: identity });
 }

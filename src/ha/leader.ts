@@ -18,10 +18,11 @@
 
 import { EventEmitter } from 'node:events';
 import type { V1Lease } from '@kubernetes/client-node';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { leaderLeaseName, type HaConfig } from './config.ts';
 import {
   describeError,
+  haLogger,
   httpStatus,
   microTime,
   monotonicNow,
@@ -125,6 +126,8 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   private deadlineTimer: NodeJS.Timeout | undefined;
 
   private observed: Observed | undefined;
+  /** The Lease as returned by this replica's last successful write while leading. */
+  private ownLease: V1Lease | undefined;
   private lastLeaderId: string | undefined;
   private lastErrorLogged = '';
 
@@ -137,7 +140,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     this.namespace = opts.config.namespace;
     this.leaseName = leaderLeaseName(opts.config);
     this.reacquire = opts.reacquire ?? true;
-    this.log = (opts.logger ?? pino({ name: 'tfe-operator' })).child({ component: 'ha' });
+    this.log = haLogger(opts.logger, opts.config.identity);
     if (opts.onStartedLeading) this.on('startedLeading', opts.onStartedLeading);
     if (opts.onStoppedLeading) this.on('stoppedLeading', opts.onStoppedLeading);
     if (opts.onNewLeader) this.on('newLeader', opts.onNewLeader);
@@ -153,7 +156,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     this.running = true;
     this.stopAc = new AbortController();
     this.loop = this.run().catch((err) => {
-      this.log.error({ err: describeError(err), id: this.identity }, 'ha: election loop failed');
+      this.log.error({ err: describeError(err) }, 'ha: election loop failed');
     });
   }
 
@@ -210,11 +213,19 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
 
   private async run(): Promise<void> {
     const stop = this.stopAc.signal;
-    let announced = false;
+    const firstTerm = this.term;
+    let announcedAfterTerm = -1;
     while (this.running) {
-      if (!this.leading && !announced) {
-        this.log.info({ lock_path: this.lockPath, id: this.identity }, 'ha: attempting to acquire leadership lock');
-        announced = true;
+      if (!this.leading) {
+        // A term of this run ended (lost while renewing or while waiting between renewals).
+        if (!this.reacquire && this.term > firstTerm) {
+          this.running = false;
+          break;
+        }
+        if (announcedAfterTerm !== this.term) {
+          this.log.info({ lock_path: this.lockPath }, 'ha: attempting to acquire leadership lock');
+          announcedAfterTerm = this.term;
+        }
       }
       const started = monotonicNow();
       const wasLeading = this.leading;
@@ -243,14 +254,6 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
         this.logAttemptError('acquire', result.error);
       }
 
-      if (!this.leading && wasLeading) {
-        if (!this.reacquire) {
-          this.running = false;
-          break;
-        }
-        announced = false;
-      }
-
       // Leaders renew on a fixed period; candidates add up to 20% jitter to avoid stampedes.
       const period = this.leading ? this.cfg.retryPeriodMs : this.cfg.retryPeriodMs * (1 + Math.random() * 0.2);
       await sleep(Math.max(0, started + period - monotonicNow()), stop);
@@ -262,7 +265,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     // Log each distinct failure once per streak, not every retry period.
     if (msg !== this.lastErrorLogged) {
       this.lastErrorLogged = msg;
-      this.log.warn({ id: this.identity, lock_path: this.lockPath, err: msg }, `ha: failed to ${what} leadership lock`);
+      this.log.warn({ lock_path: this.lockPath, err: msg }, `ha: failed to ${what} leadership lock`);
     }
   }
 
@@ -276,6 +279,30 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     const deadlineAt = monotonicNow() + budgetMs;
     const remaining = () => deadlineAt - monotonicNow();
     const ref = { name: this.leaseName, namespace: this.namespace };
+
+    // Fast renewal: replace our own last write directly (one request instead of two). It is
+    // conditional on that write's resourceVersion, so any other writer in between makes it
+    // fail with 409, and we fall back to reading the Lease.
+    const own = this.leading ? this.ownLease : undefined;
+    this.ownLease = undefined;
+    if (own) {
+      const sentAt = monotonicNow();
+      try {
+        const updated = await withDeadline(
+          remaining(),
+          (o) => this.api.replaceNamespacedLease({ ...ref, body: this.newLease(own) }, o),
+          stop,
+        );
+        this.observe(updated, monotonicNow());
+        this.ownLease = updated;
+        this.lastErrorLogged = '';
+        return { kind: 'leading', sentAt };
+      } catch (err) {
+        const code = httpStatus(err);
+        if (code === 404) return { kind: 'lost', reason: 'lease was deleted' };
+        if (code !== 409) return { kind: 'error', error: err };
+      }
+    }
 
     let lease: V1Lease;
     try {
@@ -291,6 +318,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
           stop,
         );
         this.observe(created, monotonicNow());
+        this.ownLease = created;
         this.lastErrorLogged = '';
         return { kind: 'leading', sentAt };
       } catch (err2) {
@@ -317,6 +345,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
         stop,
       );
       this.observe(updated, monotonicNow());
+      this.ownLease = updated;
       this.lastErrorLogged = '';
       return { kind: 'leading', sentAt };
     } catch (err) {
@@ -374,7 +403,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     if (holder !== '' && holder !== this.lastLeaderId) {
       this.lastLeaderId = holder;
       if (holder !== this.identity) {
-        this.log.info({ id: this.identity, leader: holder, address }, 'ha: new leader observed');
+        this.log.info({ leader: holder, address }, 'ha: new leader observed');
       }
       this.safeEmit('newLeader', { id: holder, address });
     }
@@ -387,7 +416,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     this.leading = true;
     this.termAc = new AbortController();
     this.extendTerm(sentAt);
-    this.log.info({ id: this.identity, lock_path: this.lockPath, term: this.term }, 'ha: acquired leadership lock');
+    this.log.info({ lock_path: this.lockPath, term: this.term }, 'ha: acquired leadership lock');
     this.safeEmit('startedLeading', { term: this.term, signal: this.termAc.signal, acquiredAt: new Date() });
   }
 
@@ -415,9 +444,9 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     this.deadlineTimer = undefined;
     this.termAc?.abort(new NotLeaderError(this.identity, undefined, reason));
     if (involuntary) {
-      this.log.warn({ id: this.identity, lock_path: this.lockPath, term: this.term, reason }, 'ha: lost leadership lock');
+      this.log.warn({ lock_path: this.lockPath, term: this.term, reason }, 'ha: lost leadership lock');
     } else {
-      this.log.info({ id: this.identity, lock_path: this.lockPath, term: this.term, reason }, 'ha: stopped leading');
+      this.log.info({ lock_path: this.lockPath, term: this.term, reason }, 'ha: stopped leading');
     }
     this.safeEmit('stoppedLeading', { term: this.term, reason });
   }
@@ -426,7 +455,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     try {
       (this.emit as (e: K, ...a: LeaderElectorEvents[K]) => boolean)(event, ...args);
     } catch (err) {
-      this.log.error({ id: this.identity, event, err: describeError(err) }, 'ha: event listener threw');
+      this.log.error({ event, err: describeError(err) }, 'ha: event listener threw');
     }
   }
 
@@ -459,13 +488,13 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
           },
         };
         await withDeadline(this.cfg.renewDeadlineMs, (o) => this.api.replaceNamespacedLease({ ...ref, body }, o));
-        this.log.info({ id: this.identity, lock_path: this.lockPath }, 'ha: released leadership lock');
+        this.log.info({ lock_path: this.lockPath }, 'ha: released leadership lock');
         return true;
       } catch (err) {
         const code = httpStatus(err);
         if (code === 404) return false;
         if (code === 409) continue;
-        this.log.warn({ id: this.identity, lock_path: this.lockPath, err: describeError(err) }, 'ha: failed to release leadership lock');
+        this.log.warn({ lock_path: this.lockPath, err: describeError(err) }, 'ha: failed to release leadership lock');
         return false;
       }
     }

@@ -5,10 +5,11 @@
 
 import { createHash } from 'node:crypto';
 import type { V1Lease } from '@kubernetes/client-node';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { HaConfig } from './config.ts';
 import {
   describeError,
+  haLogger,
   httpStatus,
   microTime,
   monotonicNow,
@@ -85,6 +86,7 @@ export class MemberRegistry {
   private stopAc = new AbortController();
   private loop: Promise<void> | undefined;
   private lastBeatOk: number | undefined; // monotonic
+  private lastWritten: V1Lease | undefined;
   private lastBeatError = '';
   private seen = new Map<string, Seen>();
 
@@ -94,7 +96,7 @@ export class MemberRegistry {
     this.leader = opts.leader;
     this.identity = opts.config.identity;
     this.leaseName = memberLeaseName(opts.config.leasePrefix, opts.config.identity);
-    this.log = (opts.logger ?? pino({ name: 'tfe-operator' })).child({ component: 'ha' });
+    this.log = haLogger(opts.logger, opts.config.identity);
     this.heartbeatMs = opts.heartbeatMs ?? Math.max(200, Math.floor(opts.config.leaseDurationMs / 3));
     this.gcAfterMs = opts.gcAfterMs ?? 10 * opts.config.leaseDurationMs;
     this.selector = `${MEMBER_LABEL}=true,${MEMBER_GROUP_LABEL}=${opts.config.leasePrefix}`;
@@ -105,7 +107,7 @@ export class MemberRegistry {
     this.running = true;
     this.stopAc = new AbortController();
     this.loop = this.run().catch((err) => {
-      this.log.error({ id: this.identity, err: describeError(err) }, 'ha: member heartbeat loop failed');
+      this.log.error({ err: describeError(err) }, 'ha: member heartbeat loop failed');
     });
   }
 
@@ -124,11 +126,12 @@ export class MemberRegistry {
         );
       } catch (err) {
         if (httpStatus(err) !== 404) {
-          this.log.warn({ id: this.identity, err: describeError(err) }, 'ha: failed to remove member lease');
+          this.log.warn({ err: describeError(err) }, 'ha: failed to remove member lease');
         }
       }
     }
     this.lastBeatOk = undefined;
+    this.lastWritten = undefined;
   }
 
   /** Lists the members (fresh read of the member Leases). Throws when the apiserver cannot be read. */
@@ -149,7 +152,7 @@ export class MemberRegistry {
         const leases = await this.read(stop);
         if (this.leader?.isLeader()) await this.collectGarbage(leases, stop);
       } catch (err) {
-        if (this.running) this.log.debug({ id: this.identity, err: describeError(err) }, 'ha: member list failed');
+        if (this.running) this.log.debug({ err: describeError(err) }, 'ha: member list failed');
       }
       await sleep(Math.max(0, started + this.heartbeatMs - monotonicNow()), stop);
     }
@@ -160,17 +163,33 @@ export class MemberRegistry {
     const budget = this.heartbeatMs;
     const sentAt = monotonicNow();
     try {
-      let current: V1Lease | undefined;
-      try {
-        current = await withDeadline(budget, (o) => this.api.readNamespacedLease(ref, o), stop);
-      } catch (err) {
-        if (httpStatus(err) !== 404) throw err;
-      }
-      const body = this.memberLease(current);
+      // Usually one request: replace our last write (conditional on its resourceVersion);
+      // on a conflict or when unknown, read first.
+      let current = this.lastWritten;
+      this.lastWritten = undefined;
       if (current) {
-        await withDeadline(budget, (o) => this.api.replaceNamespacedLease({ ...ref, body }, o), stop);
-      } else {
-        await withDeadline(budget, (o) => this.api.createNamespacedLease({ namespace: this.cfg.namespace, body }, o), stop);
+        try {
+          this.lastWritten = await withDeadline(
+            budget,
+            (o) => this.api.replaceNamespacedLease({ ...ref, body: this.memberLease(current) }, o),
+            stop,
+          );
+        } catch (err) {
+          const code = httpStatus(err);
+          if (code !== 409 && code !== 404) throw err;
+          current = undefined;
+        }
+      }
+      if (!this.lastWritten) {
+        try {
+          current = await withDeadline(budget, (o) => this.api.readNamespacedLease(ref, o), stop);
+        } catch (err) {
+          if (httpStatus(err) !== 404) throw err;
+        }
+        const body = this.memberLease(current);
+        this.lastWritten = current
+          ? await withDeadline(budget, (o) => this.api.replaceNamespacedLease({ ...ref, body }, o), stop)
+          : await withDeadline(budget, (o) => this.api.createNamespacedLease({ namespace: this.cfg.namespace, body }, o), stop);
       }
       this.lastBeatOk = sentAt;
       this.lastBeatError = '';
@@ -179,7 +198,7 @@ export class MemberRegistry {
       const msg = describeError(err);
       if (msg !== this.lastBeatError) {
         this.lastBeatError = msg;
-        this.log.warn({ id: this.identity, err: msg }, 'ha: member heartbeat failed');
+        this.log.warn({ err: msg }, 'ha: member heartbeat failed');
       }
     }
   }
@@ -283,11 +302,11 @@ export class MemberRegistry {
           stop,
         );
         this.seen.delete(name);
-        this.log.info({ id: this.identity, member: lease.spec?.holderIdentity ?? name }, 'ha: removed stale member');
+        this.log.info({ member: lease.spec?.holderIdentity ?? name }, 'ha: removed stale member');
       } catch (err) {
         const code = httpStatus(err);
         if (code !== 404 && code !== 409) {
-          this.log.debug({ id: this.identity, member: name, err: describeError(err) }, 'ha: stale member removal failed');
+          this.log.debug({ member: name, err: describeError(err) }, 'ha: stale member removal failed');
         }
         if (!this.leader?.isLeader()) return;
       }

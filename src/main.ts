@@ -7,7 +7,7 @@ import { loadKube } from './kube/client.ts';
 import { makeLogger } from './log.ts';
 import { Operator } from './controller/operator.ts';
 import { formatPlan, planJson, previewPlan } from './controller/preview.ts';
-import { startHa, resolveHaConfig, type HaRuntime } from './ha/index.ts';
+import { startHa, resolveHaConfig, NotLeaderError, TermFence, type HaRuntime } from './ha/index.ts';
 import { startStatusServer } from './server/http.ts';
 import { renderUserData } from './tfe/userdata.ts';
 
@@ -33,12 +33,24 @@ program
   .option('--renew-deadline <d>', 'leader renew deadline', '10s')
   .option('--retry-period <d>', 'leader retry period', '2s')
   .addOption(new Option('--resync <ms>', 're-observe Ready clusters this often (ms)').default(60_000).argParser(Number))
+  .addOption(new Option('--relist <ms>', 'restart the TfeCluster watch with a fresh list this often (ms)').default(5 * 60_000).argParser(Number))
   .action(async (o) => {
     const identity = o.id ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
     const log = makeLogger({ id: identity });
     const kube = loadKube();
     let ha: HaRuntime | undefined;
-    const fence = o.leaderElect ? () => ha!.elector.assertLeader() : undefined;
+    // With leader election every write is fenced by the elector, and each reconcile is bound to
+    // the term it started in (a reconcile from an earlier term is refused even if this replica
+    // leads again). Before the elector exists nothing may write.
+    const termFence = new TermFence({
+      currentTerm: () => ha?.elector.currentTerm(),
+      assertLeader: (term) => {
+        if (!ha) throw new NotLeaderError(identity, undefined, 'leader election not started');
+        ha.elector.assertLeader(term);
+      },
+    });
+    const fence = o.leaderElect ? termFence.check : undefined;
+    const inTerm = o.leaderElect ? <T>(fn: () => Promise<T>) => termFence.run(fn) : undefined;
     const operator = new Operator({
       kube,
       log,
@@ -46,12 +58,16 @@ program
       namespace: o.namespace || undefined,
       workers: o.workers,
       resyncMs: o.resync,
+      relistMs: o.relist,
       fence,
+      inTerm,
       crashAfter: process.env.TFE_OPERATOR_CRASH_AFTER,
     });
     const statusProvider = () => operator.status();
     const ready = () => operator.synced;
+    let stopping = false;
     let stopServer: () => Promise<void>;
+    let resolvedRenewDeadlineMs = 0;
     if (o.leaderElect) {
       const config = resolveHaConfig({
         identity,
@@ -62,6 +78,7 @@ program
         retryPeriod: o.retryPeriod,
         statusPort: o.port,
       });
+      resolvedRenewDeadlineMs = config.renewDeadlineMs;
       ha = await startHa({
         kubeConfig: kube.config,
         config,
@@ -71,7 +88,11 @@ program
         port: o.port,
         ready,
         statusProvider,
-        onStartedLeading: () => operator.startLeading(),
+        // A term won while shutting down (a follower's last attempt) does no work: the Lease is
+        // handed back by ha.stop() below.
+        onStartedLeading: () => {
+          if (!stopping) operator.startLeading();
+        },
         onStoppedLeading: () => operator.stopLeading(),
       });
       stopServer = async () => {};
@@ -88,27 +109,43 @@ program
       log.info({ url: server.url }, 'status API listening');
       stopServer = () => server.close();
     }
-    // Resolves after the first list, or after the first failure (the watchdog keeps retrying
-    // and /readyz answers 503 until the cache has synced; the operator logs when it has).
-    await operator.start();
-    if (!operator.synced) log.warn('watch cache not synced yet: retrying in the background; /readyz answers 503 until it is');
-    if (!o.leaderElect) operator.startLeading();
-
-    let stopping = false;
+    // Signal handlers before the (possibly slow) first list: a leader must still hand over.
+    const within = (p: Promise<unknown>, ms: number) =>
+      Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
     const shutdown = async (signal: string) => {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'shutting down: finishing in-flight work');
+      // Graceful handoff: take no new work, let in-flight reconciles finish while still leading
+      // (the elector keeps renewing), then hand the Lease over so a follower takes over within
+      // about one retry period instead of a lease duration.
       operator.stopLeading();
-      await operator.queue.drain();
-      await ha?.stop({ release: true });
-      await operator.stop();
+      const grace = ha ? ha.elector.isLeader() ? resolvedRenewDeadlineMs : 0 : 10_000;
+      let drained = await within(operator.queue.drain(), grace);
+      if (ha && !drained) {
+        // Too slow: close the fence now (the term ends), so what is still running fails at its
+        // next write, and wait for the requests already on the wire.
+        log.warn({ inFlight: operator.queue.inFlight }, 'shutting down: in-flight work did not finish in time; stepping down first');
+        await ha.elector.stop();
+        drained = await within(operator.queue.drain(), resolvedRenewDeadlineMs);
+      }
+      // Release only when nothing of ours can still reach AWS or the API server: otherwise the
+      // next leader waits for the Lease to expire, as after a crash.
+      if (ha) await ha.stop({ release: drained });
+      if (!drained) log.warn('shutting down: work still in flight; not releasing the Lease (it expires instead)');
+      await within(operator.stop(), 2_000);
       await stopServer();
       log.info('stopped');
       process.exit(0);
     };
     process.on('SIGTERM', () => void shutdown('SIGTERM'));
     process.on('SIGINT', () => void shutdown('SIGINT'));
+    // Resolves after the first list, or after the first failure (the watchdog keeps retrying
+    // and /readyz answers 503 until the cache has synced; the operator logs when it has).
+    await operator.start();
+    if (!operator.synced) log.warn('watch cache not synced yet: retrying in the background; /readyz answers 503 until it is');
+    if (!o.leaderElect && !stopping) operator.startLeading();
+
   });
 
 program

@@ -75,6 +75,17 @@ function instrument(service: string, stack: MiddlewareStack<any, any>, hooks: Ca
     },
     { step: 'initialize', name: 'tfeOperatorInstrument', override: true },
   );
+  // The fence again on every attempt, as the last thing before the request goes on the wire:
+  // the retry middleware (finalizeRequest step) wraps this one, so a retry that comes after
+  // leadership ended (backoff waits, slow first attempts) is refused too, not only the first try.
+  stack.add(
+    (next, context) => async (args) => {
+      const operation = String(context.commandName ?? 'Unknown').replace(/Command$/, '');
+      if (!isReadOperation(operation)) hooks.beforeMutation?.(operation);
+      return next(args);
+    },
+    { step: 'deserialize', priority: 'low', name: 'tfeOperatorFenceAttempt', override: true },
+  );
 }
 
 export function makeAwsClients(target: AwsTarget, hooks: CallHooks = {}, userAgent?: string): AwsClients {

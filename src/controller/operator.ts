@@ -12,6 +12,7 @@ import { ClusterWatch } from './informer.ts';
 import { Metrics } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
 import { reconcileKey } from './reconciler.ts';
+import { isNotLeaderError } from '../ha/fence.ts';
 
 export interface OperatorOptions {
   kube: Kube;
@@ -23,6 +24,13 @@ export interface OperatorOptions {
   relistMs?: number;
   /** Throws when this instance must not write; default: always allowed (single instance). */
   fence?: () => void;
+  /**
+   * Runs one reconcile bound to the current leadership term (TermFence.run), so that `fence`
+   * refuses its writes once that term ended, even if this replica leads again by then.
+   * Throws NotLeaderError when not leading; the reconcile is then dropped (a new term runs
+   * every TfeCluster once through anyway).
+   */
+  inTerm?: <T>(fn: () => Promise<T>) => Promise<T>;
   metrics?: Metrics;
   crashAfter?: string;
 }
@@ -52,9 +60,10 @@ export class Operator {
     const fence = opts.fence ?? (() => {});
     this.leading = !opts.fence;
     const emit = eventEmitter(opts.kube, 'tfe-operator', opts.identity);
+    const inTerm = opts.inTerm ?? ((fn) => fn());
     this.queue = new WorkQueue(
       (key) =>
-        reconcileKey(
+        inTerm(() => reconcileKey(
           {
             kube: opts.kube,
             awsFor: (c) => this.awsFor(c),
@@ -67,7 +76,11 @@ export class Operator {
             onPlan: (k, c, p) => this.onPlan(k, c, p),
           },
           key,
-        ),
+        )).catch((err) => {
+          // Not leading when the key came up (the term ended between dequeue and start).
+          if (isNotLeaderError(err)) return {};
+          throw err;
+        }),
       {
         workers: opts.workers ?? 4,
         onDepth: (d) => this.metrics.queueDepth.set(d),

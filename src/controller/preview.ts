@@ -4,20 +4,12 @@
 
 import type { TfeCluster } from '../api/types.ts';
 import { makeAwsClients } from '../aws/clients.ts';
-import { getCluster, type Kube } from '../kube/client.ts';
+import { ClusterNotFoundError, getCluster, type Kube } from '../kube/client.ts';
 import { describeAction } from '../migration/actions.ts';
 import { plan, type Plan } from '../migration/planner.ts';
 import { observe } from './observe.ts';
 
-export class ClusterNotFoundError extends Error {
-  constructor(
-    readonly namespace: string,
-    readonly name: string,
-  ) {
-    super(`TfeCluster ${namespace}/${name} not found`);
-    this.name = 'ClusterNotFoundError';
-  }
-}
+export { ClusterNotFoundError };
 
 export interface Preview {
   cluster: TfeCluster;

@@ -12,6 +12,7 @@ import { observe } from './observe.ts';
 import { buildStatus, eventsFor, statusChanged, statusPatch, type EventSpec } from './record.ts';
 import type { ReconcileResult } from './queue.ts';
 import { finalize } from './finalize.ts';
+import { isNotLeaderError } from '../ha/fence.ts';
 import type { Metrics } from './metrics.ts';
 
 export interface ReconcilerDeps {
@@ -41,8 +42,16 @@ export async function reconcileKey(deps: ReconcilerDeps, key: string): Promise<R
   try {
     const result = await reconcileCluster(deps, cluster, log);
     deps.metrics?.reconciled(key, 'ok', Date.now() - started);
+    log.debug({ durationMs: Date.now() - started, requeueAfterMs: result.requeueAfterMs }, 'reconciled');
     return result;
   } catch (err) {
+    if (isNotLeaderError(err)) {
+      // The fence refused a write: this replica no longer leads (or leads in a later term than
+      // the one this reconcile observed the world in). Drop it; the leader re-observes.
+      deps.metrics?.reconciled(key, 'fenced', Date.now() - started);
+      log.info({ err: (err as Error).message }, 'fenced: not the leader (any more); dropped this reconcile without writing');
+      return {};
+    }
     deps.metrics?.reconciled(key, isConflict(err) ? 'conflict' : 'error', Date.now() - started);
     if (isConflict(err)) {
       log.debug('status write conflicted with a newer object; retrying with a fresh read');
@@ -102,7 +111,10 @@ async function reconcileCluster(deps: ReconcilerDeps, cluster: TfeCluster, log: 
     if (cluster.status?.phase !== status.phase || cluster.status?.step !== status.step) {
       log.info({ phase: status.phase, step: status.step }, status.message ?? '');
     }
-    for (const e of eventsFor(cluster.status, status, actionResult)) await deps.emit(cluster, e).catch((err) => log.warn({ err: err.message }, 'event not recorded'));
+    for (const e of eventsFor(cluster.status, status, actionResult)) {
+      deps.fence(); // Events are writes too: a replica that lost the lead records nothing
+      await deps.emit(cluster, e).catch((err) => log.warn({ err: err.message }, 'event not recorded'));
+    }
   }
 
   if (p.action) return { requeueAfterMs: 0 };

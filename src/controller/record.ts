@@ -59,6 +59,10 @@ export function eventsFor(old: TfeClusterStatus | undefined, next: TfeClusterSta
   if (degraded?.status === 'True' && (cond(old, 'Degraded')?.status !== 'True' || cond(old, 'Degraded')?.reason !== degraded.reason)) {
     out.push({ type: 'Warning', reason: degraded.reason, message: degraded.message });
   }
+  const drifted = cond(next, 'Drifted');
+  if (drifted?.status === 'True' && (cond(old, 'Drifted')?.status !== 'True' || cond(old, 'Drifted')?.reason !== drifted.reason)) {
+    out.push({ type: 'Warning', reason: 'Drifted', message: drifted.message });
+  }
   if (old?.phase !== next.phase && next.phase && next.phase !== 'Degraded') {
     out.push({ type: next.phase === 'RolledBack' ? 'Warning' : 'Normal', reason: `Phase${next.phase}`, message: next.message ?? next.phase });
   }

@@ -14,6 +14,7 @@ import { registerHaMetrics } from './metrics.ts';
 export * from './config.ts';
 export { LeaderElector, NotLeaderError, LEADER_ADDRESS_ANNOTATION } from './leader.ts';
 export type { LeaderInfo, LeadershipTerm, StoppedLeading, LeaderElectorOptions } from './leader.ts';
+export { TermFence, isNotLeaderError, type TermSource } from './fence.ts';
 export { MemberRegistry, memberLeaseName, MEMBER_LABEL, MEMBER_ADDRESS_ANNOTATION } from './members.ts';
 export type { Member } from './members.ts';
 export type { LeaseApi } from './kube.ts';

@@ -61,6 +61,17 @@ export function isConflict(err: unknown): boolean {
   return statusCode(err) === 409;
 }
 
+/** A TfeCluster that does not exist (CLI commands print the message). */
+export class ClusterNotFoundError extends Error {
+  constructor(
+    readonly namespace: string,
+    readonly clusterName: string,
+  ) {
+    super(`TfeCluster ${namespace}/${clusterName} not found`);
+    this.name = 'ClusterNotFoundError';
+  }
+}
+
 export async function getCluster(kube: Kube, namespace: string, name: string): Promise<TfeCluster | undefined> {
   try {
     return (await kube.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name })) as TfeCluster;

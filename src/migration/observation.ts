@@ -11,7 +11,7 @@ export const TAG = {
   rollout: 'tfe.operators.dev/rollout',
   lastGoodVersion: 'tfe.operators.dev/last-good-version',
   lastGoodCapacity: 'tfe.operators.dev/last-good-capacity',
-  /** `<targetVersion>`: a rollback happened away from this target; do not retry it. */
+  /** `<target hash>:<retry key>`: a rollback happened away from this target under this spec; do not retry it until either changes. */
   rolledBackFrom: 'tfe.operators.dev/rolled-back-from',
   secretHash: 'tfe.operators.dev/value-sha256',
 } as const;

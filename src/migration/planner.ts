@@ -175,7 +175,7 @@ class PlanBuilder {
       this.fingerprintValue = known;
       this.fail(
         'EncryptionPasswordChanged',
-        `the enc_password in the Secret changed (fingerprint ${fp}, expected ${known}); refusing to roll it out because TFE could no longer decrypt its data. Restore the previous value in the Secret; to really rotate it, follow HashiCorp's re-keying procedure and then clear status.encryptionPasswordFingerprint`,
+        `the enc_password in the Secret changed (fingerprint ${fp}, expected ${known}); refusing to roll it out because TFE could no longer decrypt its data. Restore the previous value in the Secret; to really rotate it, follow HashiCorp's re-keying procedure and then clear status.encryptionPasswordFingerprint (kubectl patch tfecluster ${this.name} -n ${this.ns} --subresource=status --type=merge -p '{"status":{"encryptionPasswordFingerprint":null}}')`,
       );
     }
     this.fingerprintValue = fp;
@@ -255,13 +255,19 @@ class PlanBuilder {
     if (result.fixes.length === 0) return;
     const summary = result.fixes.map((f) => f.problem).join('; ');
     const fix = result.fixes[0];
+    // After the cluster was Ready once, a wrong rule is a change someone made: drift.
+    const wasReady = !!asg.tags[TAG.lastGoodVersion];
     if ((this.spec.network?.mode ?? 'Verify') === 'Manage' && fix.rule) {
       const action: Action = fix.revoke
         ? { kind: 'RevokeIngress', groupId: fix.groupId, rule: fix.rule, why: fix.problem }
         : { kind: 'AuthorizeIngress', groupId: fix.groupId, rule: fix.rule, why: fix.problem };
+      if (wasReady) this.condition('Drifted', 'True', 'DriftCorrected', `security group rules changed: ${summary} (restoring the declared state)`);
       this.act(action, `fixing the network: ${summary}`);
     }
-    void asg;
+    if (wasReady) {
+      const why = (this.spec.network?.mode ?? 'Verify') === 'Manage' ? 'the operator does not remove a wider rule' : 'network.mode Verify: not fixing';
+      this.condition('Drifted', 'True', 'DriftReported', `security group rules changed: ${summary} (${why})`);
+    }
     this.fail('NetworkNotReady', `${summary}. Fix the security group rules, or set spec.network.mode to Manage to let the operator fix them`);
   }
 
@@ -366,14 +372,15 @@ class PlanBuilder {
       this.step = rollout?.version === fullV ? (activeActiveBefore ? 'Upgrade' : 'ScaleOut') : 'Scale';
       return this.planOnFull(asg, fullV, mode);
     }
+    if (fullV !== undefined && cur !== fullV && !rollout && asg.instances.length > 0 && asg.instances.every((i) => i.launchTemplateVersion === String(fullV))) {
+      // Every node runs the declared version but the ASG was pointed elsewhere by hand (even at
+      // the operator's own single-node version: that must not restart the single-node step).
+      this.step = 'Done';
+      this.drift(`the Auto Scaling Group launches from version ${cur}, not the declared version ${fullV}`, { kind: 'SetAsgVersion', version: fullV });
+    }
     if (singleV !== undefined && cur === singleV && !isActiveActive(current?.install)) {
       this.step = 'SingleNode';
       return this.planOnSingle(asg, singleV, t.full);
-    }
-    if (fullV !== undefined && cur !== fullV && !rollout && asg.instances.length > 0 && asg.instances.every((i) => i.launchTemplateVersion === String(fullV))) {
-      // Every node runs the declared version but the ASG was pointed elsewhere by hand.
-      this.step = 'Done';
-      this.drift(`the Auto Scaling Group launches from version ${cur}, not the declared version ${fullV}`, { kind: 'SetAsgVersion', version: fullV });
     }
     // Neither target yet: start (or restart) a rollout.
     if (isActiveActive(current?.install)) {
@@ -405,6 +412,13 @@ class PlanBuilder {
 
   private planOnFull(asg: ObservedAsg, fullV: number, mode: RolloutMode): never {
     const n = this.nodesWanted;
+    // Settled (no rollout in flight, the last good state is this version at this size): a
+    // different size was set by hand, even 0. Restore or report it; never mistake it for a step.
+    const settled = !rolloutInFlight(asg) && asg.tags[TAG.lastGoodVersion] === String(fullV) && asg.tags[TAG.lastGoodCapacity] === String(n);
+    if (settled && (asg.desired !== n || asg.min !== n || asg.max !== n)) {
+      this.step = 'Done';
+      this.drift(`the Auto Scaling Group size is min ${asg.min} / max ${asg.max} / desired ${asg.desired}, not ${n}`, { kind: 'ScaleAsg', capacity: n });
+    }
     if (asg.desired === 0) {
       if (asg.instances.length > 0) this.wait(`drain:${fullV}`, `waiting for ${asg.instances.length} instance(s) to terminate`, 'step');
       const first = mode === 'canary' ? 1 : n;
@@ -414,18 +428,19 @@ class PlanBuilder {
       this.waitHealthy(asg, fullV, 1, 'ScaledOut');
       this.gateAndAct({ kind: 'ScaleAsg', capacity: n }, `canary node validated: scaling out to ${n} nodes`);
     }
-    if (!rolloutInFlight(asg) && asg.tags[TAG.lastGoodVersion] === String(fullV) && asg.tags[TAG.lastGoodCapacity] === String(n) && (asg.desired !== n || asg.min !== n || asg.max !== n)) {
-      this.drift(`the Auto Scaling Group size is min ${asg.min} / max ${asg.max} / desired ${asg.desired}, not ${n}`, { kind: 'ScaleAsg', capacity: n });
-    }
     if (asg.desired !== n || asg.min !== n || asg.max !== n) {
       this.step = 'Scale';
       this.condition('ScaledOut', 'False', 'Scaling', `scaling from ${asg.desired} to ${n} nodes`);
       this.act({ kind: 'ScaleAsg', capacity: n }, `scaling from ${asg.desired} to ${n} nodes (spec.nodes)`);
     }
     this.waitHealthy(asg, fullV, n, 'ScaledOut');
-    if (asg.tags[TAG.lastGoodVersion] !== String(fullV) || asg.tags[TAG.lastGoodCapacity] !== String(n) || asg.tags[TAG.rollout]) {
+    if (asg.tags[TAG.lastGoodVersion] !== String(fullV) || asg.tags[TAG.lastGoodCapacity] !== String(n) || asg.tags[TAG.rollout] || asg.tags[TAG.rolledBackFrom]) {
       this.act(
-        { kind: 'TagAsg', tags: { [TAG.lastGoodVersion]: String(fullV), [TAG.lastGoodCapacity]: String(n), [TAG.rollout]: '' }, why: `record version ${fullV} x ${n} as the last good state` },
+        {
+          kind: 'TagAsg',
+          tags: { [TAG.lastGoodVersion]: String(fullV), [TAG.lastGoodCapacity]: String(n), [TAG.rollout]: '', [TAG.rolledBackFrom]: '' },
+          why: `record version ${fullV} x ${n} as the last good state`,
+        },
         `all ${n} nodes healthy: recording the last good state`,
       );
     }
@@ -473,8 +488,17 @@ class PlanBuilder {
   // --- Safety: abort, rollback, holds -------------------------------------------------------------
 
   private checkRolledBack(asg: ObservedAsg, full: Target) {
-    if (asg.tags[TAG.rolledBackFrom] !== full.hash) return;
+    const held = parseRolledBackFrom(asg.tags[TAG.rolledBackFrom]);
     const rollout = parseRollout(asg.tags[TAG.rollout]);
+    const rollingBack = rollout?.mode === 'rollback';
+    // A finished rollback holds while the target and the spec are what failed; any spec change
+    // (other than pausing or the deletion policy) retries. A rollback in progress always finishes.
+    const holding = !!held && held.hash === full.hash && (held.retryKey === undefined || held.retryKey === this.retryKey());
+    if (!rollingBack && !holding) return;
+    // Why it rolled back stays readable (the reason the rollback recorded, carried in status).
+    const prev = this.previousCondition('Degraded');
+    if (prev?.status === 'True') this.condition('Degraded', 'True', prev.reason, prev.message);
+    else this.condition('Degraded', 'True', 'RolledBack', `the rollout of launch template content ${held?.hash ?? '?'} was rolled back`);
     if (rollout?.mode === 'rollback') this.planRollbackProgress(asg, rollout.version);
     this.step = 'Rollback';
     this.condition('Ready', 'False', 'RolledBack', 'the last rollout was rolled back');
@@ -482,7 +506,7 @@ class PlanBuilder {
     throw new Stop(
       this.finish({
         phase: 'RolledBack',
-        message: `rolled back to launch template version ${asg.launchTemplateVersion} with ${asg.desired} node(s); the failed rollout will not be retried until the spec changes`,
+        message: `rolled back to launch template version ${asg.launchTemplateVersion} with ${asg.desired} node(s); the failed rollout will not be retried until the spec changes (fix the cause, then change the spec, e.g. spec.health.timeout)`,
       }),
     );
   }
@@ -503,12 +527,36 @@ class PlanBuilder {
     if (rollout?.mode === 'rollback' && rollout.version === target && asg.launchTemplateVersion === target) {
       this.planRollbackProgress(asg, target);
     }
+    if (!rolloutInFlight(asg) && asg.launchTemplateVersion === target && asg.desired === capacity && asg.min === capacity && asg.max === capacity) {
+      // What runs is already what a rollback would bring back: repaving it would only take the
+      // healthy nodes down too.
+      const abort = this.ctx.cluster.metadata?.annotations?.[ANNOTATION_ABORT] === 'true';
+      this.fail(
+        reason,
+        `${why}; the Auto Scaling Group already runs launch template version ${target} with ${capacity} node(s), the state a rollback returns to: nothing to roll back` +
+          (abort ? `. Remove the annotation ${ANNOTATION_ABORT} to carry on` : ''),
+      );
+    }
     const fromHash = this.currentTargetHash();
     this.condition('Degraded', 'True', reason, why);
     this.act(
-      { kind: 'RollAsg', version: target, capacity: 0, mode: 'rollback', tags: { [TAG.rollout]: `${target}:rollback:${capacity}`, [TAG.rolledBackFrom]: fromHash } },
+      { kind: 'RollAsg', version: target, capacity: 0, mode: 'rollback', tags: { [TAG.rollout]: `${target}:rollback:${capacity}`, [TAG.rolledBackFrom]: `${fromHash}:${this.retryKey()}` } },
       `${why}: rolling back to launch template version ${target} with ${capacity} node(s)`,
+      'RollingBack',
     );
+  }
+
+  /** Identifies the spec a rollback happened under: a change to it retries the rollout. */
+  private retryKey(): string {
+    const { deletionPolicy: _d, rollout, ...rest } = this.spec;
+    void _d;
+    const { paused: _p, ...rolloutRest } = rollout ?? {};
+    void _p;
+    return contentHash({ ...rest, rollout: rolloutRest });
+  }
+
+  private previousCondition(type: string): { status: string; reason: string; message: string } | undefined {
+    return this.ctx.cluster.status?.conditions?.find((c) => c.type === type);
   }
 
   private currentTargetHash(): string {
@@ -538,7 +586,7 @@ class PlanBuilder {
       this.condition('Progressing', 'False', 'DriftReported', what);
       throw new Stop(this.finish({ phase: 'Ready', message: `drift: ${what}; set spec.rollout.driftPolicy to Correct to restore it` }));
     }
-    this.condition('Drifted', 'True', 'DriftCorrected', `${what}: restoring`);
+    this.condition('Drifted', 'True', 'DriftCorrected', `${what} (restoring the declared state)`);
     this.act(restore, `drift: ${what}; restoring the declared state`);
   }
 
@@ -557,7 +605,7 @@ class PlanBuilder {
         throw new Stop(
           this.finish({
             phase: 'WaitingForApproval',
-            message: `waiting for approval to ${describeAction(action)}: run 'kubectl tfe approve ${this.name}' (sets annotation ${ANNOTATION_APPROVE}=${id})`,
+            message: `waiting for approval to ${describeAction(action)}: run 'kubectl tfe approve ${this.name} -n ${this.ns}' (sets annotation ${ANNOTATION_APPROVE}=${id})`,
             approval: { waitingFor: id, description: describeAction(action) },
           }),
         );
@@ -578,8 +626,12 @@ class PlanBuilder {
 
   /** Wait for something the world does by itself; fail (or roll back) past the deadline. */
   private wait(id: string, message: string, deadline: 'health' | 'step' | 'none', phase: Phase = 'Migrating'): never {
-    const prev = this.ctx.cluster.status?.wait;
-    const since = prev?.id === id ? Date.parse(prev.since) : this.obs.now;
+    const status = this.ctx.cluster.status;
+    const prev = status?.wait;
+    // The same wait continues across reconciles and restarts; a spec change starts it afresh
+    // (that is how a person retries after ProgressDeadlineExceeded).
+    const sameSpec = status?.observedGeneration === undefined || status.observedGeneration === this.ctx.cluster.metadata?.generation;
+    const since = prev?.id === id && sameSpec ? Date.parse(prev.since) : this.obs.now;
     const waitState = { id, since: new Date(since).toISOString() };
     const limit =
       deadline === 'health'
@@ -594,7 +646,11 @@ class PlanBuilder {
         const baseline = this.versionOf(numberTag(this.obs.asg, TAG.baselineVersion) ?? this.lt?.baselineVersion);
         if (baseline) this.rollback(this.obs.asg, baseline, 'ProgressDeadlineExceeded', what);
       }
-      this.fail('ProgressDeadlineExceeded', `${what}. Fix the cause and change the spec to retry, or annotate tfe.operators.dev/abort=true to roll back`, waitState);
+      this.fail(
+        'ProgressDeadlineExceeded',
+        `${what}. The operator carries on if it becomes healthy; fix the cause and change the spec (e.g. spec.health.timeout) to restart the wait, or annotate tfe.operators.dev/abort=true to roll back`,
+        waitState,
+      );
     }
     this.condition('Progressing', 'True', 'Waiting', message);
     throw new Stop(this.finish({ phase, message, requeueAfterMs: interval, wait: waitState }));
@@ -609,11 +665,34 @@ class PlanBuilder {
     throw new Stop(this.finish({ phase: 'Degraded', message, failure: { reason, message }, wait }));
   }
 
+  /**
+   * Drifted when nothing drifted now: a correction stays True until the cluster is Ready again,
+   * then reads False/DriftRestored with what was restored (kept until the next drift), so a
+   * person who looks later still sees what happened and when (lastTransitionTime).
+   */
+  private carryDrifted(phase: Phase) {
+    const prev = this.previousCondition('Drifted');
+    if (prev?.status === 'True' && prev.reason === 'DriftCorrected') {
+      if (phase !== 'Ready') this.condition('Drifted', 'True', 'DriftCorrected', prev.message);
+      else this.condition('Drifted', 'False', 'DriftRestored', prev.message.replace(/ \(restoring the declared state\)$/, ' (restored)'));
+      return;
+    }
+    if (prev?.status === 'False' && prev.reason === 'DriftRestored') {
+      this.condition('Drifted', 'False', 'DriftRestored', prev.message);
+      return;
+    }
+    this.condition('Drifted', 'False', 'NoDrift', 'the Auto Scaling Group and the security groups match the declared state');
+  }
+
   private finish(p: Pick<Plan, 'phase' | 'message'> & Partial<Plan>): Plan {
     if (p.phase !== 'Degraded' && !this.conditions.has('Degraded')) this.condition('Degraded', 'False', 'AsExpected', 'no failure');
     if (p.phase !== 'Ready' && !this.conditions.has('Ready')) this.condition('Ready', 'False', this.step, p.message);
-    if (!this.conditions.has('Paused')) this.condition('Paused', 'False', 'NotPaused', 'not paused');
-    if (!this.conditions.has('Drifted')) this.condition('Drifted', 'False', 'NoDrift', 'the Auto Scaling Group matches the declared state');
+    if (!this.conditions.has('Paused')) {
+      // Paused also while a wait runs (the wait goes on; no new action will start after it).
+      if (this.spec.rollout?.paused) this.condition('Paused', 'True', 'PausedBySpec', 'spec.rollout.paused is true: no new action will start');
+      else this.condition('Paused', 'False', 'NotPaused', 'not paused');
+    }
+    if (!this.conditions.has('Drifted')) this.carryDrifted(p.phase);
     // Steps not reached yet read Unknown; steps before the current one keep what they said.
     const stepIndex = STEP_ORDER.indexOf(this.step);
     STEP_CONDITIONS.forEach((type, i) => {
@@ -647,6 +726,13 @@ function rolloutInFlight(asg: ObservedAsg): boolean {
 function numberTag(asg: ObservedAsg, key: string): number | undefined {
   const n = Number(asg.tags[key]);
   return asg.tags[key] && Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/** `<target hash>[:<retry key>]` (older operators wrote the hash alone). */
+export function parseRolledBackFrom(tag: string | undefined): { hash: string; retryKey?: string } | undefined {
+  if (!tag) return undefined;
+  const [hash, retryKey] = tag.split(':');
+  return { hash, retryKey: retryKey || undefined };
 }
 
 export function parseRollout(tag: string | undefined): { version: number; mode: RolloutMode } | undefined {

@@ -111,10 +111,16 @@ export async function ensureBinaries(opts: { root?: string; log?: (m: string) =>
       built.push(t.name);
     }
   }
+  return { kubeApiserver: found['kube-apiserver']!, etcd: found.etcd!, kubectl: kubectlPath(), built, ms: Date.now() - started };
+}
+
+/** kubectl: $TEST_ASSET_KUBECTL, else $KUBEBUILDER_ASSETS/kubectl, else PATH. */
+export function kubectlPath(): string {
+  const assets = process.env.KUBEBUILDER_ASSETS;
   const kubectl =
     process.env.TEST_ASSET_KUBECTL ??
     (assets && existsSync(join(assets, 'kubectl')) ? join(assets, 'kubectl') : which('kubectl'));
   if (!kubectl) throw new Error('kubectl not found on PATH (nor in KUBEBUILDER_ASSETS / TEST_ASSET_KUBECTL); install kubectl >= 1.30');
-  return { kubeApiserver: found['kube-apiserver']!, etcd: found.etcd!, kubectl, built, ms: Date.now() - started };
+  return kubectl;
 }
 

@@ -8,6 +8,7 @@ import { createCA, createKeyPair, issueCert, type CA } from './certs.ts';
 import { ensureBinaries, repoRoot, type ControlPlaneBinaries } from './controlplane-bin.ts';
 import { freePorts } from './ports.ts';
 import { run, spawnLogged, tail, waitFor, type Proc } from './procs.ts';
+import { restartable, type Restartable } from './restartable.ts';
 
 export interface ControlPlane {
   kubeconfigPath: string;
@@ -16,6 +17,10 @@ export interface ControlPlane {
   token: string;
   caFile: string;
   kubectl: string;
+  /** etcd and kube-apiserver, for watching (a supervisor notices when one dies). */
+  procs: Proc[];
+  /** The same two, each stoppable and startable in place (same address and data), for fault tests. */
+  parts: { etcd: Restartable; apiserver: Restartable };
   stop(): Promise<void>;
 }
 
@@ -75,32 +80,46 @@ function kubeconfigYaml(server: string, caPem: string, token: string): string {
   ].join('\n');
 }
 
-const portInUse = (p: Proc) => /address already in use/i.test(tail(p.logFile, 60));
+interface EtcdPorts {
+  client: number;
+  peer: number;
+}
 
-async function startEtcd(bin: string, dataDir: string, logDir: string): Promise<{ proc: Proc; url: string }> {
+/** Spawns etcd on the given ports and data dir; resolves when /health says true. */
+async function launchEtcd(bin: string, dataDir: string, logDir: string, ports: EtcdPorts): Promise<Proc> {
+  const url = `http://127.0.0.1:${ports.client}`;
+  const peerUrl = `http://127.0.0.1:${ports.peer}`;
+  const proc = spawnLogged({
+    name: 'etcd',
+    cmd: bin,
+    logDir,
+    args: [
+      '--name=sandbox', `--data-dir=${dataDir}`,
+      `--listen-client-urls=${url}`, `--advertise-client-urls=${url}`,
+      `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=sandbox=${peerUrl}`, '--initial-cluster-state=new', // ignored when the data dir holds a member
+      '--unsafe-no-fsync', // throwaway data: skip fsync, much faster on slow disks
+      '--log-level=warn',
+    ],
+  });
+  try {
+    await waitFor('etcd /health', async () => (await get(`${url}/health`)).body.includes('"true"'), { timeoutMs: 30_000, proc });
+    return proc;
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+}
+
+async function startEtcd(bin: string, dataDir: string, logDir: string): Promise<{ proc: Proc; url: string; ports: EtcdPorts }> {
   for (let attempt = 1; ; attempt++) {
     const [client, peer] = await freePorts(2);
-    const url = `http://127.0.0.1:${client}`;
-    const peerUrl = `http://127.0.0.1:${peer}`;
-    const proc = spawnLogged({
-      name: 'etcd',
-      cmd: bin,
-      logDir,
-      args: [
-        '--name=sandbox', `--data-dir=${dataDir}`,
-        `--listen-client-urls=${url}`, `--advertise-client-urls=${url}`,
-        `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`,
-        `--initial-cluster=sandbox=${peerUrl}`, '--initial-cluster-state=new',
-        '--unsafe-no-fsync', // throwaway data: skip fsync, much faster on slow disks
-        '--log-level=warn',
-      ],
-    });
+    const ports = { client, peer };
     try {
-      await waitFor('etcd /health', async () => (await get(`${url}/health`)).body.includes('"true"'), { timeoutMs: 30_000, proc });
-      return { proc, url };
+      const proc = await launchEtcd(bin, dataDir, logDir, ports);
+      return { proc, url: `http://127.0.0.1:${client}`, ports };
     } catch (err) {
-      await proc.stop();
-      if (attempt < 3 && portInUse(proc)) continue;
+      if (attempt < 3 && /address already in use/i.test(tail(join(logDir, 'etcd.log'), 60))) continue;
       throw err;
     }
   }
@@ -122,19 +141,23 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const tokenFile = join(pki, 'tokens.csv');
   writeFileSync(tokenFile, `${token},sandbox-admin,sandbox-admin,"system:masters"\n`, { mode: 0o600 });
 
-  const stops: Proc[] = [];
+  // The processes that run now (a part stopped on purpose is not in here).
+  let parts: ControlPlane['parts'] | undefined;
+  const early: Proc[] = [];
   const stopAll = async () => {
-    for (const p of stops.reverse()) await p.stop();
-    stops.length = 0;
+    if (parts) {
+      await parts.apiserver.stop();
+      await parts.etcd.stop();
+    }
+    for (const p of early.reverse()) await p.stop();
+    early.length = 0;
   };
   try {
     const etcd = await startEtcd(bins.etcd, join(dir, 'etcd'), logDir);
-    stops.push(etcd.proc);
+    early.push(etcd.proc);
 
-    let server = '';
-    for (let attempt = 1; ; attempt++) {
-      const [port] = await freePorts(1);
-      server = `https://127.0.0.1:${port}`;
+    const launchApi = async (port: number): Promise<Proc> => {
+      const server = `https://127.0.0.1:${port}`;
       const api = spawnLogged({
         name: 'kube-apiserver',
         cmd: bins.kubeApiserver,
@@ -154,25 +177,41 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
           '--profiling=false',
         ],
       });
-      stops.push(api);
       try {
         await waitFor('kube-apiserver /readyz', async () => {
           const r = await get(`${server}/readyz`, { ca: ca.pem, token });
           return r.status === 200 && r.body.trim() === 'ok';
         }, { timeoutMs: 120_000, intervalMs: 200, proc: api });
-        break;
+        return api;
       } catch (err) {
-        stops.pop();
         await api.stop();
-        if (attempt < 3 && portInUse(api)) continue;
+        throw err;
+      }
+    };
+
+    let server = '';
+    let apiPort = 0;
+    let api: Proc | undefined;
+    for (let attempt = 1; !api; attempt++) {
+      [apiPort] = await freePorts(1);
+      server = `https://127.0.0.1:${apiPort}`;
+      try {
+        api = await launchApi(apiPort);
+      } catch (err) {
+        if (attempt < 3 && /address already in use/i.test(tail(join(logDir, 'kube-apiserver.log'), 60))) continue;
         throw err;
       }
     }
+    early.length = 0;
+    parts = {
+      etcd: restartable('etcd', etcd.proc, () => launchEtcd(bins.etcd, join(dir, 'etcd'), logDir, etcd.ports)),
+      apiserver: restartable('kube-apiserver', api, () => launchApi(apiPort)),
+    };
 
     const kubeconfigPath = join(dir, 'kubeconfig');
     writeFileSync(kubeconfigPath, kubeconfigYaml(server, ca.pem, token), { mode: 0o600 });
     await installCrds(bins.kubectl, kubeconfigPath, opts.crdsDir ?? join(repoRoot, 'crds'), log);
-    return { kubeconfigPath, server, token, caFile: ca.certFile, kubectl: bins.kubectl, stop: stopAll };
+    return { kubeconfigPath, server, token, caFile: ca.certFile, kubectl: bins.kubectl, procs: [etcd.proc, api], parts, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

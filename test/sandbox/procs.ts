@@ -2,7 +2,7 @@
 // file, readiness polling that fails fast (with the log tail) when the child dies.
 import { spawn, execFile } from 'node:child_process';
 import { accessSync, appendFileSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 
 export interface Exit {
   code: number | null;
@@ -32,7 +32,7 @@ export interface SpawnOptions {
 const live = new Set<Proc>();
 let pidFile: string | undefined;
 
-/** Every later spawn appends "<pid> <name>" to this file (so a cleaner can find orphans). */
+/** Every later spawn appends "<pid> <name> <program>" to this file (so a cleaner can find orphans). */
 export function recordPidsIn(file: string): void {
   pidFile = file;
 }
@@ -94,22 +94,36 @@ function signalGroup(pgid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** Stops a process group we may not have spawned: SIGTERM, wait, SIGKILL, wait. */
-export async function killGroup(pgid: number, timeoutMs = 10_000): Promise<void> {
-  if (!groupAlive(pgid) && !pidAlive(pgid)) return;
-  signalGroup(pgid, 'SIGTERM');
+/**
+ * Stops a process we may not have spawned, with everything in its process group:
+ * SIGTERM, wait up to timeoutMs, SIGKILL, wait. (If `pid` leads no group, just the process.)
+ */
+export async function killGroup(pid: number, timeoutMs = 10_000): Promise<void> {
+  const group = groupAlive(pid);
+  const alive = () => (group ? groupAlive(pid) : pidAlive(pid));
+  if (!alive()) return;
+  const signal = (sig: NodeJS.Signals) => (group ? signalGroup(pid, sig) : signalPid(pid, sig));
+  signal('SIGTERM');
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!groupAlive(pgid)) return;
+    if (!alive()) return;
     await sleep(50);
   }
-  signalGroup(pgid, 'SIGKILL');
+  signal('SIGKILL');
   const hard = Date.now() + 5_000;
   while (Date.now() < hard) {
-    if (!groupAlive(pgid)) return;
+    if (!alive()) return;
     await sleep(50);
   }
-  throw new Error(`process group ${pgid} still alive after SIGKILL`);
+  throw new Error(`${group ? 'process group' : 'process'} ${pid} still alive after SIGKILL`);
+}
+
+function signalPid(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* already gone */
+  }
 }
 
 export function spawnLogged(opts: SpawnOptions): Proc {
@@ -159,7 +173,7 @@ export function spawnLogged(opts: SpawnOptions): Proc {
   exited.then(() => live.delete(proc));
   if (pid > 0) {
     live.add(proc);
-    if (pidFile) appendFileSync(pidFile, `${pid} ${opts.name}\n`);
+    if (pidFile) appendFileSync(pidFile, `${pid} ${opts.name} ${basename(opts.cmd)}\n`);
   }
   return proc;
 }

@@ -8,6 +8,7 @@ import type { Action } from '../../src/migration/actions.ts';
 import type { Observation } from '../../src/migration/observation.ts';
 import { TAG } from '../../src/migration/observation.ts';
 import type { TfeCluster } from '../../src/api/types.ts';
+import { buildStatus } from '../../src/controller/record.ts';
 import { BASE_CONF, BASE_INSTALL, BASE_SETTINGS, baselineVersion, cluster, world } from './planner-fixture.ts';
 
 let nextInstance = 1;
@@ -79,6 +80,13 @@ function tick(obs: Observation, healthy = true): void {
   obs.now += 1000;
 }
 
+/** Plan once and record the status the way the operator does (conditions, wait, fingerprint ...). */
+function step(c: TfeCluster, obs: Observation): Plan {
+  const p = plan({ cluster: c, obs, salt: 'salt' });
+  c.status = buildStatus(c, p, new Date(obs.now));
+  return p;
+}
+
 interface Walk {
   actions: Action[];
   scale: number[];
@@ -91,8 +99,7 @@ function walk(c: TfeCluster, obs: Observation, opts: { max?: number; healthy?: b
   const scale = [obs.asg!.desired];
   let last!: Plan;
   for (let i = 0; i < (opts.max ?? 100); i++) {
-    last = plan({ cluster: c, obs, salt: 'salt' });
-    c.status = { ...(c.status ?? {}), wait: last.wait, encryptionPasswordFingerprint: last.encryptionPasswordFingerprint } as TfeCluster['status'];
+    last = step(c, obs);
     if (last.action) {
       actions.push(last.action);
       apply(obs, last.action);
@@ -369,4 +376,291 @@ test('drift: a hand-set ASG size or launch template version is restored (Correct
   p = plan({ cluster: c, obs, salt: 'salt' });
   assert.equal(p.action, undefined);
   assert.equal(p.conditions.find((x) => x.type === 'Drifted')?.reason, 'DriftReported');
+});
+
+// --- Day 2 safety details, found while running them end to end in the sandbox -----------------
+
+const cond = (p: Plan, type: string) => p.conditions.find((x) => x.type === type);
+
+/** Walk to Ready and return the full (Active/Active) version. */
+function ready(c: TfeCluster, obs: Observation): number {
+  const w = walk(c, obs);
+  assert.equal(w.last.phase, 'Ready', w.last.message);
+  return obs.asg!.launchTemplateVersion!;
+}
+
+test('paused during a wait: the Paused condition is True at once, the wait goes on, the next action does not start', () => {
+  const c = cluster();
+  const obs = world();
+  // Walk until the single node is installing (a wait for health).
+  let p!: Plan;
+  for (let i = 0; i < 20; i++) {
+    p = step(c, obs);
+    if (p.wait?.id.startsWith('healthy:')) break;
+    if (p.action) apply(obs, p.action);
+    tick(obs, false);
+  }
+  assert.match(p.wait!.id, /^healthy:2:1$/);
+  c.spec.rollout = { ...c.spec.rollout, paused: true } as never;
+  c.metadata.generation = 2;
+  p = step(c, obs);
+  assert.equal(p.phase, 'Migrating');
+  assert.equal(p.action, undefined);
+  assert.equal(cond(p, 'Paused')?.status, 'True');
+  tick(obs); // the node turns healthy
+  p = step(c, obs);
+  assert.equal(p.phase, 'Paused');
+  assert.equal(p.action, undefined);
+  assert.match(p.message, /before the next action: create launch template version "tfe-operator active\/active/);
+  // Ready and paused: still says paused.
+  c.spec.rollout = { ...c.spec.rollout, paused: false } as never;
+  ready(c, obs);
+  c.spec.rollout = { ...c.spec.rollout, paused: true } as never;
+  p = step(c, obs);
+  assert.equal(p.phase, 'Ready');
+  assert.equal(cond(p, 'Paused')?.status, 'True');
+});
+
+test('manual approval: the hint names the namespace, so the command works from any kubectl context', () => {
+  const c = cluster({ rollout: { approval: 'Manual', failurePolicy: 'Pause' } } as never);
+  const w = walk(c, world());
+  assert.equal(w.last.phase, 'WaitingForApproval');
+  assert.match(w.last.message, /run 'kubectl tfe approve tfe -n tfe' \(sets annotation tfe\.operators\.dev\/approve=roll-v2-to-0\)/);
+});
+
+const rollbackSpec = { health: { nodeUrlTemplate: 'http://x/{instanceId}', timeout: '30s', interval: '1s' }, rollout: { failurePolicy: 'Rollback', approval: 'Automatic' } } as never;
+
+/** Walk a migration whose nodes never turn healthy until the rollback is under way; then heal. */
+function rolledBack(c: TfeCluster, obs: Observation): Plan[] {
+  const seen: Plan[] = [];
+  for (let i = 0; i < 200; i++) {
+    const p = step(c, obs);
+    seen.push(p);
+    if (p.action) apply(obs, p.action);
+    else if (p.requeueAfterMs === undefined) break;
+    // The old version works: nodes heal once the rollback started.
+    tick(obs, obs.asg!.tags[TAG.rollout]?.endsWith(':rollback:1') ?? false);
+  }
+  return seen;
+}
+
+test('Rollback: the roll back is phase RollingBack, and why it happened stays in the Degraded condition through RolledBack', () => {
+  const c = cluster(rollbackSpec);
+  const obs = world();
+  const seen = rolledBack(c, obs);
+  const roll = seen.find((p) => p.action?.kind === 'RollAsg' && (p.action as { mode: string }).mode === 'rollback')!;
+  assert.equal(roll.phase, 'RollingBack');
+  assert.equal(cond(roll, 'Degraded')?.reason, 'ProgressDeadlineExceeded');
+  const after = seen.slice(seen.indexOf(roll) + 1);
+  assert.ok(after.some((p) => p.phase === 'RollingBack'));
+  for (const p of after) {
+    assert.equal(cond(p, 'Degraded')?.status, 'True', `${p.phase}: ${p.message}`);
+    assert.equal(cond(p, 'Degraded')?.reason, 'ProgressDeadlineExceeded');
+  }
+  const end = seen.at(-1)!;
+  assert.equal(end.phase, 'RolledBack');
+  assert.match(cond(end, 'Degraded')!.message, /gave up after 30s/);
+});
+
+test('RolledBack holds while the spec is the same (pausing included), and a spec change retries the rollout', () => {
+  const c = cluster(rollbackSpec);
+  const obs = world();
+  rolledBack(c, obs);
+  assert.equal(step(c, obs).phase, 'RolledBack');
+  // Pausing and resuming, or changing the deletion policy, is not a retry.
+  c.spec.rollout = { ...c.spec.rollout, paused: true } as never;
+  c.spec.deletionPolicy = 'Delete';
+  let p = step(c, obs);
+  assert.equal(p.phase, 'RolledBack');
+  assert.equal(p.action, undefined);
+  c.spec.rollout = { ...c.spec.rollout, paused: false } as never;
+  // A longer health timeout is: the same target is rolled out again, and ends Ready.
+  c.spec.health = { ...c.spec.health, timeout: '5m' } as never;
+  c.metadata.generation = 2;
+  p = step(c, obs);
+  assert.equal(p.action?.kind, 'RollAsg');
+  assert.equal((p.action as { mode: string }).mode, 'single');
+  apply(obs, p.action!);
+  const w = walk(c, obs);
+  assert.equal(w.last.phase, 'Ready', w.last.message);
+  assert.equal(cond(w.last, 'Degraded')?.status, 'False');
+  // Recording the last good state forgets the rollback.
+  assert.equal(obs.asg!.tags[TAG.rolledBackFrom], undefined);
+});
+
+test('a rollback tag written by an older operator (target hash only) still holds', () => {
+  const c = cluster(rollbackSpec);
+  const obs = world();
+  rolledBack(c, obs);
+  obs.asg!.tags[TAG.rolledBackFrom] = obs.asg!.tags[TAG.rolledBackFrom].split(':')[0];
+  c.spec.health = { ...c.spec.health, timeout: '5m' } as never;
+  assert.equal(step(c, obs).phase, 'RolledBack');
+});
+
+test('Pause: past the deadline it stays Degraded; a spec change restarts the wait', () => {
+  const c = cluster({ health: { nodeUrlTemplate: 'http://x/{instanceId}', timeout: '30s', interval: '1s' } } as never);
+  const obs = world();
+  const w = walk(c, obs, { healthy: false, max: 200 });
+  assert.equal(w.last.failure?.reason, 'ProgressDeadlineExceeded');
+  assert.match(w.last.message, /change the spec \(e\.g\. spec\.health\.timeout\) to restart the wait/);
+  tick(obs, false);
+  assert.equal(step(c, obs).phase, 'Degraded', 'the same spec keeps the old start');
+  c.spec.rollout = { ...c.spec.rollout, stepDeadline: '31m' } as never;
+  c.metadata.generation = 2;
+  const p = step(c, obs);
+  assert.equal(p.phase, 'Migrating', p.message);
+  assert.equal(p.wait?.since, new Date(obs.now).toISOString());
+  tick(obs, false);
+  assert.equal(step(c, obs).phase, 'Migrating', 'the restarted wait is kept');
+});
+
+test('drift: Drifted stays True while the restore runs, then reads False/DriftRestored (kept) once Ready', () => {
+  const c = cluster();
+  const obs = world();
+  ready(c, obs);
+  obs.asg!.desired = obs.asg!.min = 1;
+  obs.asg!.instances.pop();
+  let p = step(c, obs);
+  assert.deepEqual(p.action, { kind: 'ScaleAsg', capacity: 2 });
+  assert.equal(cond(p, 'Drifted')?.reason, 'DriftCorrected');
+  apply(obs, p.action!);
+  tick(obs, false); // the new node installs
+  p = step(c, obs);
+  assert.ok(p.wait, p.message);
+  assert.equal(cond(p, 'Drifted')?.status, 'True');
+  assert.equal(cond(p, 'Drifted')?.reason, 'DriftCorrected');
+  tick(obs);
+  p = step(c, obs);
+  assert.equal(p.phase, 'Ready');
+  assert.equal(cond(p, 'Drifted')?.status, 'False');
+  assert.equal(cond(p, 'Drifted')?.reason, 'DriftRestored');
+  assert.match(cond(p, 'Drifted')!.message, /desired 1, not 2 \(restored\)/);
+  assert.equal(step(c, obs).conditions.find((x) => x.type === 'Drifted')?.reason, 'DriftRestored');
+});
+
+test('drift: a hand scale to 0 of a Ready cluster is drift (Report leaves it, Correct restores it), not a rollout step', () => {
+  const c = cluster({ rollout: { approval: 'Manual', failurePolicy: 'Pause', driftPolicy: 'Report' } } as never);
+  const obs = world();
+  for (let i = 0; i < 10; i++) {
+    const w = walk(c, obs);
+    if (w.last.phase !== 'WaitingForApproval') break;
+    c.metadata.annotations = { 'tfe.operators.dev/approve': w.last.approval!.waitingFor };
+  }
+  assert.equal(step(c, obs).phase, 'Ready');
+  obs.asg!.desired = obs.asg!.min = obs.asg!.max = 0;
+  tick(obs);
+  let p = step(c, obs);
+  assert.equal(p.action, undefined, 'driftPolicy Report must not scale a hand-stopped TFE back up');
+  assert.equal(cond(p, 'Drifted')?.reason, 'DriftReported');
+  c.spec.rollout = { ...c.spec.rollout, driftPolicy: 'Correct' } as never;
+  p = step(c, obs);
+  assert.deepEqual(p.action, { kind: 'ScaleAsg', capacity: 2 });
+  assert.equal(cond(p, 'Drifted')?.reason, 'DriftCorrected');
+});
+
+test('drift: the ASG pointed by hand at the old single-node version is restored, never scaled to 1', () => {
+  const c = cluster();
+  const obs = world();
+  const fullV = ready(c, obs);
+  obs.asg!.launchTemplateVersion = 2; // the operator's own single-node version
+  const p = step(c, obs);
+  assert.deepEqual(p.action, { kind: 'SetAsgVersion', version: fullV });
+  assert.equal(cond(p, 'Drifted')?.reason, 'DriftCorrected');
+});
+
+test('security group drift after Ready: Manage closes 8800 and says Drifted; Verify reports it (Drifted, Degraded)', () => {
+  const c = cluster({ network: { mode: 'Manage' } } as never);
+  const obs = world();
+  ready(c, obs);
+  const rule = { protocol: 'tcp', fromPort: 8800, toPort: 8800, groups: [], cidrs: ['0.0.0.0/0'] };
+  obs.securityGroups[0].ingress.push(rule);
+  let p = step(c, obs);
+  assert.equal(p.action?.kind, 'RevokeIngress');
+  assert.equal(cond(p, 'Drifted')?.status, 'True');
+  assert.equal(cond(p, 'Drifted')?.reason, 'DriftCorrected');
+  assert.match(cond(p, 'Drifted')!.message, /port 8800 \(Replicated admin console\) is open on sg-nodes/);
+  apply(obs, p.action!);
+  p = step(c, obs);
+  assert.equal(p.phase, 'Ready');
+  assert.equal(cond(p, 'Drifted')?.reason, 'DriftRestored');
+
+  c.spec.network = { mode: 'Verify' } as never;
+  obs.securityGroups[0].ingress.push(rule);
+  p = step(c, obs);
+  assert.equal(p.action, undefined);
+  assert.equal(p.failure?.reason, 'NetworkNotReady');
+  assert.equal(cond(p, 'Drifted')?.status, 'True');
+  assert.equal(cond(p, 'Drifted')?.reason, 'DriftReported');
+  obs.securityGroups[0].ingress = obs.securityGroups[0].ingress.filter((r) => r !== rule);
+  p = step(c, obs);
+  assert.equal(p.phase, 'Ready');
+  assert.equal(cond(p, 'Drifted')?.reason, 'NoDrift');
+});
+
+test('security group problems before the first Ready are not drift (the migration fixes or reports them)', () => {
+  const c = cluster({ network: { mode: 'Manage' } } as never);
+  const obs = world();
+  obs.securityGroups[0].ingress.push({ protocol: 'tcp', fromPort: 8800, toPort: 8800, groups: [], cidrs: ['0.0.0.0/0'] });
+  const p = step(c, obs);
+  assert.equal(p.action?.kind, 'RevokeIngress');
+  assert.equal(cond(p, 'Drifted')?.status, 'False');
+});
+
+test('enc_password guard: the message says how to restore, and how to really rotate', () => {
+  const c = cluster();
+  const obs = world();
+  ready(c, obs);
+  obs.inputs.secrets.encPassword = 'a-different-password';
+  const p = step(c, obs);
+  assert.equal(p.failure?.reason, 'EncryptionPasswordChanged');
+  assert.match(p.message, /Restore the previous value in the Secret/);
+  assert.match(p.message, /kubectl patch tfecluster tfe -n tfe --subresource=status --type=merge -p '\{"status":\{"encryptionPasswordFingerprint":null\}\}'/);
+  // A release change meanwhile does not roll either.
+  c.spec.release.sequence = 523;
+  assert.equal(step(c, obs).action, undefined);
+});
+
+test('abort on a Ready cluster: nothing to roll back, so nothing is repaved; Degraded says to remove the annotation', () => {
+  const c = cluster();
+  const obs = world();
+  ready(c, obs);
+  c.metadata.annotations = { 'tfe.operators.dev/abort': 'true' };
+  const p = step(c, obs);
+  assert.equal(p.action, undefined);
+  assert.equal(p.failure?.reason, 'Aborted');
+  assert.match(p.message, /nothing to roll back\. Remove the annotation tfe\.operators\.dev\/abort to carry on/);
+});
+
+test('abort mid-migration rolls back to the baseline, holds RolledBack (reason Aborted); a later spec change with the annotation left does not repave the baseline again', () => {
+  const c = cluster();
+  const obs = world();
+  let p!: Plan;
+  for (let i = 0; i < 20; i++) {
+    p = step(c, obs);
+    if (p.wait?.id.startsWith('healthy:')) break;
+    if (p.action) apply(obs, p.action);
+    tick(obs, false);
+  }
+  c.metadata.annotations = { 'tfe.operators.dev/abort': 'true' };
+  const w = walk(c, obs);
+  assert.equal(w.last.phase, 'RolledBack', w.last.message);
+  assert.equal(cond(w.last, 'Degraded')?.reason, 'Aborted');
+  assert.equal(obs.asg!.launchTemplateVersion, 1);
+  assert.deepEqual(w.scale, [1, 0, 1]);
+  c.spec.health = { ...c.spec.health, timeout: '20m' } as never;
+  p = step(c, obs);
+  assert.equal(p.action, undefined, 'the annotation left in place must not repave the baseline node');
+  assert.equal(p.failure?.reason, 'Aborted');
+});
+
+test('a wait that times out on the last good state itself (e.g. after a drift restore) does not repave the healthy nodes', () => {
+  const c = cluster(rollbackSpec);
+  const obs = world();
+  ready(c, obs);
+  obs.asg!.instances.pop();
+  tick(obs, false); // a replacement node that never turns healthy
+  const w = walk(c, obs, { healthy: false, max: 100 });
+  assert.equal(w.last.failure?.reason, 'ProgressDeadlineExceeded', w.last.message);
+  assert.match(w.last.message, /nothing to roll back/);
+  assert.ok(w.actions.every((a) => a.kind !== 'RollAsg'), JSON.stringify(w.actions));
 });

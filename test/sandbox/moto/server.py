@@ -99,6 +99,12 @@ ec_models.random = mock_random  # MotoRandom is a random.Random: .choices() work
 # and SourceVersion copies the source version's data with the given keys on top
 # (AWS: "inherits the launch parameters of the source version, except for
 # parameters that you specify"). DescribeLaunchTemplateVersions returns it base64.
+# It also ignores ClientToken, the idempotency token the AWS SDKs fill in and keep across
+# retries: a retry after a lost answer made a second version. Fixed: a token seen before
+# on the same template returns the version it created (AWS: "ensure the idempotency").
+_lt_client_tokens: dict[tuple[str, str], Any] = {}
+
+
 def _create_launch_template_version(self: LaunchTemplates) -> ActionResult:
     name = self._get_param("LaunchTemplateName")
     tmpl_id = self._get_param("LaunchTemplateId")
@@ -106,6 +112,10 @@ def _create_launch_template_version(self: LaunchTemplates) -> ActionResult:
         template = self.ec2_backend.get_launch_template(tmpl_id)
     else:
         template = self.ec2_backend.get_launch_template_by_name(name)
+    token = self._get_param("ClientToken")
+    earlier = _lt_client_tokens.get((template.id, token)) if token else None
+    if earlier is not None and earlier in template.versions:
+        return _launch_template_version_result(self, template, earlier)
     description = self._get_param("VersionDescription")
     data = self._get_param("LaunchTemplateData", {})
     if data.get("UserData") is not None:
@@ -117,6 +127,12 @@ def _create_launch_template_version(self: LaunchTemplates) -> ActionResult:
         data = merged
     self.error_on_dryrun()
     version = template.create_version(data, description)
+    if token:
+        _lt_client_tokens[(template.id, token)] = version
+    return _launch_template_version_result(self, template, version)
+
+
+def _launch_template_version_result(self: LaunchTemplates, template: Any, version: Any) -> ActionResult:
     return ActionResult({
         "LaunchTemplateVersion": {
             "CreateTime": version.create_time,
@@ -321,6 +337,7 @@ def _api_reset(self: Any) -> None:
     with _lock:
         _calls.clear()
         _asg_history.clear()
+    _lt_client_tokens.clear()
 
 
 MotoAPIBackend.reset = _api_reset

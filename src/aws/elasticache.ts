@@ -61,27 +61,35 @@ export async function createReplicationGroup(aws: AwsClients, p: ReplicationGrou
       if ((err as Error).name !== 'CacheSubnetGroupAlreadyExistsFault') throw err;
     }
   }
-  await aws.elasticache.send(
-    new CreateReplicationGroupCommand({
-      ReplicationGroupId: p.id,
-      ReplicationGroupDescription: p.description,
-      Engine: 'redis',
-      EngineVersion: p.engineVersion,
-      CacheNodeType: p.nodeType,
-      Port: p.port,
-      CacheSubnetGroupName: subnetGroup,
-      SecurityGroupIds: p.securityGroupIds,
-      MultiAZEnabled: p.multiAz,
-      AutomaticFailoverEnabled: p.automaticFailover,
-      NumNodeGroups: 1,
-      ReplicasPerNodeGroup: p.replicasPerNodeGroup,
-      PreferredCacheClusterAZs: p.preferredAvailabilityZones,
-      TransitEncryptionEnabled: p.transitEncryption,
-      AtRestEncryptionEnabled: p.atRestEncryption,
-      AuthToken: authToken,
-      Tags: Object.entries(p.tags).map(([Key, Value]) => ({ Key, Value })),
-    }),
-  );
+  try {
+    await aws.elasticache.send(
+      new CreateReplicationGroupCommand({
+        ReplicationGroupId: p.id,
+        ReplicationGroupDescription: p.description,
+        Engine: 'redis',
+        EngineVersion: p.engineVersion,
+        CacheNodeType: p.nodeType,
+        Port: p.port,
+        CacheSubnetGroupName: subnetGroup,
+        SecurityGroupIds: p.securityGroupIds,
+        MultiAZEnabled: p.multiAz,
+        AutomaticFailoverEnabled: p.automaticFailover,
+        NumNodeGroups: 1,
+        ReplicasPerNodeGroup: p.replicasPerNodeGroup,
+        PreferredCacheClusterAZs: p.preferredAvailabilityZones,
+        TransitEncryptionEnabled: p.transitEncryption,
+        AtRestEncryptionEnabled: p.atRestEncryption,
+        AuthToken: authToken,
+        Tags: Object.entries(p.tags).map(([Key, Value]) => ({ Key, Value })),
+      }),
+    );
+  } catch (err) {
+    // CreateReplicationGroup has no idempotency token: when the answer to a call that was
+    // carried out is lost, the SDK's retry finds the group already there. The planner only
+    // asks for a group it did not see, and the next observation says whose it is and how it
+    // is set up; so this counts as done rather than as a failed reconcile.
+    if ((err as Error).name !== 'ReplicationGroupAlreadyExistsFault') throw err;
+  }
 }
 
 export async function deleteReplicationGroup(aws: AwsClients, id: string) {

@@ -30,14 +30,18 @@ export class TermFence {
   }
 
   /**
-   * Runs `fn` bound to the current term. Throws NotLeaderError (without running `fn`) when
-   * this replica does not lead.
+   * Runs `fn` bound to the current term. Rejects with NotLeaderError (without running `fn`)
+   * when this replica does not lead.
    */
   run<T>(fn: () => Promise<T>): Promise<T> {
     const term = this.elector.currentTerm();
     if (term === undefined) {
-      this.elector.assertLeader(); // throws NotLeaderError with who leads instead
-      throw new NotLeaderError('this replica', undefined, 'not leading');
+      try {
+        this.elector.assertLeader(); // throws NotLeaderError naming who leads instead
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return Promise.reject(new NotLeaderError('this replica', undefined, 'not leading'));
     }
     return this.als.run(term, fn);
   }

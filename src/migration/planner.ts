@@ -122,6 +122,7 @@ class PlanBuilder {
     this.validateNetwork(asg, baseline);
     this.condition('Validated', 'True', 'ChecksPassed', 'settings, Auto Scaling Group, launch template and network are ready');
 
+    this.checkExternalRedis();
     this.ensureOwnershipTags(asg);
     this.step = 'Redis';
     const redis = this.planRedis();
@@ -284,6 +285,19 @@ class PlanBuilder {
   }
 
   // --- Step 2: Redis ---------------------------------------------------------------------------
+
+  /**
+   * An existing Redis the nodes could not use stops the migration before its first change
+   * (the ownership tags included): nothing in AWS is touched for a Redis that is not there.
+   */
+  private checkExternalRedis() {
+    const ext = this.spec.redis.external;
+    const probe = this.obs.externalRedis;
+    if (!ext || !probe || probe.ok) return;
+    this.step = 'Redis';
+    this.redis = { endpoint: ext.host, port: ext.port ?? 6379, managed: false };
+    this.fail(`Redis${probe.reason ?? 'Unusable'}`, `Redis at ${ext.host}:${ext.port ?? 6379}: ${probe.message}`);
+  }
 
   private planRedis(): { host: string; port: number; useTls: boolean; usePassword: boolean } {
     const ec = this.spec.redis.elastiCache;

@@ -2,6 +2,7 @@
 // when TLS is on, not in cluster mode, version 4.0 or newer. Uses ioredis.
 
 import { Redis } from 'ioredis';
+import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { RedisProbeResult } from '../migration/observation.ts';
 
@@ -31,7 +32,8 @@ export async function probeRedis(t: RedisTarget): Promise<RedisProbeResult> {
     host: t.host,
     port: t.port,
     password: t.password,
-    tls: t.tls ? { ca: t.ca, minVersion: 'TLSv1.2', servername: t.host } : undefined,
+    // SNI takes a host name only (Node warns on stderr for an IP address).
+    tls: t.tls ? { ca: t.ca, minVersion: 'TLSv1.2', servername: isIP(t.host) ? undefined : t.host } : undefined,
     lazyConnect: true,
     connectTimeout: timeout,
     commandTimeout: timeout,
@@ -39,13 +41,18 @@ export async function probeRedis(t: RedisTarget): Promise<RedisProbeResult> {
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  redis.on('error', () => {});
+  // ioredis reports what went wrong as an 'error' event and then rejects connect() with a
+  // bare "Connection is closed."; keep the first event, and whether the socket was up at all.
+  let firstError: Error | undefined;
+  let socketUp = false;
+  redis.on('error', (err: Error) => void (firstError ??= err));
+  redis.on('connect', () => void (socketUp = true));
   const where = `${t.host}:${t.port}`;
   try {
     try {
       await redis.connect();
     } catch (err) {
-      return classifyConnectError(err as Error, where);
+      return classifyConnectError(err as Error, where, { firstError, socketUp, tls: t.tls });
     }
     if (t.tls) {
       const socket = (redis as unknown as { stream?: TLSSocket }).stream;
@@ -75,8 +82,11 @@ export async function probeRedis(t: RedisTarget): Promise<RedisProbeResult> {
   }
 }
 
-function classifyConnectError(err: Error, where: string): RedisProbeResult {
-  const m = err.message ?? String(err);
+function classifyConnectError(err: Error, where: string, seen: { firstError?: Error; socketUp: boolean; tls?: boolean } = { socketUp: false }): RedisProbeResult {
+  const generic = /Connection is closed/i.test(err.message ?? '');
+  const m = (generic && seen.firstError ? seen.firstError.message : err.message) ?? String(err);
+  // The Redis reply parser's complaint: something answered, in another protocol.
+  if (/Protocol error, got/i.test(m)) return { ok: false, reason: 'NotRedis', message: `${where} does not speak the Redis protocol (${firstLine(m)})` };
   if (/WRONGPASS|NOAUTH|invalid password|AUTH/i.test(m)) {
     return { ok: false, reason: 'AuthFailed', message: `Redis at ${where} refused the password (${firstLine(m)}): check the password Secret` };
   }
@@ -84,6 +94,10 @@ function classifyConnectError(err: Error, where: string): RedisProbeResult {
     return { ok: false, reason: 'TlsFailed', message: `TLS to Redis at ${where} failed (${firstLine(m)}): check spec.redis.external.tls and caSecretRef` };
   }
   if (/Protocol error|unknown|reply/i.test(m)) return { ok: false, reason: 'NotRedis', message: `${where} does not speak the Redis protocol (${firstLine(m)})` };
+  if (seen.socketUp && generic) {
+    const tlsHint = seen.tls ? '' : ' (or it expects TLS: see spec.redis.external.tls)';
+    return { ok: false, reason: 'NotRedis', message: `${where} accepted the connection but did not answer like Redis: it does not look like Redis${tlsHint}` };
+  }
   return { ok: false, reason: 'Unreachable', message: `cannot reach Redis at ${where} (${firstLine(m)}): check host, port and the network path` };
 }
 

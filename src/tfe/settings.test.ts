@@ -200,3 +200,24 @@ test('renderActiveActive refuses caller errors', () => {
   assert.throws(() => renderActiveActive({ ...input, redisPasswordSecretId: 'r', releaseSequence: 503 }), /504/);
   assert.throws(() => renderActiveActive({ ...input, redisPasswordSecretId: 'r', redis: { ...input.redis, port: 0 } }), /port/);
 });
+
+test('problem messages never quote a secret: broken JSON around it, a secret setting in the wrong shape', () => {
+  const secret = 'hunter2-not-a-real-secret-0123456789';
+  const texts = [
+    `{"hostname": {"value": "tfe.example.com"}, "pg_password": {"value": ${secret}}}`,
+    `{"pg_password": {"value": "${secret}"} "hostname": {"value": "x"}}`,
+    `{"pg_password": "${secret}"}`,
+    `{"redis_pass": {"value": ["${secret}"]}}`,
+  ];
+  for (const text of texts) {
+    const r = loadBaseSettings(JSON.stringify({ ReleaseSequence: 504 }), text);
+    assert.equal(r.ok, false, text);
+    const message = formatProblems(r.problems);
+    assert.ok(!message.includes(secret) && !message.includes(secret.slice(0, 12)), `the message quotes the secret: ${message}`);
+  }
+  // Non-secret values are still quoted in the hint, and JSON positions read as line/column.
+  const r = loadBaseSettings(JSON.stringify({ ReleaseSequence: 504 }), '{"capacity_concurrency": {"value": 10}}');
+  assert.match(formatProblems(r.problems), /write \{"value": "10"\}/);
+  const broken = loadBaseSettings(JSON.stringify({ ReleaseSequence: 504 }), '{"a": {"value": "b"}\n "c": 1}');
+  assert.match(formatProblems(broken.problems), /at line 2 column 2/);
+});

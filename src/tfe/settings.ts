@@ -97,7 +97,7 @@ function parseJsonObject(text: string, file: SettingsFile): Parsed<Record<string
   } catch (err) {
     return {
       ok: false,
-      problems: [problem('InvalidJson', file, `${file} is not valid JSON (${(err as Error).message}); fix the syntax in the settings ConfigMap`)],
+      problems: [problem('InvalidJson', file, `${file} is not valid JSON (${jsonErrorSummary(err as Error, text)}); fix the syntax in the settings ConfigMap`)],
     };
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
@@ -120,14 +120,14 @@ export function parsePtfeSettings(text: string): Parsed<PtfeSettings> {
   for (const [key, v] of Object.entries(obj.value)) {
     if (typeof v !== 'object' || v === null || Array.isArray(v) || !('value' in v)) {
       problems.push(
-        problem('SettingNotValueObject', file, `setting ${key} must be an object {"value": "<string>"}, found ${describe(v)}; write "${key}": {"value": ${JSON.stringify(String(v))}}`, key),
+        problem('SettingNotValueObject', file, `setting ${key} must be an object {"value": "<string>"}, found ${describe(v, looksSecret(key))}; write "${key}": {"value": ${suggest(String(v), looksSecret(key))}}`, key),
       );
       continue;
     }
     const { value, ...rest } = v as Record<string, unknown>;
     if (typeof value !== 'string') {
       problems.push(
-        problem('SettingValueNotString', file, `setting ${key} has a ${describe(value)} value; every value must be a string: write {"value": ${JSON.stringify(stringish(value))}}`, key),
+        problem('SettingValueNotString', file, `setting ${key} has ${describe(value, looksSecret(key))} as its value; every value must be a string: write {"value": ${suggest(stringish(value), looksSecret(key))}}`, key),
       );
       continue;
     }
@@ -142,11 +142,40 @@ export function parsePtfeSettings(text: string): Parsed<PtfeSettings> {
   return hasErrors(problems) ? { ok: false, problems } : { ok: true, value: settings, problems };
 }
 
-function describe(v: unknown): string {
+/** Messages end up in status, Events and logs: the value of a secret-looking key is never quoted. */
+function describe(v: unknown, hideValue = false): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object without "value"';
-  return `a ${typeof v} (${JSON.stringify(v)})`;
+  return hideValue ? `a ${typeof v}` : `a ${typeof v} (${JSON.stringify(v)})`;
+}
+
+function suggest(v: string, hideValue: boolean): string {
+  return hideValue ? '"<the value, as a string>"' : JSON.stringify(v);
+}
+
+/** A setting whose value may be a secret (the known secret keys, and names that say so). */
+function looksSecret(key: string): boolean {
+  return SECRET_SETTING_KEYS.includes(key) || /pass|secret|token|credential|private|(^|_)key$/i.test(key);
+}
+
+/**
+ * JSON.parse's message without the copy of the input V8 puts in some of them
+ * (`Unexpected token 'h', "...hunter2..." is not valid JSON`): the text may hold a secret.
+ * Positions become line and column.
+ */
+export function jsonErrorSummary(err: Error, text: string): string {
+  let m = err.message ?? String(err);
+  // `Unexpected token 'x', "<input>" is not valid JSON` (the input may be cut with "..."): keep the token only.
+  if (/is not valid JSON\s*$/.test(m)) m = /^Unexpected token '[^']*'/.exec(m)?.[0] ?? 'not valid JSON';
+  const pos = /\s*(?:in JSON )?at position (\d+)(?: \(line \d+ column \d+\))?/.exec(m);
+  if (pos) {
+    const before = text.slice(0, Number(pos[1]));
+    const line = before.split('\n').length;
+    const column = Number(pos[1]) - before.lastIndexOf('\n');
+    m = `${m.slice(0, pos.index)} at line ${line} column ${column}`;
+  }
+  return m;
 }
 
 function stringish(v: unknown): string {

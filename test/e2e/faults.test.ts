@@ -11,7 +11,7 @@ import { startAwsFaultProxy, type AwsFaultProxy } from '../faults/aws-proxy.ts';
 import { hasPartControl, parts, startPart, stopPart, restartPart } from '../faults/sandbox-parts.ts';
 import { assertCleanEnd } from '../faults/end-state.ts';
 import { asgHistory } from '../sandbox/moto.ts';
-import { createCluster, exampleCluster, getCluster, isReady, kube, operator, waitFor } from './support.ts';
+import { createCluster, exampleCluster, getCluster, isReady, kube, operator, updateSpec, waitFor } from './support.ts';
 import type { OperatorProcess } from '../operator-process.ts';
 import type { TfeCluster } from '../../src/api/types.ts';
 
@@ -154,4 +154,111 @@ test('slow answers, a stalled call, dropped connections (before and after moto c
   if (baseline) assert.equal(end.current, baseline, 'slow and dropped: the nodes run other settings than after a clean run');
   assertNoCrash('slow and dropped');
   assert.deepEqual([...phases.seen].filter((p) => p.startsWith('Degraded')), [], 'transient AWS errors made the TfeCluster Degraded');
+});
+
+async function simConfig(cfg: { installDelayMs?: number; neverHealthy?: boolean }): Promise<void> {
+  const res = await fetch(`${process.env.TFE_SIM_URL}/sim/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(cfg) });
+  assert.equal(res.status, 200, `POST /sim/config: ${await res.text()}`);
+}
+
+async function simNodes(): Promise<Array<{ id: string; asg: string; state: string; reason: string; version: number | null }>> {
+  const r = await fetch(`${process.env.TFE_SIM_URL}/sim/state`);
+  return ((await r.json()) as { nodes: never[] }).nodes;
+}
+
+/** Waits until the TfeCluster waits for its single node on Redis (the step-3 health wait). */
+function inSingleNodeWait(c: TfeCluster): boolean {
+  return c.status?.step === 'SingleNode' && !!c.status.wait?.id?.startsWith('healthy:');
+}
+
+async function capacityChanges(): Promise<number[]> {
+  return (await asgHistory(process.env.AWS_ENDPOINT_URL!, 'tfe')).filter((h) => h.from !== null).map((h) => h.to!);
+}
+
+test('Redis stops during the single-node wait and comes back: the operator waits, then finishes', { skip: !hasPartControl() && 'no sandbox control endpoint' }, async () => {
+  await simConfig({ installDelayMs: 4_000 }); // a wait long enough to take Redis away inside it
+  const c = await startRun('faults-redis');
+  await waitFor(k, NS, c.metadata.name!, inSingleNodeWait, 120_000, 'the single-node wait');
+  await stopPart('redis');
+  try {
+    // The node finishes installing, cannot reach Redis and reports unhealthy; the operator keeps waiting.
+    const deadline = Date.now() + 60_000;
+    let nodes = await simNodes();
+    while (!nodes.some((n) => n.asg === 'tfe' && n.state === 'unhealthy' && /Redis/.test(n.reason)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      nodes = await simNodes();
+    }
+    assert.ok(nodes.some((n) => n.asg === 'tfe' && n.state === 'unhealthy' && /Redis/.test(n.reason)), `the node never lost Redis: ${JSON.stringify(nodes)}`);
+    await new Promise((r) => setTimeout(r, 5_000)); // several reconciles (interval 500 ms) without Redis
+    const during = await getCluster(k, NS, c.metadata.name!);
+    assert.equal(during.status?.step, 'SingleNode', `moved on without a healthy node: ${during.status?.message}`);
+    assert.equal(during.status?.phase, 'Migrating', `while Redis is down: ${during.status?.message}`);
+    assert.match(during.status?.message ?? '', /waiting for 1 healthy node/, 'the status does not say what it waits for');
+    assert.match(JSON.stringify(during.status?.nodes?.instances), /Redis/, 'status.nodes does not show why the node is unhealthy');
+    assert.deepEqual(await capacityChanges(), [0, 1], 'the operator scaled while the single node was unhealthy');
+  } finally {
+    await startPart('redis');
+  }
+  const done = await ready(c, 'Redis stop/start');
+  const end = await assertCleanEnd(done, 'Redis stop/start');
+  if (baseline) assert.equal(end.current, baseline);
+  assertNoCrash('Redis stop/start');
+});
+
+/** After a restart, the watch must be alive again: a spec change is seen long before the 60 s resync. */
+async function assertWatchAlive(c: TfeCluster, what: string) {
+  const before = await getCluster(k, NS, c.metadata.name!);
+  await updateSpec(k, NS, c.metadata.name!, { health: { ...before.spec.health, interval: '600ms' } });
+  const t = Date.now();
+  await waitFor(k, NS, c.metadata.name!, (x) => isReady(x) && x.metadata.generation! > before.metadata.generation!, 20_000, `${what}: the operator to see a spec change through its watch`);
+  return Date.now() - t;
+}
+
+test('kube-apiserver restarts mid-migration: the migration finishes, the watch recovers', { skip: !hasPartControl() && 'no sandbox control endpoint' }, async () => {
+  await simConfig({ installDelayMs: 4_000 });
+  const c = await startRun('faults-apiserver');
+  await waitFor(k, NS, c.metadata.name!, inSingleNodeWait, 120_000, 'the single-node wait');
+  await restartPart('kube-apiserver');
+  await waitForApi();
+  const done = await ready(c, 'kube-apiserver restart');
+  const end = await assertCleanEnd(done, 'kube-apiserver restart');
+  if (baseline) assert.equal(end.current, baseline);
+  assertNoCrash('kube-apiserver restart');
+  assert.ok(op!.logs().some((l) => /watch: informer stopped/.test(String(l.msg))), 'the watch never noticed the API server going away');
+  await assertWatchAlive(c, 'kube-apiserver restart');
+});
+
+test('etcd restarts mid-migration: the migration finishes, the watch recovers', { skip: !hasPartControl() && 'no sandbox control endpoint' }, async () => {
+  await simConfig({ installDelayMs: 4_000 });
+  const c = await startRun('faults-etcd');
+  await waitFor(k, NS, c.metadata.name!, inSingleNodeWait, 120_000, 'the single-node wait');
+  await restartPart('etcd');
+  await waitForApi();
+  const done = await ready(c, 'etcd restart');
+  const end = await assertCleanEnd(done, 'etcd restart');
+  if (baseline) assert.equal(end.current, baseline);
+  assertNoCrash('etcd restart');
+  await assertWatchAlive(c, 'etcd restart');
+});
+
+/** kube-apiserver answers TfeCluster reads again (its storage re-initialises lazily after a restart). */
+async function waitForApi() {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await k.custom.listNamespacedCustomObject({ group: 'tfe.operators.dev', version: 'v1alpha1', namespace: NS, plural: 'tfeclusters' });
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`kube-apiserver not answering after the restart: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+after(() => {
+  const t = setTimeout(() => {
+    const handles = (process as unknown as { _getActiveHandles(): Array<{ constructor: { name: string } }> })._getActiveHandles();
+    console.error('DEBUG active handles:', handles.map((h) => h.constructor.name + ' ' + JSON.stringify((h as any).remoteAddress ?? (h as any)._host ?? '')));
+  }, 3000);
+  t.unref();
 });

@@ -59,8 +59,13 @@ export class Replica {
 
   /** Log lines of the current incarnation with this msg, at or after `since` (ms). */
   lines(msg: string, since = 0): Array<Record<string, unknown>> {
-    return this.proc.logs().filter((l) => l.msg === msg && Number(l.time) >= since);
+    return this.proc.logs().filter((l) => l.msg === msg && timeOf(l) >= since);
   }
+}
+
+/** A log line's time in ms (pino writes ISO strings here; epoch numbers are accepted too). */
+export function timeOf(l: Record<string, unknown>): number {
+  return typeof l.time === 'number' ? l.time : Date.parse(String(l.time));
 }
 
 export const ACQUIRED = 'ha: acquired leadership lock';
@@ -93,7 +98,7 @@ export async function nextLeader(replicas: Replica[], since: number, timeoutMs: 
   return until(`a new leader (${ACQUIRED}) after ${new Date(since).toISOString()}`, timeoutMs, () => {
     const hits = replicas
       .filter((r) => r.alive)
-      .flatMap((r) => r.lines(ACQUIRED, since).map((line) => ({ replica: r, at: Number(line.time), line })))
+      .flatMap((r) => r.lines(ACQUIRED, since).map((line) => ({ replica: r, at: timeOf(line), line })))
       .sort((a, b) => a.at - b.at);
     return hits[0];
   }, 20);
@@ -208,10 +213,10 @@ export function leadershipTerms(replicas: Replica[]): Term[] {
       let open: Term | undefined;
       for (const l of p.logs()) {
         if (l.msg === ACQUIRED) {
-          open = { id: r.id, start: Number(l.time) };
+          open = { id: r.id, start: timeOf(l) };
           terms.push(open);
         } else if ((l.msg === LOST || l.msg === STOPPED) && open) {
-          open.end = Number(l.time);
+          open.end = timeOf(l);
           open.how = l.msg === LOST ? `lost: ${String(l.reason)}` : 'stopped';
           open = undefined;
         }

@@ -35,7 +35,7 @@ function kubectlTfe(...args: string[]): Promise<Run> {
   const kubectl = kubectlPath();
   const env = { ...process.env, PATH: [pluginDir, dirname(process.execPath), process.env.PATH].join(delimiter), NO_COLOR: '1' };
   return new Promise((resolve, reject) => {
-    execFile(kubectl, ['tfe', ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(kubectl, ['tfe', ...args], { env, timeout: 180_000 }, (err, stdout, stderr) => {
       const code = err ? (err as { code?: unknown }).code : 0;
       if (typeof code !== 'number') reject(new Error(`kubectl tfe ${args.join(' ')}: ${err?.message}`));
       else resolve({ code, stdout, stderr });

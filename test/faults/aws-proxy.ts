@@ -269,7 +269,14 @@ export class AwsFaultProxy {
       return;
     }
     if (kind === 'slow') {
-      await new Promise((r) => setTimeout(r, rule!.delayMs ?? 2_000));
+      // Hold the request; stop holding when the client gives up (or the proxy closes).
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, rule!.delayMs ?? 2_000);
+        req.socket.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
       if (req.socket.destroyed) return; // the client gave up: like AWS, never carry it out
     }
     bump(this.stats.forwarded, op.action);

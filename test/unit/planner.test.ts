@@ -334,6 +334,10 @@ const broken: Array<[string, Breaker, string]> = [
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
   }, 'RedisAuthFailed'],
+  ['external Redis that is not Redis: refused before any change (not even the ownership tags)', (o, c) => {
+    c.spec.redis = { external: { host: 'redis', port: 6379, tls: false } } as never;
+    o.externalRedis = { ok: false, reason: 'NotRedis', message: 'redis:6379 does not speak the Redis protocol' };
+  }, 'RedisNotRedis'],
   ['external Redis: cluster mode', (o, c) => {
     c.spec.redis = { external: { host: 'redis', port: 6379, tls: true } } as never;
     o.externalRedis = { ok: false, reason: 'ClusterMode', message: 'cluster mode' };

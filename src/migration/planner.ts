@@ -532,7 +532,7 @@ class PlanBuilder {
   }
 
   /** Return to the last good version (or the baseline) and the capacity that served. */
-  private rollback(asg: ObservedAsg, baseline: ObservedTemplateVersion, reason: string, why: string): never {
+  private rollback(asg: ObservedAsg, baseline: ObservedTemplateVersion, reason: string, why: string, wait?: Plan['wait']): never {
     this.step = 'Rollback';
     const lastGood = numberTag(asg, TAG.lastGoodVersion);
     const target = lastGood ?? baseline.number;
@@ -549,6 +549,7 @@ class PlanBuilder {
         reason,
         `${why}; the Auto Scaling Group already runs launch template version ${target} with ${capacity} node(s), the state a rollback returns to: nothing to roll back` +
           (abort ? `. Remove the annotation ${ANNOTATION_ABORT} to carry on` : ''),
+        wait,
       );
     }
     const fromHash = this.currentTargetHash();
@@ -658,7 +659,7 @@ class PlanBuilder {
       const what = `${message}: gave up after ${Math.round(limit / 1000)}s`;
       if ((this.spec.rollout?.failurePolicy ?? 'Pause') === 'Rollback' && this.obs.asg && this.step !== 'Rollback') {
         const baseline = this.versionOf(numberTag(this.obs.asg, TAG.baselineVersion) ?? this.lt?.baselineVersion);
-        if (baseline) this.rollback(this.obs.asg, baseline, 'ProgressDeadlineExceeded', what);
+        if (baseline) this.rollback(this.obs.asg, baseline, 'ProgressDeadlineExceeded', what, waitState);
       }
       this.fail(
         'ProgressDeadlineExceeded',

@@ -667,4 +667,9 @@ test('a wait that times out on the last good state itself (e.g. after a drift re
   assert.equal(w.last.failure?.reason, 'ProgressDeadlineExceeded', w.last.message);
   assert.match(w.last.message, /nothing to roll back/);
   assert.ok(w.actions.every((a) => a.kind !== 'RollAsg'), JSON.stringify(w.actions));
+  // It stays so (the wait keeps its start), rather than starting the wait over.
+  tick(obs, false);
+  const again = step(c, obs);
+  assert.equal(again.phase, 'Degraded', again.message);
+  assert.equal(again.wait?.since, w.last.wait?.since);
 });

@@ -34,3 +34,4 @@ demo: ## the whole migration on the local sandbox: sandbox-up, operator, apply t
 	$(NODE_TS) scripts/demo.ts
 bench: ## benchmarks (not tests): migration ratio and AWS calls per step, failover, scale; prints tables
 	$(NODE_TS) bench/migration.ts
+	$(NODE_TS) bench/failover.ts

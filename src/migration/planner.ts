@@ -296,7 +296,10 @@ class PlanBuilder {
     if (!ext || !probe || probe.ok) return;
     this.step = 'Redis';
     this.redis = { endpoint: ext.host, port: ext.port ?? 6379, managed: false };
-    this.fail(`Redis${probe.reason ?? 'Unusable'}`, `Redis at ${ext.host}:${ext.port ?? 6379}: ${probe.message}`);
+    // Unreachable can be an outage (a restart, a failover): probe again at the health interval
+    // rather than at the resync, so the migration goes on soon after Redis is back.
+    const retry = probe.reason === 'Unreachable' ? parseDuration(this.spec.health?.interval ?? '10s') : undefined;
+    this.fail(`Redis${probe.reason ?? 'Unusable'}`, `Redis at ${ext.host}:${ext.port ?? 6379}: ${probe.message}`, undefined, retry);
   }
 
   private planRedis(): { host: string; port: number; useTls: boolean; usePassword: boolean } {
@@ -671,13 +674,14 @@ class PlanBuilder {
     throw new Stop(this.finish({ phase, message, requeueAfterMs: interval, wait: waitState }));
   }
 
-  private fail(reason: string, message: string, wait?: Plan['wait']): never {
+  /** `requeueAfterMs`: look again that soon (a failure that may heal by itself), else at the resync. */
+  private fail(reason: string, message: string, wait?: Plan['wait'], requeueAfterMs?: number): never {
     this.condition('Degraded', 'True', reason, message);
     this.condition('Ready', 'False', reason, message);
     this.condition('Progressing', 'False', reason, 'stopped: see the Degraded condition');
     if (this.step === 'Validate') this.condition('Validated', 'False', reason, message);
     if (this.step === 'Redis') this.condition('RedisReady', 'False', reason, message);
-    throw new Stop(this.finish({ phase: 'Degraded', message, failure: { reason, message }, wait }));
+    throw new Stop(this.finish({ phase: 'Degraded', message, failure: { reason, message }, wait, requeueAfterMs }));
   }
 
   /**

@@ -41,3 +41,10 @@ test('a closed port is Unreachable', async () => {
   const r = await probeRedis({ host: '127.0.0.1', port, tls: false });
   assert.equal(r.reason, 'Unreachable', r.message);
 });
+
+test('a server that closes the connection before answering is Unreachable (a Redis restarting does that)', async () => {
+  const port = await serve(createTcpServer((c) => void setTimeout(() => c.destroy(), 50)));
+  const r = await probeRedis({ host: '127.0.0.1', port, tls: false });
+  assert.equal(r.reason, 'Unreachable', r.message);
+  assert.match(r.message, /closed the connection before answering/);
+});

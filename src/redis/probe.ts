@@ -94,9 +94,13 @@ function classifyConnectError(err: Error, where: string, seen: { firstError?: Er
     return { ok: false, reason: 'TlsFailed', message: `TLS to Redis at ${where} failed (${firstLine(m)}): check spec.redis.external.tls and caSecretRef` };
   }
   if (/Protocol error|unknown|reply/i.test(m)) return { ok: false, reason: 'NotRedis', message: `${where} does not speak the Redis protocol (${firstLine(m)})` };
-  if (seen.socketUp && generic) {
-    const tlsHint = seen.tls ? '' : ' (or it expects TLS: see spec.redis.external.tls)';
+  const tlsHint = seen.tls ? '' : ' (or it expects TLS: see spec.redis.external.tls)';
+  if (seen.socketUp && /timed out/i.test(m)) {
     return { ok: false, reason: 'NotRedis', message: `${where} accepted the connection but did not answer like Redis: it does not look like Redis${tlsHint}` };
+  }
+  if (seen.socketUp && generic && !seen.firstError) {
+    // Closed by the other side before any answer: a Redis shutting down or restarting does that.
+    return { ok: false, reason: 'Unreachable', message: `Redis at ${where} closed the connection before answering: it may be restarting${tlsHint}` };
   }
   return { ok: false, reason: 'Unreachable', message: `cannot reach Redis at ${where} (${firstLine(m)}): check host, port and the network path` };
 }

@@ -205,6 +205,44 @@ test('Redis stops during the single-node wait and comes back: the operator waits
   assertNoCrash('Redis stop/start');
 });
 
+test('an existing Redis (spec.redis.external) stops during the single-node wait: Degraded while down, resumes soon after', { skip: !hasPartControl() && 'no sandbox control endpoint' }, async () => {
+  await simConfig({ installDelayMs: 4_000 });
+  const c = await startRun('faults-redis-external', (x) => {
+    x.spec.redis = {
+      external: {
+        host: 'localhost',
+        port: Number(process.env.REDIS_PORT),
+        tls: true,
+        passwordSecretRef: { name: 'tfe-redis', key: 'password' },
+        caSecretRef: { name: 'tfe-redis', key: 'ca.crt' },
+      },
+    } as TfeCluster['spec']['redis'];
+  });
+  await waitFor(k, NS, c.metadata.name!, inSingleNodeWait, 120_000, 'the single-node wait');
+  await stopPart('redis');
+  let down: TfeCluster;
+  try {
+    // The operator probes the Redis itself: it says so, and changes nothing meanwhile.
+    down = await waitFor(k, NS, c.metadata.name!, (x) => x.status?.conditions?.some((d) => d.type === 'Degraded' && d.status === 'True') ?? false, 30_000, 'Degraded while Redis is down');
+    const reason = down.status?.conditions?.find((d) => d.type === 'Degraded')?.reason;
+    assert.equal(reason, 'RedisUnreachable', down.status?.message);
+    assert.match(down.status?.message ?? '', /cannot reach Redis at localhost:\d+/);
+    await new Promise((r) => setTimeout(r, 3_000));
+    assert.deepEqual(await capacityChanges(), [0, 1], 'the operator scaled while Redis was down');
+  } finally {
+    await startPart('redis');
+  }
+  // Probed again at the health interval (500 ms here), not at the 60 s resync.
+  const back = Date.now();
+  await waitFor(k, NS, c.metadata.name!, (x) => x.status?.phase !== 'Degraded', 20_000, 'the TfeCluster to leave Degraded once Redis is back');
+  const resumedMs = Date.now() - back;
+  const done = await ready(c, 'external Redis stop/start');
+  assertNoCrash('external Redis stop/start');
+  assert.deepEqual(await capacityChanges(), [0, 1, 0, 2], 'desired capacity changes of ASG tfe');
+  assert.equal(done.status?.launchTemplate?.currentVersion, 3, 'two launch template versions, the second one current');
+  assert.ok(resumedMs < 20_000);
+});
+
 /** After a restart, the watch must be alive again: a spec change is seen long before the 60 s resync. */
 async function assertWatchAlive(c: TfeCluster, what: string) {
   const before = await getCluster(k, NS, c.metadata.name!);

@@ -24,7 +24,7 @@ const OTHER = 'tfe-leak';
 let op: OperatorProcess | undefined;
 let world: World;
 
-/** Each secret with the forms it could take in text: as is, trimmed, JSON-escaped, base64. */
+/** Each secret with the forms it could take in text: as is, trimmed, JSON-escaped, base64, cut short. */
 function needles(): Array<{ name: string; text: string }> {
   const redisPassword = process.env.REDIS_PASSWORD;
   assert.ok(redisPassword && redisPassword.length >= 16, 'REDIS_PASSWORD (the sandbox Redis password) is not in the environment');
@@ -44,10 +44,12 @@ function needles(): Array<{ name: string; text: string }> {
       ['base64', Buffer.from(value).toString('base64')],
       ['base64 of trimmed', Buffer.from(value.trim()).toString('base64')],
       ['base64url', Buffer.from(value).toString('base64url')],
+      // Leaks are often cut short (V8 quotes ten characters of bad JSON; messages get sliced).
+      ['first 10 characters', value.slice(0, 10)],
     ]);
     const seen = new Set<string>();
     for (const [form, text] of forms) {
-      if (seen.has(text) || text.length < 12) continue;
+      if (seen.has(text) || text.length < 10) continue;
       seen.add(text);
       out.push({ name: `${name} (${form})`, text });
     }

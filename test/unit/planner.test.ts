@@ -362,6 +362,21 @@ for (const [name, breakIt, reason] of broken) {
 
 void BASE_INSTALL;
 
+test('existing Redis unreachable (an outage): Degraded, probed again at the health interval; bad Redis waits for the resync', () => {
+  const c = cluster();
+  c.spec.redis = { external: { host: 'redis', port: 6379, tls: false } } as never;
+  const obs = world();
+  obs.externalRedis = { ok: false, reason: 'Unreachable', message: 'cannot reach Redis at redis:6379 (connect ECONNREFUSED)' };
+  let p = plan({ cluster: c, obs, salt: 'salt' });
+  assert.equal(p.failure?.reason, 'RedisUnreachable');
+  assert.equal(p.action, undefined, 'no change in AWS (not even the ownership tags) while Redis is unusable');
+  assert.equal(p.requeueAfterMs, 1000);
+  obs.externalRedis = { ok: false, reason: 'NotRedis', message: 'redis:6379 does not speak the Redis protocol' };
+  p = plan({ cluster: c, obs, salt: 'salt' });
+  assert.equal(p.failure?.reason, 'RedisNotRedis');
+  assert.equal(p.requeueAfterMs, undefined);
+});
+
 test('drift: a hand-set ASG size or launch template version is restored (Correct) or only reported (Report)', () => {
   const c = cluster();
   const obs = world();

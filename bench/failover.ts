@@ -1,0 +1,147 @@
+// Benchmark (not a test): leader failover time of `tfe-operator run --leader-elect`, for
+// SIGKILL (the Lease must expire) and SIGTERM (the leader hands the Lease over), against the
+// sandbox's real kube-apiserver. Several replicas run; the leader is killed over and over and
+// restarted under the same id (it comes back as a follower). Failover time is measured from
+// the signal to the new leader's "ha: acquired leadership lock" log line.
+//
+//   node --import tsx bench/failover.ts [--kills 20] [--lease-duration 2s] [--renew-deadline 1500ms]
+//                                       [--retry-period 500ms] [--replicas 3] [--signals SIGKILL,SIGTERM] [--keep]
+//
+// Starts its own sandbox in .sandbox-bench-failover (or uses SANDBOX_ENV) and stops it at the
+// end (unless --keep). The replicas watch an empty namespace: they compete for the Lease and
+// touch no TfeCluster. Default run: about 5 minutes on a loaded 2-core machine.
+
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { sandboxDown, sandboxUp } from '../test/sandbox/lifecycle.ts';
+import { ROOT } from '../test/operator-process.ts';
+
+const { values } = parseArgs({
+  options: {
+    kills: { type: 'string', default: '20' },
+    'lease-duration': { type: 'string', default: '2s' },
+    'renew-deadline': { type: 'string', default: '1500ms' },
+    'retry-period': { type: 'string', default: '500ms' },
+    replicas: { type: 'string', default: '3' },
+    signals: { type: 'string', default: 'SIGKILL,SIGTERM' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const kills = Number(values.kills);
+const replicaCount = Number(values.replicas);
+const signals = values.signals!.split(',').map((s) => s.trim().toUpperCase()) as NodeJS.Signals[];
+if (!(kills > 0) || !(replicaCount >= 2) || signals.some((s) => s !== 'SIGKILL' && s !== 'SIGTERM')) {
+  console.error('usage: --kills N (>0) --replicas N (>=2) --signals SIGKILL,SIGTERM');
+  process.exit(2);
+}
+
+const dir = join(ROOT, '.sandbox-bench-failover');
+const own = !process.env.SANDBOX_ENV;
+if (own) {
+  console.log('starting a sandbox in .sandbox-bench-failover ...');
+  const up = await sandboxUp({ dir, simPort: 0, log: () => {} });
+  Object.assign(process.env, up.env);
+} else {
+  await import('../test/harness.ts'); // loads SANDBOX_ENV into process.env
+}
+const ha = await import('../test/e2e/ha-support.ts');
+
+const timing = { leaseDuration: values['lease-duration']!, renewDeadline: values['renew-deadline']!, retryPeriod: values['retry-period']! };
+const leaseMs = ha.ms(timing.leaseDuration);
+const retryMs = ha.ms(timing.retryPeriod);
+const NS = 'tfe-operator-bench';
+
+const kc = new KubeConfig();
+kc.loadFromDefault();
+const core = kc.makeApiClient(CoreV1Api);
+const coordination = kc.makeApiClient(CoordinationV1Api);
+try {
+  await core.createNamespace({ body: { metadata: { name: NS } } });
+} catch (err) {
+  if ((err as { code?: number }).code !== 409) throw err;
+}
+for (const l of (await coordination.listNamespacedLease({ namespace: NS })).items) {
+  await coordination.deleteNamespacedLease({ name: l.metadata!.name!, namespace: NS });
+}
+
+// Watch only the (empty) lease namespace: no TfeCluster is touched.
+const args = [...ha.haArgs(NS, timing), '--namespace', NS];
+const replicas = Array.from({ length: replicaCount }, (_, i) => new ha.Replica(`failover-${i + 1}`, args));
+
+async function holder(): Promise<string | undefined> {
+  try {
+    const l = await coordination.readNamespacedLease({ name: 'tfe-operator-leader', namespace: NS });
+    return l.spec?.holderIdentity || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Competing and following `leaderId` (it saw that leader's record), for at least one retry period. */
+function readyFollower(r: ha.Replica, leaderId: string): boolean {
+  if (!r.alive) return false;
+  const seen = r.proc.logs().find((l) => l.msg === 'ha: new leader observed' && l.leader === leaderId);
+  return seen !== undefined && Date.now() - ha.timeOf(seen) >= retryMs;
+}
+
+const results: Record<string, number[]> = {};
+const restarts: Array<Promise<unknown>> = [];
+let failed = 0;
+try {
+  await Promise.all(replicas.map((r) => r.start()));
+  await ha.nextLeader(replicas, 0, 120_000);
+  for (const sig of signals) {
+    results[sig] = [];
+    for (let i = 1; i <= kills; i++) {
+      // The current leader, and at least one follower that knows it and is ready to take over.
+      const leaderId = await ha.until('a steady leader', 60_000, async () => {
+        const h = await holder();
+        const leader = replicas.find((r) => r.id === h && r.alive && r.lines(ha.ACQUIRED).length > 0);
+        return leader && replicas.some((r) => r !== leader && readyFollower(r, leader.id)) ? leader.id : undefined;
+      });
+      const leader = replicas.find((r) => r.id === leaderId)!;
+      const old = leader.proc;
+      const sentAt = leader.signal(sig);
+      try {
+        const next = await ha.nextLeader(
+          replicas.filter((r) => r !== leader),
+          sentAt,
+          leaseMs + 2 * retryMs + 30_000,
+        );
+        results[sig].push(next.at - sentAt);
+        process.stdout.write(`${sig} ${String(i).padStart(2)}/${kills}: ${leader.id} -> ${next.replica.id} in ${next.at - sentAt} ms\n`);
+      } catch (err) {
+        failed++;
+        console.error(`${sig} ${i}: ${(err as Error).message}`);
+      }
+      // Back under the same id, as a follower (in the background; the next kill waits for a ready follower).
+      restarts.push(old.exited.then(() => leader.start()));
+    }
+  }
+} finally {
+  await Promise.allSettled(restarts);
+  await Promise.all(replicas.filter((r) => r.alive).map((r) => r.proc.stop('SIGKILL')));
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+console.log(
+  `\nLeader failover, ${replicaCount} replicas; lease duration ${timing.leaseDuration}, renew deadline ${timing.renewDeadline}, retry period ${timing.retryPeriod}`,
+);
+console.log('from the signal to the new leader\'s "ha: acquired leadership lock" (ms)\n');
+console.log('signal    kills  median     p95     max   lease  retry  expected');
+for (const sig of signals) {
+  const xs = [...(results[sig] ?? [])].sort((a, b) => a - b);
+  if (xs.length === 0) continue;
+  const expected = sig === 'SIGKILL' ? `about lease duration + up to 1.2 x retry (${leaseMs}..${leaseMs + 1.2 * retryMs})` : `up to 1.2 x retry + round trips (<= ${1.2 * retryMs} + ...)`;
+  console.log(
+    `${sig.padEnd(8)}  ${String(xs.length).padStart(5)}  ${String(pct(xs, 50)).padStart(6)}  ${String(pct(xs, 95)).padStart(6)}  ${String(xs.at(-1)).padStart(6)}  ${String(leaseMs).padStart(6)}  ${String(retryMs).padStart(5)}  ${expected}`,
+  );
+}
+if (failed) console.log(`\n${failed} kill(s) without a new leader in time`);
+
+if (own && !values.keep) await sandboxDown({ dir });
+process.exit(failed ? 1 : 0);

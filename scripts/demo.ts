@@ -75,13 +75,13 @@ if (cluster.status?.phase !== 'Ready') {
   process.exit(1);
 }
 
-const sim = (await (await fetch(`${process.env.TFE_SIM_URL}/sim/state`)).json()) as { nodes: Array<{ id: string; state: string; launchTemplateVersion?: string }>; scaleHistory: number[] };
+const sim = (await (await fetch(`${process.env.TFE_SIM_URL}/sim/state`)).json()) as { nodes: Array<{ id: string; state: string; version?: number }>; scaleHistory: Record<string, number[]> };
 const s = cluster.status!;
 console.log('\nSummary');
 console.log(`  phase                 ${s.phase} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
 console.log(`  Redis                 ${s.redis?.replicationGroupId ?? ''} ${s.redis?.endpoint}:${s.redis?.port} (TLS, auth token, created by the operator: ${s.redis?.managed})`);
 console.log(`  launch template       ${s.launchTemplate?.id}: version ${s.launchTemplate?.baselineVersion} (standalone) -> ${s.launchTemplate?.currentVersion} (Active/Active, Replicated UI disabled)`);
-console.log(`  scale history         ${sim.scaleHistory.join(' -> ')}`);
-console.log(`  nodes                 ${sim.nodes.map((n) => `${n.id} ${n.state} (v${n.launchTemplateVersion})`).join(', ')}`);
+console.log(`  scale history         ${(sim.scaleHistory.tfe ?? []).join(' -> ')}`);
+console.log(`  nodes                 ${sim.nodes.map((n) => `${n.id} ${n.state} (v${n.version})`).join(', ')}`);
 console.log(`  conditions            ${(s.conditions ?? []).map((c) => `${c.type}=${c.status}`).join(' ')}`);
 console.log(`\nThe sandbox keeps running: source ${join(dir, 'env')}; kubectl get tfe -n tfe; make sandbox-down when done.`);

@@ -51,7 +51,7 @@ interface Case {
   message: RegExp;
   mutate: (c: TfeCluster) => void;
   /** Kubernetes objects the case needs in namespace tfe. */
-  setup?: () => Promise<void>;
+  setup?: () => Promise<unknown>;
 }
 
 function settingsConfigMap(name: string, data: { conf?: string; settings?: string }) {

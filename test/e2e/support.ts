@@ -71,7 +71,7 @@ export async function waitFor(
 
 export const isReady = (c: TfeCluster) => c.status?.phase === 'Ready' && c.status.observedGeneration === c.metadata.generation;
 
-export async function simState(): Promise<{ nodes: Array<Record<string, any>>; scaleHistory: number[] }> {
+export async function simState(): Promise<{ nodes: Array<Record<string, any>>; scaleHistory: Record<string, number[]> }> {
   const r = await fetch(`${process.env.TFE_SIM_URL}/sim/state`);
   return (await r.json()) as never;
 }

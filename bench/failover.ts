@@ -9,13 +9,16 @@
 //
 // Starts its own sandbox in .sandbox-bench-failover (or uses SANDBOX_ENV) and stops it at the
 // end (unless --keep). The replicas watch an empty namespace: they compete for the Lease and
-// touch no TfeCluster. Default run: about 5 minutes on a loaded 2-core machine.
+// touch no TfeCluster. Each kill waits for a steady state first (every replica up and
+// following), so one process start-up per kill dominates the run time: a few minutes idle,
+// about 10 on a loaded 2-core machine; --kills changes it.
 
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { sandboxDown, sandboxUp } from '../test/sandbox/lifecycle.ts';
 import { ROOT } from '../test/operator-process.ts';
+import type { Replica } from '../test/e2e/ha-support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -79,26 +82,27 @@ async function holder(): Promise<string | undefined> {
 }
 
 /** Competing and following `leaderId` (it saw that leader's record), for at least one retry period. */
-function readyFollower(r: ha.Replica, leaderId: string): boolean {
+function readyFollower(r: Replica, leaderId: string): boolean {
   if (!r.alive) return false;
   const seen = r.proc.logs().find((l) => l.msg === 'ha: new leader observed' && l.leader === leaderId);
   return seen !== undefined && Date.now() - ha.timeOf(seen) >= retryMs;
 }
 
 const results: Record<string, number[]> = {};
-const restarts: Array<Promise<unknown>> = [];
 let failed = 0;
+const started = Date.now();
 try {
   await Promise.all(replicas.map((r) => r.start()));
   await ha.nextLeader(replicas, 0, 120_000);
   for (const sig of signals) {
     results[sig] = [];
     for (let i = 1; i <= kills; i++) {
-      // The current leader, and at least one follower that knows it and is ready to take over.
-      const leaderId = await ha.until('a steady leader', 60_000, async () => {
+      // Steady state before each kill: every replica up, one leading, all others following it
+      // (no process is starting up: on a small machine that would slow down everyone).
+      const leaderId = await ha.until('a steady leader and ready followers', 180_000, async () => {
         const h = await holder();
         const leader = replicas.find((r) => r.id === h && r.alive && r.lines(ha.ACQUIRED).length > 0);
-        return leader && replicas.some((r) => r !== leader && readyFollower(r, leader.id)) ? leader.id : undefined;
+        return leader && replicas.every((r) => r === leader || readyFollower(r, leader.id)) ? leader.id : undefined;
       });
       const leader = replicas.find((r) => r.id === leaderId)!;
       const old = leader.proc;
@@ -115,12 +119,12 @@ try {
         failed++;
         console.error(`${sig} ${i}: ${(err as Error).message}`);
       }
-      // Back under the same id, as a follower (in the background; the next kill waits for a ready follower).
-      restarts.push(old.exited.then(() => leader.start()));
+      // Back under the same id, as a follower.
+      await old.exited;
+      await leader.start();
     }
   }
 } finally {
-  await Promise.allSettled(restarts);
   await Promise.all(replicas.filter((r) => r.alive).map((r) => r.proc.stop('SIGKILL')));
 }
 
@@ -142,6 +146,7 @@ for (const sig of signals) {
   );
 }
 if (failed) console.log(`\n${failed} kill(s) without a new leader in time`);
+console.log(`\n(${((Date.now() - started) / 1000).toFixed(0)} s)`);
 
 if (own && !values.keep) await sandboxDown({ dir });
 process.exit(failed ? 1 : 0);

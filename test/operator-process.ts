@@ -30,7 +30,9 @@ export interface StartOperatorOptions {
 }
 
 export function startOperator(o: StartOperatorOptions): OperatorProcess {
-  const args = ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'run', '--id', o.id, '--port', String(o.port), '--host', '127.0.0.1', '--address', `http://127.0.0.1:${o.port}`, ...(o.args ?? [])];
+  // TFE_OPERATOR_ENTRY: compiled dist/main.js (test/run.ts builds it) or, by default, the TypeScript source.
+  const entry = process.env.TFE_OPERATOR_ENTRY ?? join(ROOT, 'src/main.ts');
+  const args = [...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []), entry, 'run', '--id', o.id, '--port', String(o.port), '--host', '127.0.0.1', '--address', `http://127.0.0.1:${o.port}`, ...(o.args ?? [])];
   const proc = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'debug', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let file: ReturnType<typeof createWriteStream> | undefined;

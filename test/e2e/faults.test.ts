@@ -21,7 +21,7 @@ let proxy: AwsFaultProxy;
 let op: OperatorProcess | undefined;
 let baseline: string | undefined;
 
-/** Operator settings for fault runs: AWS through the proxy, short SDK timeouts and backoff. */
+/** Operator settings for fault runs: AWS through the proxy; a stalled AWS call times out after 3 s. */
 function operatorEnv(): Record<string, string> {
   return {
     AWS_ENDPOINT_URL: proxy.url,
@@ -292,11 +292,3 @@ async function waitForApi() {
     }
   }
 }
-
-after(() => {
-  const t = setTimeout(() => {
-    const handles = (process as unknown as { _getActiveHandles(): Array<{ constructor: { name: string } }> })._getActiveHandles();
-    console.error('DEBUG active handles:', handles.map((h) => h.constructor.name + ' ' + JSON.stringify((h as any).remoteAddress ?? (h as any)._host ?? '')));
-  }, 3000);
-  t.unref();
-});

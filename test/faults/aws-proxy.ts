@@ -175,7 +175,9 @@ export class AwsFaultProxy {
 
   async start(): Promise<this> {
     const server = createServer((req, res) => void this.handle(req, res));
-    server.keepAliveTimeout = 5_000;
+    // Longer than any client idle time: a keep-alive socket closing under a reused request would
+    // show up as an ECONNRESET that AWS did not cause.
+    server.keepAliveTimeout = 120_000;
     server.on('connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));

@@ -47,6 +47,17 @@ if (!running) {
   say('operator already running');
 }
 
+const readyz = `http://127.0.0.1:${process.env.SANDBOX_OPERATOR_PORT ?? '18081'}/readyz`;
+for (let i = 0; ; i++) {
+  const ok = await fetch(readyz).then((r) => r.ok, () => false);
+  if (ok) break;
+  if (i > 600) {
+    say(`the operator did not become ready (${readyz}); see ${join(dir, 'logs', 'operator.log')}`);
+    process.exit(1);
+  }
+  await new Promise((r) => setTimeout(r, 200));
+}
+say('operator ready (watch cache synced)');
 say('kubectl apply -f examples/tfecluster.yaml');
 process.stdout.write(kubectl('apply', '-f', join(ROOT, 'examples/tfecluster.yaml')));
 

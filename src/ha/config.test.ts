@@ -6,7 +6,7 @@ test('parseDurationMs: Go-style durations and plain milliseconds', () => {
   assert.equal(parseDurationMs('15s', 'x'), 15_000);
   assert.equal(parseDurationMs('500ms', 'x'), 500);
   assert.equal(parseDurationMs('1m30s', 'x'), 90_000);
-  assert.equal(parseDurationMs('2.5s', 'x'), 2_500);
+  assert.equal(parseDurationMs('2s500ms', 'x'), 2_500);
   assert.equal(parseDurationMs('750', 'x'), 750);
   assert.equal(parseDurationMs(3000, 'x'), 3000);
   for (const bad of ['', 's', '10 s', '10x', '1s2', '-1s']) assert.throws(() => parseDurationMs(bad, 'leaseDuration'), HaConfigError, bad);

@@ -2,6 +2,7 @@
 // the environment, validated once, then frozen. Nothing here does I/O except reading the
 // service account namespace file when no namespace was given.
 
+import { parseDuration } from '../api/defaults.ts';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
@@ -53,28 +54,19 @@ export class HaConfigError extends Error {
   }
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Parses a Go-style duration ("1m30s", "500ms", "2.5s") or a number of milliseconds. */
+/** Parses a Go-style duration ("1m30s", "500ms"; the same grammar as the CRD's) or a number of milliseconds. */
 export function parseDurationMs(value: number | string, field: string): number {
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new HaConfigError(`${field}: ${value} is not a duration`);
     return value;
   }
   const s = value.trim();
-  if (/^\d+(\.\d+)?$/.test(s)) return Number(s);
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-  let total = 0;
-  let pos = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s)) !== null) {
-    total += Number(m[1]) * UNIT_MS[m[2]!]!;
-    pos = re.lastIndex;
-  }
-  if (s.length === 0 || pos !== s.length) {
+  if (/^\d+$/.test(s)) return Number(s);
+  try {
+    return parseDuration(s);
+  } catch {
     throw new HaConfigError(`${field}: "${value}" is not a duration; use e.g. "15s", "500ms" or "1m30s"`);
   }
-  return total;
 }
 
 function fmt(ms: number): string {

@@ -1,8 +1,9 @@
 // Fault injection against real parts: the operator migrates the sandbox example while the
 // AWS API (through test/faults/aws-proxy.ts) throttles, fails, answers slowly and drops
 // connections, while Redis goes away during the single-node wait, and while kube-apiserver
-// and etcd restart. Each run must end exactly like a clean run, with no action repeated
-// (moto's own call log and ASG history are the witnesses, not the operator's word).
+// and etcd restart. Each run of the example must end exactly like a clean run, with no action
+// repeated (moto's own call log, ASG history and resources are the witnesses, not the
+// operator's word); a run with an existing Redis must pause while it is down and go on after.
 
 import { after, afterEach, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -109,7 +110,7 @@ function assertFired(rules: string[], what: string) {
 
 test('AWS throttling and HTTP 500s on reads and writes: same end state, nothing done twice', async () => {
   const rules = [
-    // Every first attempt of every write is throttled (the SDK's retry must take it).
+    // Every other write attempt is throttled (the SDK's retry must take it).
     proxy.addRule({ name: 'throttle-writes', kind: 'throttle', operations: ['mutating'], every: 2 }),
     // Reads too, and a burst longer than the SDK's 5 attempts (the work queue must retry).
     proxy.addRule({ name: 'throttle-burst', kind: 'throttle', operations: ['DescribeLaunchTemplateVersions'], skip: 3, times: 6 }),

@@ -32,6 +32,8 @@ check-crds: ## fail when crds/*.yaml differs from what src/api/schema.ts generat
 .PHONY: demo bench
 demo: ## the whole migration on the local sandbox: sandbox-up, operator, apply the example, watch until Ready
 	$(NODE_TS) scripts/demo.ts
-bench: ## benchmarks (not tests): migration ratio and AWS calls per step, failover, scale; prints tables
+bench: ## benchmarks (not tests): migration ratio and AWS calls per step, failover, scale (BENCH_SCALE_ARGS='--sizes 1,100,1000'), spec-change reaction; prints tables
 	$(NODE_TS) bench/migration.ts
 	$(NODE_TS) bench/failover.ts
+	$(NODE_TS) bench/scale.ts $(BENCH_SCALE_ARGS)
+	$(NODE_TS) bench/reaction.ts

@@ -42,7 +42,7 @@ for (let run = 1; run <= runs; run++) {
     await new Promise((r) => setTimeout(r, 100));
   }
   const op = await support.operator(`bench-${run}`);
-  await op.waitForLog((l) => l.msg === 'watch cache synced', 120_000);
+  await op.waitForLog((l) => String(l.msg).startsWith('watch cache synced'), 120_000);
   await clearAwsCalls(process.env.AWS_ENDPOINT_URL!);
   const c = support.exampleCluster((x) => {
     x.spec.health = { ...x.spec.health, interval: '250ms' } as never;

@@ -1,0 +1,231 @@
+// Benchmark (not a test): one operator with N TfeClusters that are already Ready. For each N in
+// --sizes it measures, with a fresh operator process (a restart):
+//   - full resync: from the process start until every TfeCluster was reconciled once (a
+//     `reconciled` debug log line per cluster);
+//   - resident memory (VmRSS from /proc/<pid>/status) in steady state, and its high-water mark;
+//   - AWS calls in steady state over --window-s (default 60 s, with the default --resync 60000):
+//     reads per cluster per hour (extrapolated) and writes (must be 0), from moto's call log
+//     (only calls whose user agent says tfe-operator/<this operator's id>).
+//
+//   node --import tsx bench/scale.ts [--sizes 1,100] [--window-s 60] [--resync 60000]
+//                                    [--install-delay-ms 300] [--keep]
+//
+// Setup (not measured): cluster 1 is the seeded `tfe/tfe`; cluster i > 1 gets namespace
+// `scale-<i>` with copies of the world's ConfigMap and Secrets (test/faults/world-extra.ts), its
+// own launch template + ASG `scale-<i>` (version 1: the seeded standalone install, 1 node) and
+// its own ElastiCache replication group id. A setup operator then migrates every new cluster
+// for real until all are Ready (simulator install delay --install-delay-ms), and is stopped.
+// Sizes grow incrementally: 100 after 1 adds 99 clusters. Every simulated node is a real
+// simulator node (health checks, Redis PING), so large sizes load the sandbox, not just the
+// operator; 1000 needs a machine with room for 1000 ASGs in moto and 2000 simulated nodes.
+// Measured limit of the setup: on a loaded 2-core machine, migrating 99 clusters at once
+// saturated the sandbox's node simulator (one CPU; node health probes timed out after 3 s) and
+// never converged, so N=100 needs either a bigger machine or a setup that writes the migrated
+// state directly (launch template version with the Active/Active user data, ASG tags
+// tfe.operators.dev/*, the managed Secrets Manager secrets and replication group per clone).
+//
+// The operator runs from src/main.ts through tsx (as every e2e test does), or from
+// $TFE_OPERATOR_ENTRY (e.g. dist/main.js after `make build`): the RSS includes what that
+// loader costs. Starts its own sandbox in .sandbox-bench-scale (or uses SANDBOX_ENV) and stops
+// it at the end (unless --keep).
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { sandboxDown, sandboxUp } from '../test/sandbox/lifecycle.ts';
+import { awsCalls, clearAwsCalls } from '../test/sandbox/moto.ts';
+import { ROOT, type OperatorProcess } from '../test/operator-process.ts';
+import { GROUP, PLURAL, VERSION, type TfeCluster } from '../src/api/types.ts';
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '1,100' },
+    'window-s': { type: 'string', default: '60' },
+    resync: { type: 'string', default: '60000' },
+    'install-delay-ms': { type: 'string', default: '300' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const sizes = values.sizes!.split(',').map(Number).sort((a, b) => a - b);
+const windowMs = Number(values['window-s']) * 1000;
+const resyncMs = Number(values.resync);
+const installDelayMs = Number(values['install-delay-ms']);
+if (sizes.some((n) => !(Number.isInteger(n) && n >= 1)) || !(windowMs > 0) || !(resyncMs > 0)) {
+  console.error('usage: --sizes 1,100,1000 --window-s 60 --resync 60000');
+  process.exit(2);
+}
+
+if (windowMs % resyncMs !== 0) {
+  // Each cluster is re-observed once per resync period: a shorter (or non-multiple) window holds
+  // 0 or 1 re-observation per cluster depending on phase, and the per-hour figure is off.
+  console.warn(`warning: --window-s ${windowMs / 1000} is not a multiple of --resync ${resyncMs} ms; reads per hour will be skewed`);
+}
+
+const dir = join(ROOT, '.sandbox-bench-scale');
+const own = !process.env.SANDBOX_ENV;
+if (own) {
+  console.log('starting a sandbox in .sandbox-bench-scale ...');
+  const up = await sandboxUp({ dir, simPort: 0, log: () => {} });
+  Object.assign(process.env, up.env);
+}
+const harness = await import('../test/harness.ts');
+const support = await import('../test/e2e/support.ts');
+const extra = await import('../test/faults/world-extra.ts');
+const k = support.kube();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (m: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
+const isRead = (action: string | null) => /^(Describe|List|Get)/.test(action ?? '');
+
+async function listClusters(): Promise<TfeCluster[]> {
+  return ((await k.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as { items: TfeCluster[] }).items;
+}
+
+function rssKiB(pid: number): { rss: number; hwm: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN);
+  return { rss: kib('VmRSS'), hwm: kib('VmHWM') };
+}
+
+/** Keys of the TfeClusters this operator logged `reconciled` for, scanning new lines only. */
+function reconciledTracker(op: OperatorProcess) {
+  const seen = new Set<string>();
+  let scanned = 0;
+  return () => {
+    for (; scanned < op.lines.length; scanned++) {
+      const line = op.lines[scanned]!;
+      if (!line.includes('"reconciled"')) continue;
+      try {
+        const l = JSON.parse(line) as { msg?: string; tfecluster?: string };
+        if (l.msg === 'reconciled' && l.tfecluster) seen.add(l.tfecluster);
+      } catch {
+        /* not JSON */
+      }
+    }
+    return seen;
+  };
+}
+
+const world = await harness.resetWorld();
+await fetch(`${process.env.TFE_SIM_URL}/sim/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ installDelayMs }) });
+
+function clusterFor(i: number): TfeCluster {
+  return support.exampleCluster((c) => {
+    if (i === 1) return; // the seeded tfe/tfe
+    c.metadata.namespace = `scale-${i}`;
+    c.spec.autoScalingGroupName = `scale-${i}`;
+    c.spec.launchTemplate = { name: `scale-${i}` } as TfeCluster['spec']['launchTemplate'];
+    c.spec.redis.elastiCache!.replicationGroupId = `scale-redis-${i}`;
+  });
+}
+
+interface Row {
+  n: number;
+  setupS: number;
+  syncedMs: number;
+  resyncMs: number;
+  rssMiB: number;
+  hwmMiB: number;
+  reads: number;
+  writes: number;
+  readsPerClusterHour: number;
+  writeOps: string;
+  entry: string;
+}
+const rows: Row[] = [];
+let have = 0;
+const started = Date.now();
+try {
+  for (const n of sizes) {
+    // ---- setup: clusters have+1..n, migrated once by a setup operator (not measured)
+    const setupStart = Date.now();
+    if (n > have) {
+      log(`N=${n}: creating clusters ${have + 1}..${n} ...`);
+      for (let i = have + 1; i <= n; i++) {
+        if (i > 1) {
+          await extra.createExtraAsg(world, `scale-${i}`);
+          await extra.copyWorldObjects(k, `scale-${i}`);
+        }
+      }
+      const setup = await support.operator(`scale-setup-${n}`);
+      await setup.waitForLog((l) => l.msg === 'watch cache synced: ready', 120_000);
+      for (let i = have + 1; i <= n; i++) await support.createCluster(k, clusterFor(i));
+      for (;;) {
+        const all = await listClusters();
+        const ready = all.filter(support.isReady).length;
+        const degraded = all.filter((c) => c.status?.phase === 'Degraded');
+        if (degraded.length) throw new Error(`Degraded: ${degraded[0]!.metadata.namespace}/${degraded[0]!.metadata.name}: ${degraded[0]!.status?.message}`);
+        if (ready === n) break;
+        if (Date.now() - setupStart > 30 * 60_000) throw new Error(`setup timed out: ${ready}/${n} Ready`);
+        log(`N=${n}: ${ready}/${n} Ready`);
+        await sleep(5_000);
+      }
+      await setup.stop();
+      have = n;
+    }
+    const setupS = (Date.now() - setupStart) / 1000;
+    log(`N=${n}: all Ready after ${setupS.toFixed(0)} s of setup; restarting the operator`);
+
+    // ---- measure: a fresh operator (the restart)
+    const id = `scale-${n}`;
+    const t0 = Date.now();
+    const op = await support.operator(id, {}, ['--resync', String(resyncMs)]);
+    const reconciled = reconciledTracker(op);
+    await op.waitForLog((l) => l.msg === 'watch cache synced: ready', 300_000);
+    const syncedMs = Date.now() - t0;
+    for (;;) {
+      if (reconciled().size >= n) break;
+      if (op.proc.exitCode !== null) throw new Error(`operator exited: ${op.lines.slice(-10).join('\n')}`);
+      if (Date.now() - t0 > 30 * 60_000) throw new Error(`full resync timed out: ${reconciled().size}/${n}`);
+      await sleep(20);
+    }
+    const fullResyncMs = Date.now() - t0;
+    log(`N=${n}: full resync in ${fullResyncMs} ms; steady-state window ${windowMs / 1000} s ...`);
+
+    // Steady state: every cluster is Ready and observed; from now on only resyncs happen.
+    await clearAwsCalls(process.env.AWS_ENDPOINT_URL!);
+    const w0 = Date.now();
+    await sleep(windowMs);
+    const w1 = Date.now();
+    const { rss, hwm } = rssKiB(op.proc.pid!);
+    const calls = (await awsCalls(process.env.AWS_ENDPOINT_URL!)).filter((x) => {
+      const t = Date.parse(x.ts);
+      const mine = `${x.userAgent ?? ''} ${x.amzUserAgent ?? ''}`.includes(`tfe-operator/${id}`);
+      return mine && t >= w0 && t <= w1;
+    });
+    const writes = calls.filter((x) => !isRead(x.action));
+    const reads = calls.length - writes.length;
+    const notReady = (await listClusters()).filter((c) => !support.isReady(c)).length;
+    if (notReady) log(`N=${n}: WARNING ${notReady} cluster(s) not Ready at the end of the window`);
+    await op.stop();
+    rows.push({
+      n,
+      setupS,
+      syncedMs,
+      resyncMs: fullResyncMs,
+      rssMiB: rss / 1024,
+      hwmMiB: hwm / 1024,
+      reads,
+      writes: writes.length,
+      readsPerClusterHour: (reads / n) * (3_600_000 / (w1 - w0)),
+      writeOps: [...new Set(writes.map((x) => x.action))].join(', '),
+      entry: process.env.TFE_OPERATOR_ENTRY ?? 'src/main.ts (tsx)',
+    });
+    const r = rows.at(-1)!;
+    log(`N=${n}: watch synced ${r.syncedMs} ms, full resync ${r.resyncMs} ms, RSS ${r.rssMiB.toFixed(1)} MiB (peak ${r.hwmMiB.toFixed(1)}), ${r.reads} reads in ${windowMs / 1000} s = ${r.readsPerClusterHour.toFixed(0)}/cluster/hour, ${r.writes} writes`);
+  }
+} finally {
+  if (own && !values.keep) {
+    log('stopping the sandbox ...');
+    await sandboxDown({ dir });
+  }
+}
+
+console.log(`\nN Ready TfeClusters on one operator (restart, --resync ${resyncMs}, steady-state window ${windowMs / 1000} s; entry ${rows[0]?.entry ?? '-'})`);
+console.log('clusters  watch synced (ms)  full resync (ms)  after sync (ms)  RSS (MiB)  RSS peak (MiB)  AWS reads in window  reads/cluster/hour  AWS writes');
+for (const r of rows) {
+  console.log(
+    `${String(r.n).padStart(8)}  ${String(r.syncedMs).padStart(17)}  ${String(r.resyncMs).padStart(16)}  ${String(r.resyncMs - r.syncedMs).padStart(15)}  ${r.rssMiB.toFixed(1).padStart(9)}  ${r.hwmMiB.toFixed(1).padStart(14)}  ${String(r.reads).padStart(19)}  ${r.readsPerClusterHour.toFixed(0).padStart(18)}  ${String(r.writes).padStart(10)}${r.writeOps ? ` (${r.writeOps})` : ''}`,
+  );
+}
+console.log(`\n(setup: ${rows.map((r) => `N=${r.n} ${r.setupS.toFixed(0)} s`).join(', ')}; total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+process.exit(rows.some((r) => r.writes > 0) ? 1 : 0);

@@ -2,6 +2,7 @@
 // Lease API the HA code uses (so tests can substitute it), per-request deadlines, and
 // HTTP status extraction from its ApiException.
 
+import { statusCode as httpStatus } from '../kube/client.ts';
 import type { ConfigurationOptions, ObservableMiddleware, V1Lease, V1LeaseList, V1Status } from '@kubernetes/client-node';
 import { Observable, V1MicroTime } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
@@ -97,15 +98,8 @@ export class RequestCancelledError extends Error {
   }
 }
 
-/** HTTP status code of a client-node ApiException (or anything carrying `code`/`statusCode`). */
-export function httpStatus(err: unknown): number | undefined {
-  if (err && typeof err === 'object') {
-    const e = err as { code?: unknown; statusCode?: unknown };
-    if (typeof e.code === 'number') return e.code;
-    if (typeof e.statusCode === 'number') return e.statusCode;
-  }
-  return undefined;
-}
+/** HTTP status code of a client-node error: the one helper in src/kube/client.ts. */
+export { statusCode as httpStatus } from '../kube/client.ts';
 
 /** A short, secret-free description of an API error for logs. */
 export function describeError(err: unknown): string {

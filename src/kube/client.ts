@@ -48,9 +48,12 @@ export function kubeFrom(config: k8s.KubeConfig): Kube {
 
 export const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 
+/** HTTP status code of a client-node ApiException (or anything carrying a numeric `code`/`statusCode`). */
 export function statusCode(err: unknown): number | undefined {
-  const e = err as { code?: number; statusCode?: number; response?: { statusCode?: number } };
-  return e?.code ?? e?.statusCode ?? e?.response?.statusCode;
+  if (!err || typeof err !== 'object') return undefined;
+  const e = err as { code?: unknown; statusCode?: unknown; response?: { statusCode?: unknown } };
+  for (const v of [e.code, e.statusCode, e.response?.statusCode]) if (typeof v === 'number') return v;
+  return undefined;
 }
 
 export function isNotFound(err: unknown): boolean {

@@ -8,21 +8,18 @@
 //     (only calls whose user agent says tfe-operator/<this operator's id>).
 //
 //   node --import tsx bench/scale.ts [--sizes 1,100] [--window-s 60] [--resync 60000]
-//                                    [--install-delay-ms 300] [--keep]
+//                                    [--install-delay-ms 300] [--parallel 8] [--keep]
 //
-// Setup (not measured): cluster 1 is the seeded `tfe/tfe`; cluster i > 1 gets namespace
-// `scale-<i>` with copies of the world's ConfigMap and Secrets (test/faults/world-extra.ts), its
-// own launch template + ASG `scale-<i>` (version 1: the seeded standalone install, 1 node) and
-// its own ElastiCache replication group id. A setup operator then migrates every new cluster
-// for real until all are Ready (simulator install delay --install-delay-ms), and is stopped.
-// Sizes grow incrementally: 100 after 1 adds 99 clusters. Every simulated node is a real
-// simulator node (health checks, Redis PING), so large sizes load the sandbox, not just the
-// operator; 1000 needs a machine with room for 1000 ASGs in moto and 2000 simulated nodes.
-// Measured limit of the setup: on a loaded 2-core machine, migrating 99 clusters at once
-// saturated the sandbox's node simulator (one CPU; node health probes timed out after 3 s) and
-// never converged, so N=100 needs either a bigger machine or a setup that writes the migrated
-// state directly (launch template version with the Active/Active user data, ASG tags
-// tfe.operators.dev/*, the managed Secrets Manager secrets and replication group per clone).
+// Setup (not measured): cluster 1 is the seeded `tfe/tfe`, migrated for real by a setup
+// operator through the node simulator. Every clone i > 1 gets namespace `scale-<i>` with
+// copies of the world's ConfigMap and Secrets (test/faults/world-extra.ts) and the migrated
+// state of cluster 1 written straight into the AWS emulator for its own launch template, ASG
+// `scale-<i>` and replication group `scale-redis-<i>` (bench/scale-world.ts): migrating 999
+// clusters through the simulator does not fit on 2 cores. The simulator boots every clone's
+// two nodes from that user data (it lists the groups every 2 s and re-checks a healthy node
+// every 10 min from then on, instead of 100 ms and 1 s, so 2000 nodes fit). A check operator
+// must then find every clone Ready with zero AWS writes (the clone is exactly what the
+// operator would have made, or the run stops), and is stopped. Sizes grow incrementally.
 //
 // The operator runs from src/main.ts through tsx (as every e2e test does), or from
 // $TFE_OPERATOR_ENTRY (e.g. dist/main.js after `make build`): the RSS includes what that
@@ -43,6 +40,7 @@ const { values } = parseArgs({
     'window-s': { type: 'string', default: '60' },
     resync: { type: 'string', default: '60000' },
     'install-delay-ms': { type: 'string', default: '300' },
+    parallel: { type: 'string', default: '8' },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -50,6 +48,7 @@ const sizes = values.sizes!.split(',').map(Number).sort((a, b) => a - b);
 const windowMs = Number(values['window-s']) * 1000;
 const resyncMs = Number(values.resync);
 const installDelayMs = Number(values['install-delay-ms']);
+const parallel = Number(values.parallel);
 if (sizes.some((n) => !(Number.isInteger(n) && n >= 1)) || !(windowMs > 0) || !(resyncMs > 0)) {
   console.error('usage: --sizes 1,100,1000 --window-s 60 --resync 60000');
   process.exit(2);
@@ -71,10 +70,12 @@ if (own) {
 const harness = await import('../test/harness.ts');
 const support = await import('../test/e2e/support.ts');
 const extra = await import('../test/faults/world-extra.ts');
+const scaleWorld = await import('./scale-world.ts');
 const k = support.kube();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (m: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
 const isRead = (action: string | null) => /^(Describe|List|Get)/.test(action ?? '');
+const mine = (x: { userAgent?: string | null; amzUserAgent?: string | null }, id: string) => `${x.userAgent ?? ''} ${x.amzUserAgent ?? ''}`.includes(`tfe-operator/${id}`);
 
 async function listClusters(): Promise<TfeCluster[]> {
   return ((await k.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as { items: TfeCluster[] }).items;
@@ -118,6 +119,81 @@ function clusterFor(i: number): TfeCluster {
   });
 }
 
+async function simConfig(patch: object): Promise<void> {
+  const res = await fetch(`${process.env.TFE_SIM_URL}/sim/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(patch) });
+  if (!res.ok) throw new Error(`POST /sim/config: HTTP ${res.status}: ${await res.text()}`);
+}
+
+/** Waits until every TfeCluster is Ready; fails on the first Degraded one. */
+async function waitAllReady(n: number, what: string, timeoutMs: number): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    const all = await listClusters();
+    const ready = all.filter(support.isReady).length;
+    const degraded = all.find((c) => c.status?.phase === 'Degraded');
+    if (degraded) throw new Error(`${what}: Degraded: ${degraded.metadata.namespace}/${degraded.metadata.name}: ${degraded.status?.message}`);
+    if (ready === n) return;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${what}: timed out, ${ready}/${n} Ready`);
+    log(`${what}: ${ready}/${n} Ready`);
+    await sleep(5_000);
+  }
+}
+
+/** Waits until the simulator has `count` nodes, all healthy. */
+async function waitNodesHealthy(count: number): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    const nodes = (await support.simState()).nodes;
+    const healthy = nodes.filter((x) => x.state === 'healthy').length;
+    if (healthy >= count) return;
+    const bad = nodes.find((x) => x.state === 'unhealthy');
+    if (bad) throw new Error(`simulated node ${bad.id} of ${bad.asg} is unhealthy: ${bad.reason}`);
+    if (Date.now() - t0 > 30 * 60_000) throw new Error(`simulator: ${healthy}/${count} nodes healthy after 30 min`);
+    log(`simulator: ${healthy}/${count} nodes healthy`);
+    await sleep(5_000);
+  }
+}
+
+const cloneNames = (i: number) => ({ namespace: `scale-${i}`, name: 'tfe', asg: `scale-${i}`, launchTemplate: `scale-${i}`, replicationGroupId: `scale-redis-${i}` });
+let migrated: Awaited<ReturnType<typeof scaleWorld.readMigrated>> | undefined;
+
+/** Clusters from..to Ready (see the file's comment); throws if the check operator writes to AWS. */
+async function setUp(from: number, to: number): Promise<void> {
+  if (from === 1) {
+    log('migrating cluster 1 (tfe/tfe) for real ...');
+    const setup = await support.operator('scale-setup-1');
+    await support.createCluster(k, clusterFor(1));
+    await waitAllReady(1, 'cluster 1', 10 * 60_000);
+    await setup.stop();
+    from = 2;
+  }
+  if (from > to) return;
+  migrated ??= await scaleWorld.readMigrated({ namespace: 'tfe', name: 'tfe', asg: 'tfe', launchTemplate: 'tfe', replicationGroupId: 'tfe-redis' });
+  await simConfig({ pollMs: 2000, recheckMs: 600_000 });
+  const ids = Array.from({ length: to - from + 1 }, (_, j) => from + j);
+  log(`writing the migrated state of clusters ${from}..${to} ...`);
+  let done = 0;
+  const aws = scaleWorld.cloneClients();
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      for (let i = ids.shift(); i !== undefined; i = ids.shift()) {
+        await scaleWorld.writeClone(aws, migrated!, cloneNames(i));
+        await extra.copyWorldObjects(k, `scale-${i}`);
+        await support.createCluster(k, clusterFor(i));
+        if (++done % 50 === 0) log(`  ${done}/${to - from + 1} written`);
+      }
+    }),
+  ).finally(() => scaleWorld.destroyClients(aws));
+  await waitNodesHealthy(to * migrated.asg.desired);
+  const id = `scale-check-${to}`;
+  await clearAwsCalls(process.env.AWS_ENDPOINT_URL!);
+  const check = await support.operator(id);
+  await waitAllReady(to, `check operator (N=${to})`, 60 * 60_000);
+  await check.stop();
+  const writes = (await awsCalls(process.env.AWS_ENDPOINT_URL!)).filter((x) => mine(x, id) && !isRead(x.action));
+  if (writes.length) throw new Error(`the check operator wrote to AWS for clusters it should find Ready: ${writes.slice(0, 10).map((x) => x.action).join(', ')}`);
+}
+
 interface Row {
   n: number;
   setupS: number;
@@ -136,30 +212,10 @@ let have = 0;
 const started = Date.now();
 try {
   for (const n of sizes) {
-    // ---- setup: clusters have+1..n, migrated once by a setup operator (not measured)
+    // ---- setup: clusters have+1..n (not measured)
     const setupStart = Date.now();
     if (n > have) {
-      log(`N=${n}: creating clusters ${have + 1}..${n} ...`);
-      for (let i = have + 1; i <= n; i++) {
-        if (i > 1) {
-          await extra.createExtraAsg(world, `scale-${i}`);
-          await extra.copyWorldObjects(k, `scale-${i}`);
-        }
-      }
-      const setup = await support.operator(`scale-setup-${n}`);
-      await setup.waitForLog((l) => l.msg === 'watch cache synced: ready', 120_000);
-      for (let i = have + 1; i <= n; i++) await support.createCluster(k, clusterFor(i));
-      for (;;) {
-        const all = await listClusters();
-        const ready = all.filter(support.isReady).length;
-        const degraded = all.filter((c) => c.status?.phase === 'Degraded');
-        if (degraded.length) throw new Error(`Degraded: ${degraded[0]!.metadata.namespace}/${degraded[0]!.metadata.name}: ${degraded[0]!.status?.message}`);
-        if (ready === n) break;
-        if (Date.now() - setupStart > 30 * 60_000) throw new Error(`setup timed out: ${ready}/${n} Ready`);
-        log(`N=${n}: ${ready}/${n} Ready`);
-        await sleep(5_000);
-      }
-      await setup.stop();
+      await setUp(have + 1, n);
       have = n;
     }
     const setupS = (Date.now() - setupStart) / 1000;
@@ -187,11 +243,7 @@ try {
     await sleep(windowMs);
     const w1 = Date.now();
     const { rss, hwm } = rssKiB(op.proc.pid!);
-    const calls = (await awsCalls(process.env.AWS_ENDPOINT_URL!)).filter((x) => {
-      const t = Date.parse(x.ts);
-      const mine = `${x.userAgent ?? ''} ${x.amzUserAgent ?? ''}`.includes(`tfe-operator/${id}`);
-      return mine && t >= w0 && t <= w1;
-    });
+    const calls = (await awsCalls(process.env.AWS_ENDPOINT_URL!)).filter((x) => mine(x, id) && Date.parse(x.ts) >= w0 && Date.parse(x.ts) <= w1);
     const writes = calls.filter((x) => !isRead(x.action));
     const reads = calls.length - writes.length;
     const notReady = (await listClusters()).filter((c) => !support.isReady(c)).length;

@@ -226,6 +226,18 @@ export async function installCrds(kubectl: string, kubeconfig: string, crdsDir: 
   const fileArgs = files.flatMap((f) => ['-f', f]);
   await run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--force-conflicts', ...fileArgs]);
   await run(kubectl, ['--kubeconfig', kubeconfig, 'wait', '--for=condition=Established', '--timeout=60s', ...fileArgs]);
+  // Established comes before the resource's storage is served: a list right after it can get
+  // 429 "storage is (re)initializing". Wait until every CRD's resource can be listed.
+  const names = (await run(kubectl, ['--kubeconfig', kubeconfig, 'get', '-o', 'name', ...fileArgs])).stdout
+    .trim()
+    .split(/\s+/)
+    .map((n) => n.replace(/^[^/]*\//, ''));
+  for (const name of names) {
+    await waitFor(`listing ${name}`, async () => (await run(kubectl, ['--kubeconfig', kubeconfig, 'get', name, '--all-namespaces', '-o', 'name']), true), {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    });
+  }
   log(`installed CRDs: ${files.map((f) => f.slice(crdsDir.length + 1)).join(', ')}`);
   return files;
 }

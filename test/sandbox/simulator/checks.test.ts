@@ -87,6 +87,8 @@ test('scale history: desired capacities in order per group', () => {
 
 test('POST /sim/config bodies are checked', () => {
   assert.deepEqual(parseConfigPatch('{"installDelayMs": 0, "neverHealthy": true}'), { installDelayMs: 0, neverHealthy: true });
+  assert.deepEqual(parseConfigPatch('{"pollMs": 5000, "recheckMs": 60000}'), { pollMs: 5000, recheckMs: 60000 });
+  assert.throws(() => parseConfigPatch('{"pollMs": 0}'), /pollMs must be a number >= 10/);
   assert.deepEqual(parseConfigPatch(''), {});
   assert.throws(() => parseConfigPatch('{"neverHealthy": "yes"}'), /neverHealthy must be true or false/);
   assert.throws(() => parseConfigPatch('{"delay": 1}'), /unknown setting "delay"/);

@@ -8,8 +8,6 @@ import { SimNode, type NodeView, type SimConfig, type SimLogger } from './node.t
 export interface FleetOptions {
   aws: AwsView;
   config: SimConfig;
-  pollMs: number;
-  recheckMs: number;
   redisAlias?: RedisAlias;
   ca?: string;
   log: SimLogger;
@@ -115,7 +113,7 @@ export class Fleet {
       if (msg !== this.lastPollError) this.opts.log.warn({ err: msg }, 'cannot list Auto Scaling groups');
       this.lastPollError = msg;
     }
-    if (this.running) this.timer = setTimeout(() => void this.poll(), this.opts.pollMs);
+    if (this.running) this.timer = setTimeout(() => void this.poll(), this.config.pollMs);
   }
 
   private apply(groups: GroupView[]): void {
@@ -147,7 +145,6 @@ export class Fleet {
           groupSize: (asg) => this.groupSize(asg),
           redisAlias: this.opts.redisAlias,
           ca: this.opts.ca,
-          recheckMs: this.opts.recheckMs,
           log: this.opts.log,
           changed: this.opts.changed,
         });

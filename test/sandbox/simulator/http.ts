@@ -2,7 +2,7 @@
 //   GET  /_health_check                    the load balancer: 200 when any node is healthy
 //   GET  /nodes/{instanceId}/_health_check one node: 200 healthy, 503 otherwise, JSON reason
 //   GET  /sim/state                        nodes, groups, scale history (secrets redacted)
-//   POST /sim/config                       { installDelayMs?, neverHealthy? }
+//   POST /sim/config                       { installDelayMs?, neverHealthy?, pollMs?, recheckMs? }
 //   POST /sim/reset                        forget every node, restore the startup config
 
 import http from 'node:http';
@@ -33,14 +33,15 @@ export function parseConfigPatch(text: string): Partial<SimConfig> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('body must be a JSON object');
   const out: Partial<SimConfig> = {};
   for (const [k, v] of Object.entries(raw)) {
-    if (k === 'installDelayMs') {
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error('installDelayMs must be a number >= 0');
-      out.installDelayMs = v;
+    if (k === 'installDelayMs' || k === 'pollMs' || k === 'recheckMs') {
+      const min = k === 'installDelayMs' ? 0 : 10;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new Error(`${k} must be a number >= ${min}`);
+      out[k] = v;
     } else if (k === 'neverHealthy') {
       if (typeof v !== 'boolean') throw new Error('neverHealthy must be true or false');
       out.neverHealthy = v;
     } else {
-      throw new Error(`unknown setting ${JSON.stringify(k)} (known: installDelayMs, neverHealthy)`);
+      throw new Error(`unknown setting ${JSON.stringify(k)} (known: installDelayMs, neverHealthy, pollMs, recheckMs)`);
     }
   }
   return out;

@@ -29,9 +29,9 @@ export interface SimulatorOptions {
   neverHealthy?: boolean;
   /** When set, the current state is kept in <stateDir>/simulator-state.json (secrets redacted). */
   stateDir?: string;
-  /** How often the Auto Scaling groups are listed (default 100 ms). */
+  /** How often the Auto Scaling groups are listed (default 100 ms; POST /sim/config changes it). */
   pollMs?: number;
-  /** How often an installed node re-checks its health, Redis included (default 1000 ms). */
+  /** How often an installed node re-checks its health, Redis included (default 1000 ms; POST /sim/config changes it). */
   recheckMs?: number;
   /** pino or anything with info/warn(obj, msg); silent by default. */
   logger?: SimLogger;
@@ -63,9 +63,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
 
   const fleet = new Fleet({
     aws,
-    config: { installDelayMs: opts.installDelayMs, neverHealthy: opts.neverHealthy ?? false },
-    pollMs: opts.pollMs ?? 100,
-    recheckMs: opts.recheckMs ?? 1000,
+    config: { installDelayMs: opts.installDelayMs, neverHealthy: opts.neverHealthy ?? false, pollMs: opts.pollMs ?? 100, recheckMs: opts.recheckMs ?? 1000 },
     redisAlias: opts.redisAlias,
     ca,
     log,

@@ -29,6 +29,10 @@ export interface SimLogger {
 export interface SimConfig {
   installDelayMs: number;
   neverHealthy: boolean;
+  /** How often the Auto Scaling groups are listed. */
+  pollMs: number;
+  /** How often an installed node re-checks its health, Redis included. */
+  recheckMs: number;
 }
 
 export interface NodeContext {
@@ -39,7 +43,6 @@ export interface NodeContext {
   redisAlias?: RedisAlias;
   /** PEM of the sandbox CA, trusted by every node. */
   ca?: string;
-  recheckMs: number;
   log: SimLogger;
   changed(): void;
 }
@@ -200,7 +203,7 @@ export class SimNode {
       return;
     }
     this.installing = false;
-    void this.evaluate().finally(() => this.later(this.ctx.recheckMs, () => this.loop()));
+    void this.evaluate().finally(() => this.later(this.ctx.config().recheckMs, () => this.loop()));
   }
 
   private async evaluate(): Promise<void> {

@@ -2,9 +2,10 @@
 // demo and benchmarks. Logs (JSON lines) are kept in memory and in a file.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { finalStage, parseDockerfile } from './shipping/dockerfile.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -29,10 +30,18 @@ export interface StartOperatorOptions {
   logFile?: string;
 }
 
+/** The node flags of the container image's ENTRYPOINT (between "node" and the script). */
+export function imageNodeFlags(): string[] {
+  const entrypoint = finalStage(parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))).instructions.find((i) => i.keyword === 'ENTRYPOINT');
+  if (!entrypoint?.json || entrypoint.words[0] !== 'node') throw new Error('Dockerfile: no ENTRYPOINT ["node", ...]');
+  return entrypoint.words.slice(1, -1);
+}
+
 export function startOperator(o: StartOperatorOptions): OperatorProcess {
   // TFE_OPERATOR_ENTRY: compiled dist/main.js (test/run.ts builds it) or, by default, the TypeScript source.
+  // The operator runs with the image's node flags (memory settings), as it does in a pod.
   const entry = process.env.TFE_OPERATOR_ENTRY ?? join(ROOT, 'src/main.ts');
-  const args = [...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []), entry, 'run', '--id', o.id, '--port', String(o.port), '--host', '127.0.0.1', '--address', `http://127.0.0.1:${o.port}`, ...(o.args ?? [])];
+  const args = [...imageNodeFlags(), ...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []), entry, 'run', '--id', o.id, '--port', String(o.port), '--host', '127.0.0.1', '--address', `http://127.0.0.1:${o.port}`, ...(o.args ?? [])];
   const proc = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'debug', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let file: ReturnType<typeof createWriteStream> | undefined;

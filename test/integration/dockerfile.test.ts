@@ -19,6 +19,7 @@ import {
   type Dockerfile,
   type StageResult,
 } from '../shipping/dockerfile.ts';
+import { imageNodeFlags } from '../operator-process.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const df: Dockerfile = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
@@ -83,11 +84,17 @@ describe('Dockerfile', () => {
     assert.match(deployment, new RegExp(`runAsUser: ${uid}\\b`));
   });
 
-  test('ENTRYPOINT is node bin/tfe-operator.js, exec form', () => {
+  test('ENTRYPOINT is node [memory flags] bin/tfe-operator.js, exec form; the tests use the same flags', () => {
     const eps = finalIns('ENTRYPOINT');
     assert.equal(eps.length, 1);
     assert.ok(eps[0].json, 'exec form (JSON array): node is PID 1 and gets SIGTERM directly');
-    assert.deepEqual(eps[0].words, ['node', 'bin/tfe-operator.js']);
+    const words = eps[0].words;
+    assert.equal(words[0], 'node');
+    assert.equal(words.at(-1), 'bin/tfe-operator.js');
+    const flags = words.slice(1, -1);
+    assert.ok(flags.every((f) => f.startsWith('--')), `only node flags between node and the script: ${flags}`);
+    assert.ok(flags.some((f) => /^--max-old-space-size=\d+$/.test(f)), 'the old generation is capped under the pod limit');
+    assert.deepEqual(imageNodeFlags(), flags, 'test/operator-process.ts starts the operator with the image flags');
   });
 
   test('the final stage has production dependencies only', () => {

@@ -3,11 +3,13 @@
 //   - full resync: from the process start until every TfeCluster was reconciled once (a
 //     `reconciled` debug log line per cluster);
 //   - resident memory (VmRSS from /proc/<pid>/status) in steady state, and its high-water mark;
-//   - AWS calls in steady state over --window-s (default 60 s, with the default --resync 60000):
+//   - AWS calls in steady state: after one resync period, over a window of one period (at least
+//     --window-s): the period is --resync (default 60 s), stretched to N / --resync-rate
+//     seconds beyond --resync-rate x 60 clusters (src/controller/resync.ts);
 //     reads per cluster per hour (extrapolated) and writes (must be 0), from moto's call log
 //     (only calls whose user agent says tfe-operator/<this operator's id>).
 //
-//   node --import tsx bench/scale.ts [--sizes 1,100] [--window-s 60] [--resync 60000]
+//   node --import tsx bench/scale.ts [--sizes 1,100] [--window-s 60] [--resync 60000] [--resync-rate 5]
 //                                    [--install-delay-ms 300] [--parallel 8] [--keep]
 //
 // Setup (not measured): cluster 1 is the seeded `tfe/tfe`, migrated for real by a setup
@@ -33,12 +35,14 @@ import { sandboxDown, sandboxUp } from '../test/sandbox/lifecycle.ts';
 import { awsCalls, clearAwsCalls } from '../test/sandbox/moto.ts';
 import { ROOT, type OperatorProcess } from '../test/operator-process.ts';
 import { GROUP, PLURAL, VERSION, type TfeCluster } from '../src/api/types.ts';
+import { DEFAULT_RESYNC_RATE, resyncPeriodMs } from '../src/controller/resync.ts';
 
 const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '1,100' },
     'window-s': { type: 'string', default: '60' },
     resync: { type: 'string', default: '60000' },
+    'resync-rate': { type: 'string', default: String(DEFAULT_RESYNC_RATE) },
     'install-delay-ms': { type: 'string', default: '300' },
     parallel: { type: 'string', default: '8' },
     keep: { type: 'boolean', default: false },
@@ -47,17 +51,12 @@ const { values } = parseArgs({
 const sizes = values.sizes!.split(',').map(Number).sort((a, b) => a - b);
 const windowMs = Number(values['window-s']) * 1000;
 const resyncMs = Number(values.resync);
+const resyncRate = Number(values['resync-rate']);
 const installDelayMs = Number(values['install-delay-ms']);
 const parallel = Number(values.parallel);
-if (sizes.some((n) => !(Number.isInteger(n) && n >= 1)) || !(windowMs > 0) || !(resyncMs > 0)) {
-  console.error('usage: --sizes 1,100,1000 --window-s 60 --resync 60000');
+if (sizes.some((n) => !(Number.isInteger(n) && n >= 1)) || !(windowMs > 0) || !(resyncMs > 0) || !(resyncRate > 0)) {
+  console.error('usage: --sizes 1,100,1000 --window-s 60 --resync 60000 --resync-rate 5');
   process.exit(2);
-}
-
-if (windowMs % resyncMs !== 0) {
-  // Each cluster is re-observed once per resync period: a shorter (or non-multiple) window holds
-  // 0 or 1 re-observation per cluster depending on phase, and the per-hour figure is off.
-  console.warn(`warning: --window-s ${windowMs / 1000} is not a multiple of --resync ${resyncMs} ms; reads per hour will be skewed`);
 }
 
 const dir = join(ROOT, '.sandbox-bench-scale');
@@ -139,17 +138,17 @@ async function waitAllReady(n: number, what: string, timeoutMs: number): Promise
   }
 }
 
-/** Waits until the simulator has `count` nodes, all healthy. */
+/** Waits until the simulator has `count` healthy nodes (an unhealthy one re-checks within 1 s). */
 async function waitNodesHealthy(count: number): Promise<void> {
   const t0 = Date.now();
   for (;;) {
     const nodes = (await support.simState()).nodes;
     const healthy = nodes.filter((x) => x.state === 'healthy').length;
     if (healthy >= count) return;
-    const bad = nodes.find((x) => x.state === 'unhealthy');
-    if (bad) throw new Error(`simulated node ${bad.id} of ${bad.asg} is unhealthy: ${bad.reason}`);
-    if (Date.now() - t0 > 30 * 60_000) throw new Error(`simulator: ${healthy}/${count} nodes healthy after 30 min`);
-    log(`simulator: ${healthy}/${count} nodes healthy`);
+    const bad = nodes.filter((x) => x.state === 'unhealthy');
+    const why = bad.length ? ` (${bad.length} unhealthy, e.g. ${bad[0]!.id} of ${bad[0]!.asg}: ${bad[0]!.reason})` : '';
+    if (Date.now() - t0 > 20 * 60_000) throw new Error(`simulator: ${healthy}/${count} nodes healthy after 20 min${why}`);
+    log(`simulator: ${healthy}/${count} nodes healthy${why}`);
     await sleep(5_000);
   }
 }
@@ -196,6 +195,8 @@ async function setUp(from: number, to: number): Promise<void> {
 
 interface Row {
   n: number;
+  periodS: number;
+  windowS: number;
   setupS: number;
   syncedMs: number;
   resyncMs: number;
@@ -224,7 +225,7 @@ try {
     // ---- measure: a fresh operator (the restart)
     const id = `scale-${n}`;
     const t0 = Date.now();
-    const op = await support.operator(id, {}, ['--resync', String(resyncMs)]);
+    const op = await support.operator(id, {}, ['--resync', String(resyncMs), '--resync-rate', String(resyncRate)]);
     const reconciled = reconciledTracker(op);
     await op.waitForLog((l) => l.msg === 'watch cache synced: ready', 300_000);
     const syncedMs = Date.now() - t0;
@@ -235,12 +236,17 @@ try {
       await sleep(20);
     }
     const fullResyncMs = Date.now() - t0;
-    log(`N=${n}: full resync in ${fullResyncMs} ms; steady-state window ${windowMs / 1000} s ...`);
-
-    // Steady state: every cluster is Ready and observed; from now on only resyncs happen.
+    // Steady state: every cluster is Ready and observed; from now on only resyncs happen, each
+    // cluster once per period (+-10%). The first round after the full resync is skipped (the
+    // clusters were all reconciled within the full resync, so their next round bunches), then
+    // the window lasts at least one period.
+    const periodMs = resyncPeriodMs(resyncMs, n, resyncRate);
+    const window = Math.max(windowMs, periodMs);
+    log(`N=${n}: full resync in ${fullResyncMs} ms; resync period ${periodMs / 1000} s: settling ${periodMs / 1000} s, then a ${window / 1000} s window ...`);
+    await sleep(periodMs);
     await clearAwsCalls(process.env.AWS_ENDPOINT_URL!);
     const w0 = Date.now();
-    await sleep(windowMs);
+    await sleep(window);
     const w1 = Date.now();
     const { rss, hwm } = rssKiB(op.proc.pid!);
     const calls = (await awsCalls(process.env.AWS_ENDPOINT_URL!)).filter((x) => mine(x, id) && Date.parse(x.ts) >= w0 && Date.parse(x.ts) <= w1);
@@ -251,6 +257,8 @@ try {
     await op.stop();
     rows.push({
       n,
+      periodS: periodMs / 1000,
+      windowS: (w1 - w0) / 1000,
       setupS,
       syncedMs,
       resyncMs: fullResyncMs,
@@ -263,7 +271,7 @@ try {
       entry: process.env.TFE_OPERATOR_ENTRY ?? 'src/main.ts (tsx)',
     });
     const r = rows.at(-1)!;
-    log(`N=${n}: watch synced ${r.syncedMs} ms, full resync ${r.resyncMs} ms, RSS ${r.rssMiB.toFixed(1)} MiB (peak ${r.hwmMiB.toFixed(1)}), ${r.reads} reads in ${windowMs / 1000} s = ${r.readsPerClusterHour.toFixed(0)}/cluster/hour, ${r.writes} writes`);
+    log(`N=${n}: watch synced ${r.syncedMs} ms, full resync ${r.resyncMs} ms, RSS ${r.rssMiB.toFixed(1)} MiB (peak ${r.hwmMiB.toFixed(1)}), ${r.reads} reads in ${(w1 - w0) / 1000} s = ${r.readsPerClusterHour.toFixed(0)}/cluster/hour, ${r.writes} writes`);
   }
 } finally {
   if (own && !values.keep) {
@@ -272,11 +280,11 @@ try {
   }
 }
 
-console.log(`\nN Ready TfeClusters on one operator (restart, --resync ${resyncMs}, steady-state window ${windowMs / 1000} s; entry ${rows[0]?.entry ?? '-'})`);
-console.log('clusters  watch synced (ms)  full resync (ms)  after sync (ms)  RSS (MiB)  RSS peak (MiB)  AWS reads in window  reads/cluster/hour  AWS writes');
+console.log(`\nN Ready TfeClusters on one operator (restart, --resync ${resyncMs} --resync-rate ${resyncRate}; entry ${rows[0]?.entry ?? '-'})`);
+console.log('clusters  watch synced (ms)  full resync (ms)  after sync (ms)  RSS (MiB)  RSS peak (MiB)  period (s)  window (s)  AWS reads in window  reads/cluster/hour  AWS writes');
 for (const r of rows) {
   console.log(
-    `${String(r.n).padStart(8)}  ${String(r.syncedMs).padStart(17)}  ${String(r.resyncMs).padStart(16)}  ${String(r.resyncMs - r.syncedMs).padStart(15)}  ${r.rssMiB.toFixed(1).padStart(9)}  ${r.hwmMiB.toFixed(1).padStart(14)}  ${String(r.reads).padStart(19)}  ${r.readsPerClusterHour.toFixed(0).padStart(18)}  ${String(r.writes).padStart(10)}${r.writeOps ? ` (${r.writeOps})` : ''}`,
+    `${String(r.n).padStart(8)}  ${String(r.syncedMs).padStart(17)}  ${String(r.resyncMs).padStart(16)}  ${String(r.resyncMs - r.syncedMs).padStart(15)}  ${r.rssMiB.toFixed(1).padStart(9)}  ${r.hwmMiB.toFixed(1).padStart(14)}  ${r.periodS.toFixed(0).padStart(10)}  ${r.windowS.toFixed(0).padStart(10)}  ${String(r.reads).padStart(19)}  ${r.readsPerClusterHour.toFixed(0).padStart(18)}  ${String(r.writes).padStart(10)}${r.writeOps ? ` (${r.writeOps})` : ''}`,
   );
 }
 console.log(`\n(setup: ${rows.map((r) => `N=${r.n} ${r.setupS.toFixed(0)} s`).join(', ')}; total ${((Date.now() - started) / 1000).toFixed(0)} s)`);

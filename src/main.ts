@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { loadKube } from './kube/client.ts';
 import { makeLogger } from './log.ts';
 import { Operator } from './controller/operator.ts';
+import { DEFAULT_RESYNC_RATE, resyncPeriodMs } from './controller/resync.ts';
 import { formatPlan, planJson, previewPlan } from './controller/preview.ts';
 import { startHa, resolveHaConfig, NotLeaderError, TermFence, type HaRuntime } from './ha/index.ts';
 import { startStatusServer } from './server/http.ts';
@@ -33,8 +34,14 @@ program
   .option('--renew-deadline <d>', 'leader renew deadline', '10s')
   .option('--retry-period <d>', 'leader retry period', '2s')
   .addOption(new Option('--resync <ms>', 're-observe Ready clusters this often (ms)').default(60_000).argParser(Number))
+  .addOption(
+    new Option('--resync-rate <n>', 'but re-observe at most this many clusters per second in total (~10 AWS reads each): many clusters stretch the period')
+      .default(DEFAULT_RESYNC_RATE)
+      .argParser(Number),
+  )
   .addOption(new Option('--relist <ms>', 'restart the TfeCluster watch with a fresh list this often (ms)').default(5 * 60_000).argParser(Number))
   .action(async (o) => {
+    resyncPeriodMs(o.resync, 1, o.resyncRate); // refuses a --resync or --resync-rate that is not a positive number
     const identity = o.id ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
     const log = makeLogger({ id: identity });
     const kube = loadKube();
@@ -58,6 +65,7 @@ program
       namespace: o.namespace || undefined,
       workers: o.workers,
       resyncMs: o.resync,
+      resyncRate: o.resyncRate,
       relistMs: o.relist,
       fence,
       inTerm,

@@ -11,6 +11,7 @@ import type { Plan } from '../migration/planner.ts';
 import { ClusterWatch } from './informer.ts';
 import { Metrics } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
+import { DEFAULT_RESYNC_RATE, resyncDelayMs } from './resync.ts';
 import { reconcileKey } from './reconciler.ts';
 import { isNotLeaderError } from '../ha/fence.ts';
 
@@ -21,6 +22,8 @@ export interface OperatorOptions {
   namespace?: string;
   workers?: number;
   resyncMs?: number;
+  /** At most this many re-observations of settled clusters per second, in total (resync.ts). */
+  resyncRate?: number;
   relistMs?: number;
   /** Throws when this instance must not write; default: always allowed (single instance). */
   fence?: () => void;
@@ -71,7 +74,7 @@ export class Operator {
             log: opts.log,
             metrics: this.metrics,
             crashAfter: opts.crashAfter,
-            resyncMs: opts.resyncMs,
+            resyncDelayMs: () => resyncDelayMs(opts.resyncMs ?? 60_000, this.watch.list().length, opts.resyncRate ?? DEFAULT_RESYNC_RATE),
             emit,
             onPlan: (k, c, p) => this.onPlan(k, c, p),
           },

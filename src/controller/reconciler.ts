@@ -26,8 +26,8 @@ export interface ReconcilerDeps {
   cached?: (namespace: string, name: string) => TfeCluster | undefined;
   /** Test-only: exit the process right after an action of these kinds ('*': any) succeeds (crash/resume tests). */
   crashAfter?: string;
-  /** How often a Ready cluster is re-observed (drift detection). */
-  resyncMs?: number;
+  /** How long until a Ready cluster is re-observed (drift detection); see resync.ts. */
+  resyncDelayMs?: () => number;
   emit: (cluster: TfeCluster, event: EventSpec) => Promise<void>;
   /** Called with each plan (status API, metrics). */
   onPlan?: (key: string, cluster: TfeCluster, plan: Plan) => void;
@@ -120,5 +120,5 @@ async function reconcileCluster(deps: ReconcilerDeps, cluster: TfeCluster, log: 
   if (p.action) return { requeueAfterMs: 0 };
   if (p.requeueAfterMs !== undefined) return { requeueAfterMs: p.requeueAfterMs };
   // Ready, paused, degraded, waiting for approval: look again later (drift, healing inputs).
-  return { requeueAfterMs: deps.resyncMs ?? 60_000 };
+  return { requeueAfterMs: deps.resyncDelayMs?.() ?? 60_000 };
 }

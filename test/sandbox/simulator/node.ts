@@ -203,7 +203,12 @@ export class SimNode {
       return;
     }
     this.installing = false;
-    void this.evaluate().finally(() => this.later(this.ctx.config().recheckMs, () => this.loop()));
+    // An unhealthy node looks again within a second even when recheckMs is long (the scale
+    // benchmark's 10 min): a Redis that timed out under load must not keep it down for long.
+    void this.evaluate().finally(() => {
+      const { recheckMs } = this.ctx.config();
+      this.later(this.healthy ? recheckMs : Math.min(recheckMs, 1000), () => this.loop());
+    });
   }
 
   private async evaluate(): Promise<void> {

@@ -32,8 +32,12 @@ check-crds: ## fail when crds/*.yaml differs from what src/api/schema.ts generat
 .PHONY: demo bench
 demo: ## the whole migration on the local sandbox: sandbox-up, operator, apply the example, watch until Ready
 	$(NODE_TS) scripts/demo.ts
-bench: ## benchmarks (not tests): migration ratio and AWS calls per step, failover, scale (BENCH_SCALE_ARGS='--sizes 1,100,1000'), spec-change reaction; prints tables
-	$(NODE_TS) bench/migration.ts
-	$(NODE_TS) bench/failover.ts
-	$(NODE_TS) bench/scale.ts $(BENCH_SCALE_ARGS)
-	$(NODE_TS) bench/reaction.ts
+# The benchmarks run the compiled operator with the image's node flags, as a pod does.
+BENCH_ENV := TFE_OPERATOR_ENTRY=$(CURDIR)/dist/main.js BENCH_REPORT=$(CURDIR)/.bench/report.txt AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+bench: build ## benchmarks (not tests): migration ratio, failover, N=1/100/1000 Ready clusters (BENCH_SCALE_ARGS), spec-change reaction; one report in .bench/report.txt
+	$(BENCH_ENV) $(NODE_TS) bench/report.ts --start
+	$(BENCH_ENV) $(NODE_TS) bench/migration.ts
+	$(BENCH_ENV) $(NODE_TS) bench/failover.ts
+	$(BENCH_ENV) $(NODE_TS) bench/scale.ts $(BENCH_SCALE_ARGS)
+	$(BENCH_ENV) $(NODE_TS) bench/reaction.ts
+	@echo; echo '==== the whole report (.bench/report.txt) ===='; cat .bench/report.txt

@@ -13,6 +13,7 @@
 // following), so one process start-up per kill dominates the run time: about 4 minutes on an
 // idle machine, 18 measured on a 2-core machine with a load average of 15; --kills changes it.
 
+import { pct, report } from './report.ts';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -128,15 +129,13 @@ try {
   await Promise.all(replicas.filter((r) => r.alive).map((r) => r.proc.stop('SIGKILL')));
 }
 
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
-console.log(
+const out: string[] = [];
+out.push(
   `\nLeader failover, ${replicaCount} replicas; lease duration ${timing.leaseDuration}, renew deadline ${timing.renewDeadline}, retry period ${timing.retryPeriod}`,
 );
-console.log('from the signal to the new leader\'s "ha: acquired leadership lock" (ms)\n');
-console.log('signal    kills  median     p95     max   lease  retry  expected');
+out.push('from the signal to the new leader\'s "ha: acquired leadership lock" (ms)\n');
+out.push('signal    kills  median     p95     max   lease  retry  expected');
 for (const sig of signals) {
   const xs = [...(results[sig] ?? [])].sort((a, b) => a - b);
   if (xs.length === 0) continue;
@@ -146,12 +145,14 @@ for (const sig of signals) {
     sig === 'SIGKILL'
       ? `lease - retry .. lease + 1.2 x retry (${leaseMs - retryMs}..${leaseMs + 1.2 * retryMs}) + round trips`
       : `release + 1.2 x retry at most (${1.2 * retryMs}) + round trips`;
-  console.log(
+  out.push(
     `${sig.padEnd(8)}  ${String(xs.length).padStart(5)}  ${String(pct(xs, 50)).padStart(6)}  ${String(pct(xs, 95)).padStart(6)}  ${String(xs.at(-1)).padStart(6)}  ${String(leaseMs).padStart(6)}  ${String(retryMs).padStart(5)}  ${expected}`,
   );
 }
-if (failed) console.log(`\n${failed} kill(s) without a new leader in time`);
-console.log(`\n(${((Date.now() - started) / 1000).toFixed(0)} s)`);
+if (failed) out.push(`\n${failed} kill(s) without a new leader in time`);
+out.push(`\n(${((Date.now() - started) / 1000).toFixed(0)} s)`);
+
+report(out);
 
 if (own && !values.keep) await sandboxDown({ dir });
 process.exit(failed ? 1 : 0);

@@ -6,6 +6,7 @@
 //
 // Starts its own sandbox in .sandbox-bench (or uses SANDBOX_ENV), resets the world per run.
 
+import { report } from './report.ts';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sandboxDown, sandboxUp } from '../test/sandbox/lifecycle.ts';
@@ -65,13 +66,14 @@ for (let run = 1; run <= runs; run++) {
   await op.stop();
 }
 
-console.log(`\nMigration wall time vs unavoidable simulator waits (install delay ${installDelayMs} ms, 2 waves: 1 node, then the scale-out)`);
-console.log('run  wall (s)  unavoidable (s)  ratio');
-for (const r of rows) console.log(`${String(r.run).padStart(3)}  ${(r.wallMs / 1000).toFixed(1).padStart(8)}  ${(r.waitMs / 1000).toFixed(1).padStart(15)}  ${(r.wallMs / r.waitMs).toFixed(2).padStart(5)}`);
+const out: string[] = [];
+out.push(`\nMigration wall time vs unavoidable simulator waits (install delay ${installDelayMs} ms, 2 waves: 1 node, then the scale-out)`);
+out.push('run  wall (s)  unavoidable (s)  ratio');
+for (const r of rows) out.push(`${String(r.run).padStart(3)}  ${(r.wallMs / 1000).toFixed(1).padStart(8)}  ${(r.waitMs / 1000).toFixed(1).padStart(15)}  ${(r.wallMs / r.waitMs).toFixed(2).padStart(5)}`);
 
 const last = rows.at(-1)!;
-console.log('\nAWS calls per step (last run)');
-console.log('step          reads  writes  operations');
+out.push('\nAWS calls per step (last run)');
+out.push('step          reads  writes  operations');
 const bounds = last.marks.map((m, i) => ({ step: m.step, from: m.at, to: last.marks[i + 1]?.at ?? Infinity }));
 for (const b of bounds) {
   const inStep = last.calls.filter((x) => {
@@ -80,9 +82,11 @@ for (const b of bounds) {
   });
   const writes = inStep.filter((x) => !/^(Describe|List|Get)/.test(x.action ?? ''));
   const ops = [...new Set(writes.map((x) => x.action))].join(', ');
-  console.log(`${b.step.padEnd(12)}  ${String(inStep.length - writes.length).padStart(5)}  ${String(writes.length).padStart(6)}  ${ops}`);
+  out.push(`${b.step.padEnd(12)}  ${String(inStep.length - writes.length).padStart(5)}  ${String(writes.length).padStart(6)}  ${ops}`);
 }
-console.log(`total         ${last.calls.length} calls`);
+out.push(`total         ${last.calls.length} calls`);
+
+report(out);
 
 if (own && !values.keep) await sandboxDown({ dir });
 process.exit(0);

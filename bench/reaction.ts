@@ -9,6 +9,7 @@
 // Starts its own sandbox in .sandbox-bench-reaction (or uses SANDBOX_ENV) and stops it at the
 // end (unless --keep). The operator runs with its defaults (4 workers, --resync 60000).
 
+import { pct, report } from './report.ts';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Watch } from '@kubernetes/client-node';
@@ -40,9 +41,6 @@ const support = await import('../test/e2e/support.ts');
 const k = support.kube();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 const results: number[] = [];
 let failed = 0;
@@ -104,10 +102,13 @@ try {
 }
 
 const xs = [...results].sort((a, b) => a - b);
-console.log('\nSpec change (spec.rollout.paused toggled) to status.observedGeneration, one Ready TfeCluster, default operator');
-console.log('changes  median (ms)  p95 (ms)  max (ms)  min (ms)');
+const out: string[] = [];
+out.push('\nSpec change (spec.rollout.paused toggled) to status.observedGeneration, one Ready TfeCluster, default operator');
+out.push('changes  median (ms)  p95 (ms)  max (ms)  min (ms)');
 if (xs.length) {
-  console.log(`${String(xs.length).padStart(7)}  ${String(pct(xs, 50)).padStart(11)}  ${String(pct(xs, 95)).padStart(8)}  ${String(xs.at(-1)).padStart(8)}  ${String(xs[0]).padStart(8)}`);
+  out.push(`${String(xs.length).padStart(7)}  ${String(pct(xs, 50)).padStart(11)}  ${String(pct(xs, 95)).padStart(8)}  ${String(xs.at(-1)).padStart(8)}  ${String(xs[0]).padStart(8)}`);
 }
-if (failed) console.log(`\n${failed} change(s) not observed in time`);
+if (failed) out.push(`\n${failed} change(s) not observed in time`);
+report(out);
+
 process.exit(failed ? 1 : 0);

@@ -18,6 +18,7 @@ import { AutoScalingClient, CreateAutoScalingGroupCommand, DescribeAutoScalingGr
 import {
   CreateLaunchTemplateCommand,
   CreateLaunchTemplateVersionCommand,
+  CreateSubnetCommand,
   DescribeLaunchTemplateVersionsCommand,
   EC2Client,
   type RequestLaunchTemplateData,
@@ -50,6 +51,8 @@ export interface CloneNames {
   asg: string;
   launchTemplate: string;
   replicationGroupId: string;
+  /** VPCZoneIdentifier of the clone's ASG (default: cluster 1's subnets). */
+  subnets?: string;
 }
 
 /** AWS SDK clients for the sandbox's emulator (destroy them with destroyClients). */
@@ -61,6 +64,19 @@ type Clients = ReturnType<typeof cloneClients>;
 
 const tagMap = (tags: Array<{ Key?: string; Value?: string }> | undefined) => Object.fromEntries((tags ?? []).map((t) => [t.Key!, t.Value ?? '']));
 const tagList = (tags: Record<string, string>) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+
+/**
+ * Two /20 subnets (4091 addresses each) in the world's VPC and zones: the seeded /24s hold
+ * about 500 instances, 1000 clusters have 2000. Returns them as a VPCZoneIdentifier.
+ */
+export async function createCloneSubnets(c: Clients, vpcId: string, zones: readonly string[]): Promise<string> {
+  const ids = [];
+  for (const [i, zone] of zones.entries()) {
+    const out = await c.ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.0.${(i + 1) * 16}.0/20`, AvailabilityZone: zone }));
+    ids.push(out.Subnet!.SubnetId!);
+  }
+  return ids.join(',');
+}
 
 /** What the migration of `namespace/name` left in AWS (it must be Ready). */
 export async function readMigrated(src: CloneNames): Promise<Migrated> {
@@ -167,7 +183,7 @@ export async function writeClone(c: Clients, m: Migrated, to: CloneNames): Promi
       MinSize: m.asg.min,
       MaxSize: m.asg.max,
       DesiredCapacity: m.asg.desired,
-      VPCZoneIdentifier: m.asg.subnets,
+      VPCZoneIdentifier: to.subnets ?? m.asg.subnets,
       LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: m.asg.version },
       Tags: Object.entries(ownerTags(m.asg.tags)).map(([Key, Value]) => ({
         Key,

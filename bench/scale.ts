@@ -4,12 +4,12 @@
 //     `reconciled` debug log line per cluster);
 //   - resident memory (VmRSS from /proc/<pid>/status) in steady state, and its high-water mark;
 //   - AWS calls in steady state: after one resync period, over a window of one period (at least
-//     --window-s): the period is --resync (default 60 s), stretched to N / --resync-rate
+//     --window-s, default 180 s), where the period is --resync (default 60 s), stretched to N / --resync-rate
 //     seconds beyond --resync-rate x 60 clusters (src/controller/resync.ts);
 //     reads per cluster per hour (extrapolated) and writes (must be 0), from moto's call log
 //     (only calls whose user agent says tfe-operator/<this operator's id>).
 //
-//   node --import tsx bench/scale.ts [--sizes 1,100] [--window-s 60] [--resync 60000] [--resync-rate 5]
+//   node --import tsx bench/scale.ts [--sizes 1,100,1000] [--window-s 180] [--resync 60000] [--resync-rate 5]
 //                                    [--install-delay-ms 300] [--parallel 8] [--keep]
 //
 // Setup (not measured): cluster 1 is the seeded `tfe/tfe`, migrated for real by a setup
@@ -28,6 +28,7 @@
 // loader costs. Starts its own sandbox in .sandbox-bench-scale (or uses SANDBOX_ENV) and stops
 // it at the end (unless --keep).
 
+import { report } from './report.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -39,8 +40,8 @@ import { DEFAULT_RESYNC_RATE, resyncPeriodMs } from '../src/controller/resync.ts
 
 const { values } = parseArgs({
   options: {
-    sizes: { type: 'string', default: '1,100' },
-    'window-s': { type: 'string', default: '60' },
+    sizes: { type: 'string', default: '1,100,1000' },
+    'window-s': { type: 'string', default: '180' },
     resync: { type: 'string', default: '60000' },
     'resync-rate': { type: 'string', default: String(DEFAULT_RESYNC_RATE) },
     'install-delay-ms': { type: 'string', default: '300' },
@@ -55,7 +56,7 @@ const resyncRate = Number(values['resync-rate']);
 const installDelayMs = Number(values['install-delay-ms']);
 const parallel = Number(values.parallel);
 if (sizes.some((n) => !(Number.isInteger(n) && n >= 1)) || !(windowMs > 0) || !(resyncMs > 0) || !(resyncRate > 0)) {
-  console.error('usage: --sizes 1,100,1000 --window-s 60 --resync 60000 --resync-rate 5');
+  console.error('usage: --sizes 1,100,1000 --window-s 180 --resync 60000 --resync-rate 5');
   process.exit(2);
 }
 
@@ -153,8 +154,9 @@ async function waitNodesHealthy(count: number): Promise<void> {
   }
 }
 
-const cloneNames = (i: number) => ({ namespace: `scale-${i}`, name: 'tfe', asg: `scale-${i}`, launchTemplate: `scale-${i}`, replicationGroupId: `scale-redis-${i}` });
+const cloneNames = (i: number) => ({ namespace: `scale-${i}`, name: 'tfe', asg: `scale-${i}`, launchTemplate: `scale-${i}`, replicationGroupId: `scale-redis-${i}`, subnets });
 let migrated: Awaited<ReturnType<typeof scaleWorld.readMigrated>> | undefined;
+let subnets: string | undefined;
 
 /** Clusters from..to Ready (see the file's comment); throws if the check operator writes to AWS. */
 async function setUp(from: number, to: number): Promise<void> {
@@ -173,6 +175,7 @@ async function setUp(from: number, to: number): Promise<void> {
   log(`writing the migrated state of clusters ${from}..${to} ...`);
   let done = 0;
   const aws = scaleWorld.cloneClients();
+  subnets ??= await scaleWorld.createCloneSubnets(aws, world.vpcId, world.availabilityZones);
   await Promise.all(
     Array.from({ length: parallel }, async () => {
       for (let i = ids.shift(); i !== undefined; i = ids.shift()) {
@@ -280,12 +283,15 @@ try {
   }
 }
 
-console.log(`\nN Ready TfeClusters on one operator (restart, --resync ${resyncMs} --resync-rate ${resyncRate}; entry ${rows[0]?.entry ?? '-'})`);
-console.log('clusters  watch synced (ms)  full resync (ms)  after sync (ms)  RSS (MiB)  RSS peak (MiB)  period (s)  window (s)  AWS reads in window  reads/cluster/hour  AWS writes');
+const out: string[] = [];
+out.push(`\nN Ready TfeClusters on one operator (restart, --resync ${resyncMs} --resync-rate ${resyncRate}; entry ${rows[0]?.entry ?? '-'})`);
+out.push('clusters  watch synced (ms)  full resync (ms)  after sync (ms)  RSS (MiB)  RSS peak (MiB)  period (s)  window (s)  AWS reads in window  reads/cluster/hour  AWS writes');
 for (const r of rows) {
-  console.log(
+  out.push(
     `${String(r.n).padStart(8)}  ${String(r.syncedMs).padStart(17)}  ${String(r.resyncMs).padStart(16)}  ${String(r.resyncMs - r.syncedMs).padStart(15)}  ${r.rssMiB.toFixed(1).padStart(9)}  ${r.hwmMiB.toFixed(1).padStart(14)}  ${r.periodS.toFixed(0).padStart(10)}  ${r.windowS.toFixed(0).padStart(10)}  ${String(r.reads).padStart(19)}  ${r.readsPerClusterHour.toFixed(0).padStart(18)}  ${String(r.writes).padStart(10)}${r.writeOps ? ` (${r.writeOps})` : ''}`,
   );
 }
-console.log(`\n(setup: ${rows.map((r) => `N=${r.n} ${r.setupS.toFixed(0)} s`).join(', ')}; total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+out.push(`\n(setup: ${rows.map((r) => `N=${r.n} ${r.setupS.toFixed(0)} s`).join(', ')}; total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+report(out);
+
 process.exit(rows.some((r) => r.writes > 0) ? 1 : 0);

@@ -403,8 +403,11 @@ test('neverHealthy keeps healthy nodes unhealthy until switched off; installDela
   assert.equal(bad.status, 400);
   assert.match(((await bad.json()) as { error: string }).error, /installDelayMs/);
   assert.equal((await set({ bogus: 1 })).status, 400);
-  const cfg = (await (await set({ installDelayMs: INSTALL_DELAY_MS })).json()) as { installDelayMs: number; neverHealthy: boolean };
-  assert.deepEqual(cfg, { installDelayMs: INSTALL_DELAY_MS, neverHealthy: false });
+  assert.equal((await set({ recheckMs: 5 })).status, 400);
+  assert.equal((await set({ recheckMs: 300, pollMs: 150 })).status, 200);
+  await set({ recheckMs: 250, pollMs: 100 });
+  const cfg = (await (await set({ installDelayMs: INSTALL_DELAY_MS })).json()) as Record<string, unknown>;
+  assert.deepEqual(cfg, { installDelayMs: INSTALL_DELAY_MS, neverHealthy: false, pollMs: 100, recheckMs: 250 });
 });
 
 test('no secret value in the simulator state or its state file', async () => {

@@ -8,11 +8,42 @@ import type { RedisTarget } from './checks.ts';
 
 export type RedisCheck = { ok: true; detail: string } | { ok: false; reason: string };
 
-export async function checkRedis(t: RedisTarget, ca: string | undefined, timeoutMs = 2000): Promise<RedisCheck> {
+/** What one connection attempt found, before it is worded for a node. */
+type Outcome = { kind: 'ok' } | { kind: 'pong'; pong: string } | { kind: 'cluster' } | { kind: 'failed'; step: string; raw: string };
+
+/**
+ * Nodes that reach the same server the same way (address, TLS, password, CA) share one
+ * connection attempt per `shareMs`: with 2000 simulated nodes on one machine (the scale
+ * benchmark) a TLS handshake per node per check would swamp the machine and Redis, and the
+ * answer could not differ anyway. Each node still gets the message for its own redis_host.
+ */
+const shared = new Map<string, { startedAt: number; outcome: Promise<Outcome> }>();
+
+export async function checkRedis(t: RedisTarget, ca: string | undefined, timeoutMs = 2000, shareMs = 1000): Promise<RedisCheck> {
+  const key = JSON.stringify([t.connectHost, t.connectPort, t.tls, t.password ?? null, ca ?? null, timeoutMs]);
+  let s = shared.get(key);
+  if (!s || Date.now() - s.startedAt > shareMs) {
+    s = { startedAt: Date.now(), outcome: attempt(t, ca, timeoutMs) };
+    shared.set(key, s);
+  }
+  const o = await s.outcome;
   const where = t.aliased
     ? `${t.host}:${t.port} (sandbox Redis ${t.connectHost}:${t.connectPort})`
     : `${t.host}:${t.port}`;
   const how = `${t.tls ? 'TLS' : 'plain TCP'}, ${t.password !== undefined ? 'password auth' : 'no password'}`;
+  switch (o.kind) {
+    case 'ok':
+      return { ok: true, detail: `Redis at ${where} answered PING (${how})` };
+    case 'pong':
+      return { ok: false, reason: `Redis at ${where} answered PING with ${JSON.stringify(o.pong)}` };
+    case 'cluster':
+      return { ok: false, reason: `Redis at ${where} runs in cluster mode, which TFE does not support` };
+    case 'failed':
+      return { ok: false, reason: `cannot use Redis at ${where} (${how}): ${o.step} failed: ${o.raw}${hint(o.raw, t)}` };
+  }
+}
+
+async function attempt(t: RedisTarget, ca: string | undefined, timeoutMs: number): Promise<Outcome> {
   const client = new Redis({
     host: t.connectHost,
     port: t.connectPort,
@@ -40,16 +71,14 @@ export async function checkRedis(t: RedisTarget, ca: string | undefined, timeout
     }
     step = 'PING';
     const pong = await client.ping();
-    if (pong !== 'PONG') return { ok: false, reason: `Redis at ${where} answered PING with ${JSON.stringify(pong)}` };
+    if (pong !== 'PONG') return { kind: 'pong', pong };
     step = 'INFO';
     const info = String(await client.info('cluster'));
-    if (/^cluster_enabled:1/m.test(info)) {
-      return { ok: false, reason: `Redis at ${where} runs in cluster mode, which TFE does not support` };
-    }
-    return { ok: true, detail: `Redis at ${where} answered PING (${how})` };
+    if (/^cluster_enabled:1/m.test(info)) return { kind: 'cluster' };
+    return { kind: 'ok' };
   } catch (err) {
     const raw = firstError && /Connection is closed/.test((err as Error).message) ? firstError : (err as Error).message;
-    return { ok: false, reason: `cannot use Redis at ${where} (${how}): ${step} failed: ${raw}${hint(raw, t)}` };
+    return { kind: 'failed', step, raw };
   } finally {
     client.disconnect();
   }

@@ -1,11 +1,18 @@
 // A work queue keyed by "namespace/name": de-duplicates keys, runs one reconcile per key at a
 // time (a key queued while it runs is run once more afterwards), backs off exponentially on
-// errors, and supports requeue-after for waits.
+// errors, and supports requeue-after for waits. Two lanes: changes, errors and waits of a
+// migration in progress go first; periodic re-observations of settled clusters (`background`)
+// only run when nothing else waits, so with 1000 clusters and a resync backlog a spec change
+// is still picked up by the next free worker.
 
 export interface ReconcileResult {
   /** Run again after this many ms (a wait); undefined: only on the next change. */
   requeueAfterMs?: number;
+  /** The requeue is a periodic re-observation: it yields to every other key. */
+  background?: boolean;
 }
+
+type Lane = 'urgent' | 'background';
 
 export type Reconciler = (key: string) => Promise<ReconcileResult | void>;
 
@@ -18,8 +25,8 @@ export interface QueueOptions {
 }
 
 export class WorkQueue {
-  private readonly pending = new Set<string>();
-  private readonly order: string[] = [];
+  private readonly pending = new Map<string, Lane>();
+  private readonly lanes: Record<Lane, string[]> = { urgent: [], background: [] };
   private readonly running = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -41,23 +48,29 @@ export class WorkQueue {
     this.max = opts.maxBackoffMs ?? 60_000;
   }
 
-  add(key: string): void {
+  add(key: string, lane: Lane = 'urgent'): void {
     if (this.stopped) return;
     this.clearTimer(key);
     if (this.running.has(key)) {
       this.dirty.add(key);
       return;
     }
-    if (!this.pending.has(key)) {
-      this.pending.add(key);
-      this.order.push(key);
-      this.opts.onDepth?.(this.pending.size);
+    const queued = this.pending.get(key);
+    if (queued === 'background' && lane === 'urgent') {
+      // Already waiting behind the resyncs: move it up.
+      this.lanes.background.splice(this.lanes.background.indexOf(key), 1);
+    } else if (queued !== undefined) {
+      this.pump();
+      return;
     }
+    this.pending.set(key, lane);
+    this.lanes[lane].push(key);
+    this.opts.onDepth?.(this.pending.size);
     this.pump();
   }
 
   /** Add after a delay (an earlier pending timer for the key is kept if sooner). */
-  addAfter(key: string, ms: number): void {
+  addAfter(key: string, ms: number, lane: Lane = 'urgent'): void {
     if (this.stopped) return;
     const existing = this.timers.get(key) as (NodeJS.Timeout & { due?: number }) | undefined;
     const due = Date.now() + ms;
@@ -65,7 +78,7 @@ export class WorkQueue {
     this.clearTimer(key);
     const t = setTimeout(() => {
       this.timers.delete(key);
-      this.add(key);
+      this.add(key, lane);
     }, ms) as NodeJS.Timeout & { due?: number };
     t.due = due;
     t.unref?.();
@@ -116,8 +129,8 @@ export class WorkQueue {
   }
 
   private pump(): void {
-    while (!this.stopped && !this.paused && this.active < this.workers && this.order.length > 0) {
-      const key = this.order.shift()!;
+    while (!this.stopped && !this.paused && this.active < this.workers && this.pending.size > 0) {
+      const key = (this.lanes.urgent.length ? this.lanes.urgent : this.lanes.background).shift()!;
       this.pending.delete(key);
       this.opts.onDepth?.(this.pending.size);
       this.running.add(key);
@@ -130,7 +143,7 @@ export class WorkQueue {
     try {
       const result = await this.reconcile(key);
       this.failures.delete(key);
-      if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
+      if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs, result.background ? 'background' : 'urgent');
     } catch (err) {
       const n = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, n);

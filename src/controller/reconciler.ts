@@ -120,5 +120,5 @@ async function reconcileCluster(deps: ReconcilerDeps, cluster: TfeCluster, log: 
   if (p.action) return { requeueAfterMs: 0 };
   if (p.requeueAfterMs !== undefined) return { requeueAfterMs: p.requeueAfterMs };
   // Ready, paused, degraded, waiting for approval: look again later (drift, healing inputs).
-  return { requeueAfterMs: deps.resyncDelayMs?.() ?? 60_000 };
+  return { requeueAfterMs: deps.resyncDelayMs?.() ?? 60_000, background: true };
 }

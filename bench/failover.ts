@@ -14,11 +14,9 @@
 // idle machine, 18 measured on a 2-core machine with a load average of 15; --kills changes it.
 
 import { pct, report } from './report.ts';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { sandboxDown, sandboxUp } from '../test/sandbox/lifecycle.ts';
-import { ROOT } from '../test/operator-process.ts';
+import { benchSandbox } from './sandbox.ts';
 import type { Replica } from '../test/e2e/ha-support.ts';
 
 const { values } = parseArgs({
@@ -40,15 +38,7 @@ if (!(kills > 0) || !(replicaCount >= 2) || signals.some((s) => s !== 'SIGKILL' 
   process.exit(2);
 }
 
-const dir = join(ROOT, '.sandbox-bench-failover');
-const own = !process.env.SANDBOX_ENV;
-if (own) {
-  console.log('starting a sandbox in .sandbox-bench-failover ...');
-  const up = await sandboxUp({ dir, simPort: 0, log: () => {} });
-  Object.assign(process.env, up.env);
-} else {
-  await import('../test/harness.ts'); // loads SANDBOX_ENV into process.env
-}
+const sandbox = await benchSandbox('failover');
 const ha = await import('../test/e2e/ha-support.ts');
 
 const timing = { leaseDuration: values['lease-duration']!, renewDeadline: values['renew-deadline']!, retryPeriod: values['retry-period']! };
@@ -154,5 +144,5 @@ out.push(`\n(${((Date.now() - started) / 1000).toFixed(0)} s)`);
 
 report(out);
 
-if (own && !values.keep) await sandboxDown({ dir });
+await sandbox.stop(values.keep!);
 process.exit(failed ? 1 : 0);

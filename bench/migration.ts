@@ -4,25 +4,19 @@
 //
 //   node --import tsx bench/migration.ts [--install-delay-ms 8000] [--runs 1]
 //
-// Starts its own sandbox in .sandbox-bench (or uses SANDBOX_ENV), resets the world per run.
+// Starts its own sandbox in .sandbox-bench-migration (or uses SANDBOX_ENV), resets the world per run.
 
 import { report } from './report.ts';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { sandboxDown, sandboxUp } from '../test/sandbox/lifecycle.ts';
+import { benchSandbox } from './sandbox.ts';
+import { isReadOperation } from '../src/aws/clients.ts';
 import { awsCalls, clearAwsCalls, type AwsCall } from '../test/sandbox/moto.ts';
-import { ROOT } from '../test/operator-process.ts';
 
 const { values } = parseArgs({ options: { 'install-delay-ms': { type: 'string', default: '8000' }, runs: { type: 'string', default: '1' }, keep: { type: 'boolean', default: false } } });
 const installDelayMs = Number(values['install-delay-ms']);
 const runs = Number(values.runs);
 
-const dir = join(ROOT, '.sandbox-bench');
-const own = !process.env.SANDBOX_ENV;
-if (own) {
-  const up = await sandboxUp({ dir, simPort: 0, log: () => {} });
-  Object.assign(process.env, up.env);
-}
+const sandbox = await benchSandbox('migration');
 const harness = await import('../test/harness.ts');
 const support = await import('../test/e2e/support.ts');
 const k = support.kube();
@@ -80,7 +74,7 @@ for (const b of bounds) {
     const t = Date.parse(x.ts);
     return t >= b.from && t < b.to;
   });
-  const writes = inStep.filter((x) => !/^(Describe|List|Get)/.test(x.action ?? ''));
+  const writes = inStep.filter((x) => !isReadOperation(x.action ?? ''));
   const ops = [...new Set(writes.map((x) => x.action))].join(', ');
   out.push(`${b.step.padEnd(12)}  ${String(inStep.length - writes.length).padStart(5)}  ${String(writes.length).padStart(6)}  ${ops}`);
 }
@@ -88,5 +82,5 @@ out.push(`total         ${last.calls.length} calls`);
 
 report(out);
 
-if (own && !values.keep) await sandboxDown({ dir });
+await sandbox.stop(values.keep!);
 process.exit(0);

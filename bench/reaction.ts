@@ -10,11 +10,9 @@
 // end (unless --keep). The operator runs with its defaults (4 workers, --resync 60000).
 
 import { pct, report } from './report.ts';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Watch } from '@kubernetes/client-node';
-import { sandboxDown, sandboxUp } from '../test/sandbox/lifecycle.ts';
-import { ROOT } from '../test/operator-process.ts';
+import { benchSandbox } from './sandbox.ts';
 import { GROUP, PLURAL, VERSION, type TfeCluster } from '../src/api/types.ts';
 
 const { values } = parseArgs({
@@ -29,13 +27,7 @@ const changes = Number(values.changes);
 const gapMs = Number(values['gap-ms']);
 const installDelayMs = Number(values['install-delay-ms']);
 
-const dir = join(ROOT, '.sandbox-bench-reaction');
-const own = !process.env.SANDBOX_ENV;
-if (own) {
-  console.log('starting a sandbox in .sandbox-bench-reaction ...');
-  const up = await sandboxUp({ dir, simPort: 0, log: () => {} });
-  Object.assign(process.env, up.env);
-}
+const sandbox = await benchSandbox('reaction');
 const harness = await import('../test/harness.ts');
 const support = await import('../test/e2e/support.ts');
 const k = support.kube();
@@ -98,7 +90,7 @@ try {
     await op.stop();
   }
 } finally {
-  if (own && !values.keep) await sandboxDown({ dir });
+  await sandbox.stop(values.keep!);
 }
 
 const xs = [...results].sort((a, b) => a - b);

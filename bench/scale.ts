@@ -30,11 +30,11 @@
 
 import { report } from './report.ts';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { sandboxDown, sandboxUp } from '../test/sandbox/lifecycle.ts';
+import { benchSandbox } from './sandbox.ts';
+import { isReadOperation } from '../src/aws/clients.ts';
 import { awsCalls, clearAwsCalls } from '../test/sandbox/moto.ts';
-import { ROOT, type OperatorProcess } from '../test/operator-process.ts';
+import type { OperatorProcess } from '../test/operator-process.ts';
 import { GROUP, PLURAL, VERSION, type TfeCluster } from '../src/api/types.ts';
 import { DEFAULT_RESYNC_RATE, resyncPeriodMs } from '../src/controller/resync.ts';
 
@@ -60,13 +60,7 @@ if (sizes.some((n) => !(Number.isInteger(n) && n >= 1)) || !(windowMs > 0) || !(
   process.exit(2);
 }
 
-const dir = join(ROOT, '.sandbox-bench-scale');
-const own = !process.env.SANDBOX_ENV;
-if (own) {
-  console.log('starting a sandbox in .sandbox-bench-scale ...');
-  const up = await sandboxUp({ dir, simPort: 0, log: () => {} });
-  Object.assign(process.env, up.env);
-}
+const sandbox = await benchSandbox('scale');
 const harness = await import('../test/harness.ts');
 const support = await import('../test/e2e/support.ts');
 const extra = await import('../test/faults/world-extra.ts');
@@ -74,8 +68,9 @@ const scaleWorld = await import('./scale-world.ts');
 const k = support.kube();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (m: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
-const isRead = (action: string | null) => /^(Describe|List|Get)/.test(action ?? '');
-const mine = (x: { userAgent?: string | null; amzUserAgent?: string | null }, id: string) => `${x.userAgent ?? ''} ${x.amzUserAgent ?? ''}`.includes(`tfe-operator/${id}`);
+const isRead = (action: string | null) => isReadOperation(action ?? '');
+const { instanceOf } = await import('../test/e2e/ha-support.ts');
+const mine = (x: Parameters<typeof instanceOf>[0], id: string) => instanceOf(x) === id;
 
 async function listClusters(): Promise<TfeCluster[]> {
   return ((await k.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as { items: TfeCluster[] }).items;
@@ -277,10 +272,7 @@ try {
     log(`N=${n}: watch synced ${r.syncedMs} ms, full resync ${r.resyncMs} ms, RSS ${r.rssMiB.toFixed(1)} MiB (peak ${r.hwmMiB.toFixed(1)}), ${r.reads} reads in ${(w1 - w0) / 1000} s = ${r.readsPerClusterHour.toFixed(0)}/cluster/hour, ${r.writes} writes`);
   }
 } finally {
-  if (own && !values.keep) {
-    log('stopping the sandbox ...');
-    await sandboxDown({ dir });
-  }
+  await sandbox.stop(values.keep!);
 }
 
 const out: string[] = [];

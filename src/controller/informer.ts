@@ -53,6 +53,11 @@ export class ClusterWatch {
     return this.informer?.get(name, namespace);
   }
 
+  /** How many TfeClusters the watch knows. */
+  get size(): number {
+    return this.seen.size;
+  }
+
   list(): TfeCluster[] {
     return [...(this.informer?.list() ?? [])];
   }

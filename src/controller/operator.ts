@@ -74,7 +74,7 @@ export class Operator {
             log: opts.log,
             metrics: this.metrics,
             crashAfter: opts.crashAfter,
-            resyncDelayMs: () => resyncDelayMs(opts.resyncMs ?? 60_000, this.watch.list().length, opts.resyncRate ?? DEFAULT_RESYNC_RATE),
+            resyncDelayMs: () => resyncDelayMs(opts.resyncMs ?? 60_000, this.watch.size, opts.resyncRate ?? DEFAULT_RESYNC_RATE),
             emit,
             onPlan: (k, c, p) => this.onPlan(k, c, p),
           },

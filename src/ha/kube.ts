@@ -99,7 +99,7 @@ export class RequestCancelledError extends Error {
 }
 
 /** HTTP status code of a client-node error: the one helper in src/kube/client.ts. */
-export { statusCode as httpStatus } from '../kube/client.ts';
+export { httpStatus };
 
 /** A short, secret-free description of an API error for logs. */
 export function describeError(err: unknown): string {

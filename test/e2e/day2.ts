@@ -3,6 +3,7 @@
 // what the operator does. The witnesses are moto's own call log and ASG history and the
 // simulator's view of the nodes, never the operator's word alone.
 
+import { isReadOperation } from '../../src/aws/clients.ts';
 import assert from 'node:assert/strict';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -111,7 +112,7 @@ export async function callMark(): Promise<number> {
   return calls.at(-1)?.seq ?? 0;
 }
 
-export const isMutation = (c: AwsCall) => !!c.action && !/^(Describe|List|Get)/.test(c.action);
+export const isMutation = (c: AwsCall) => !!c.action && !isReadOperation(c.action);
 
 /** AWS calls after `mark` that change something. */
 export async function mutationsSince(mark: number): Promise<AwsCall[]> {

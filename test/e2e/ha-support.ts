@@ -2,6 +2,7 @@
 // (bench/failover.ts): replicas of `tfe-operator run --leader-elect` as child processes, a
 // TCP proxy to the apiserver that can be cut, and the safety check over moto's call log.
 
+import { isReadOperation } from '../../src/aws/clients.ts';
 import { writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -193,7 +194,7 @@ export function instanceOf(c: Pick<AwsCall, 'userAgent' | 'amzUserAgent'>): stri
 }
 
 export function isMutating(action: string | null): boolean {
-  return !!action && !/^(Describe|List|Get)/.test(action);
+  return !!action && !isReadOperation(action);
 }
 
 export interface Term {

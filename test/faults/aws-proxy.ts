@@ -14,6 +14,7 @@
 // Rules pick operations by name (the `Action` form field of query APIs, the `X-Amz-Target`
 // header of JSON APIs), by group ('mutating' / 'reading'), or '*'. Counters tell what was
 // seen, forwarded and injected per operation, so a test can prove its faults really fired.
+import { isReadOperation } from '../../src/aws/clients.ts';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -75,9 +76,7 @@ export interface ProxyStats {
   injected: Partial<Record<FaultKind, Record<string, number>>>;
 }
 
-export function isReadAction(action: string): boolean {
-  return /^(Describe|List|Get)/.test(action);
-}
+export const isReadAction = isReadOperation;
 
 function matches(rule: FaultRule, op: AwsOp): boolean {
   if (rule.services && !rule.services.includes(op.service)) return false;

@@ -24,17 +24,19 @@ export async function describeSecret(aws: AwsClients, name: string): Promise<Obs
   }
 }
 
-export async function putSecret(aws: AwsClients, name: string, value: string, tags: Record<string, string>, exists: boolean) {
+/** Text is stored as SecretString, bytes (a binary license) as SecretBinary: exact either way. */
+export async function putSecret(aws: AwsClients, name: string, value: string | Uint8Array, tags: Record<string, string>, exists: boolean) {
   const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+  const body = typeof value === 'string' ? { SecretString: value } : { SecretBinary: value };
   if (!exists) {
     try {
-      await aws.secrets.send(new CreateSecretCommand({ Name: name, SecretString: value, Tags }));
+      await aws.secrets.send(new CreateSecretCommand({ Name: name, ...body, Tags }));
       return;
     } catch (err) {
       if ((err as Error).name !== 'ResourceExistsException') throw err;
     }
   }
-  await aws.secrets.send(new PutSecretValueCommand({ SecretId: name, SecretString: value }));
+  await aws.secrets.send(new PutSecretValueCommand({ SecretId: name, ...body }));
   await aws.secrets.send(new TagResourceCommand({ SecretId: name, Tags }));
 }
 

@@ -16,7 +16,7 @@ export interface ActContext {
   obs: Observation;
 }
 
-function secretValue(inputs: SecretInputs, source: SecretSource): string {
+function secretValue(inputs: SecretInputs, source: SecretSource): string | Uint8Array {
   const v =
     source.kind === 'encPassword'
       ? inputs.encPassword
@@ -43,7 +43,8 @@ export async function act(ctx: ActContext, action: Action): Promise<string> {
       await revokeIngress(aws, action.groupId, action.rule);
       return `closed a rule on ${action.groupId}: ${action.why}`;
     case 'CreateReplicationGroup': {
-      const token = action.params.authToken ? secretValue(obs.inputs.secrets, { kind: 'redisPassword' }) : undefined;
+      const token = action.params.authToken ? obs.inputs.secrets.redisPassword : undefined;
+      if (action.params.authToken && token === undefined) throw new Error('no value for secret redisPassword');
       await createReplicationGroup(aws, action.params, token);
       return `created ElastiCache replication group ${action.params.id}`;
     }

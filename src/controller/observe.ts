@@ -8,7 +8,7 @@ import { describeLaunchTemplate, resolveVersion } from '../aws/launchtemplates.t
 import { describeReplicationGroup } from '../aws/elasticache.ts';
 import { describeSecurityGroups } from '../aws/securitygroups.ts';
 import { describeSecret } from '../aws/secrets.ts';
-import { readConfigMap, readSecretKey, type Kube } from '../kube/client.ts';
+import { readConfigMap, readSecretBytes, readSecretKey, type Kube } from '../kube/client.ts';
 import type { Inputs, NodeHealth, Observation } from '../migration/observation.ts';
 import { secretName } from '../migration/targets.ts';
 import { probeRedis } from '../redis/probe.ts';
@@ -23,12 +23,14 @@ export async function readInputs(kube: Kube, cluster: TfeCluster): Promise<Input
   const ns = cluster.metadata!.namespace!;
   const spec = cluster.spec;
   const missing: string[] = [];
-  const secret = async (ref: SecretRef | undefined, what: string) => {
+  const read = <T>(get: (name: string, key: string) => Promise<T | undefined>) => async (ref: SecretRef | undefined, what: string) => {
     if (!ref) return undefined;
-    const v = await readSecretKey(kube, ns, ref.name, ref.key);
+    const v = await get(ref.name, ref.key);
     if (v === undefined) missing.push(`Secret ${ns}/${ref.name} key ${ref.key} (${what})`);
     return v;
   };
+  const secret = read((name, key) => readSecretKey(kube, ns, name, key));
+  const bytes = read((name, key) => readSecretBytes(kube, ns, name, key));
   const cmRef = spec.settings.configMapRef;
   const cm = await readConfigMap(kube, ns, cmRef.name);
   const confKey = spec.settings.replicatedConfKey ?? 'replicated.conf';
@@ -41,7 +43,7 @@ export async function readInputs(kube: Kube, cluster: TfeCluster): Promise<Input
   const redisRef = spec.redis.elastiCache?.authTokenSecretRef ?? spec.redis.external?.passwordSecretRef;
   const [encPassword, license, redisPassword] = await Promise.all([
     secret(spec.encryptionPasswordSecretRef, 'enc_password'),
-    secret(spec.settings.licenseSecretRef, 'license'),
+    bytes(spec.settings.licenseSecretRef, 'license'),
     secret(redisRef, 'Redis password'),
   ]);
   const settings: Record<string, string> = {};

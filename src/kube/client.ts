@@ -108,11 +108,17 @@ export async function patchClusterStatus(
 
 /** A key of a Secret, decoded; undefined when the Secret or key is missing. */
 export async function readSecretKey(kube: Kube, namespace: string, name: string, key: string): Promise<string | undefined> {
+  return (await readSecretBytes(kube, namespace, name, key))?.toString('utf8');
+}
+
+/** A Secret key's exact bytes (for binary values such as a license file). */
+export async function readSecretBytes(kube: Kube, namespace: string, name: string, key: string): Promise<Buffer | undefined> {
   try {
     const s = await kube.core.readNamespacedSecret({ name, namespace });
     const raw = s.data?.[key];
-    if (raw !== undefined) return Buffer.from(raw, 'base64').toString('utf8');
-    return s.stringData?.[key];
+    if (raw !== undefined) return Buffer.from(raw, 'base64');
+    const text = s.stringData?.[key];
+    return text === undefined ? undefined : Buffer.from(text, 'utf8');
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;

@@ -96,7 +96,8 @@ export interface NodeHealth {
 /** Values read from Kubernetes Secrets. Held in memory only; never written anywhere but AWS Secrets Manager. */
 export interface SecretInputs {
   encPassword?: string;
-  license?: string;
+  /** The license file's exact bytes (a Replicated .rli is binary). */
+  license?: Uint8Array;
   redisPassword?: string;
   settings: Record<string, string>;
 }

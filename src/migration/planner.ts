@@ -180,7 +180,7 @@ class PlanBuilder {
       );
     }
     this.fingerprintValue = fp;
-    if (!inputs.secrets.license) {
+    if (!inputs.secrets.license?.length) {
       this.fail('InputMissing', 'the license is empty: put it in the Secret named by spec.settings.licenseSecretRef');
     }
     return { replicatedConf: base.replicatedConf, settings: base.settings, releaseSequence: base.replicatedConf.ReleaseSequence };
@@ -348,7 +348,7 @@ class PlanBuilder {
   }
 
   private ensureSecrets(redisPassword: boolean) {
-    const wanted: Array<{ purpose: string; source: SecretSource; value?: string }> = [
+    const wanted: Array<{ purpose: string; source: SecretSource; value?: string | Uint8Array }> = [
       { purpose: 'enc_password', source: { kind: 'encPassword' }, value: this.obs.inputs.secrets.encPassword },
       { purpose: 'license', source: { kind: 'license' }, value: this.obs.inputs.secrets.license },
     ];

@@ -82,6 +82,7 @@ export function isActiveActive(install: NodeInstall | undefined): boolean {
 }
 
 /** Salted fingerprint of a secret value, safe to show and store. */
-export function fingerprint(value: string, salt: string): string {
-  return `sha256:${createHash('sha256').update(`${salt}\0${value}`).digest('hex').slice(0, 32)}`;
+export function fingerprint(value: string | Uint8Array, salt: string): string {
+  // Text and its UTF-8 bytes give the same fingerprint.
+  return `sha256:${createHash('sha256').update(`${salt}\0`).update(value).digest('hex').slice(0, 32)}`;
 }

@@ -124,9 +124,8 @@ esac`,
     );
     stub(
       'aws',
-      `id=""; query=""; while [ $# -gt 0 ]; do case "$1" in --secret-id) id="$2";; --query) query="$2";; esac; shift; done
-[ "$query" = SecretBinary ] && { echo None; exit 0; }
-jq -er --arg id "$id" '.[$id]' "${dir}/secrets.json" || { echo "ResourceNotFoundException: $id" >&2; exit 254; }`,
+      `id=""; while [ $# -gt 0 ]; do case "$1" in --secret-id) id="$2";; esac; shift; done
+jq -e --arg id "$id" '.[$id] | select(. != null) | {Name: $id, SecretString: .}' "${dir}/secrets.json" || { echo "ResourceNotFoundException: $id" >&2; exit 254; }`,
     );
     const script = renderUserData(install)
       .replaceAll("'/etc/", `'${etc}/`)
@@ -146,7 +145,8 @@ jq -er --arg id "$id" '.[$id]' "${dir}/secrets.json" || { echo "ResourceNotFound
       enc_password: { value: 'enc "quoted" $pw\\' },
       pg_password: { value: "pg'pw" },
     });
-    assert.equal(readFileSync(join(etc, 'tfe-license.rli'), 'utf8').trim(), 'LICENSE-BYTES');
+    // Byte for byte: no newline added (the AWS CLI's --output text adds one).
+    assert.equal(readFileSync(join(etc, 'tfe-license.rli'), 'utf8'), 'LICENSE-BYTES');
     assert.deepEqual(readFileSync(join(dir, 'install-args'), 'utf8').trim().split('\n'), [
       'no-proxy',
       'private-address=10.0.1.23',

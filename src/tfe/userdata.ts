@@ -92,29 +92,32 @@ imds() {
   curl -sSf -H "X-aws-ec2-metadata-token: \${token}" "http://169.254.169.254/latest/meta-data/$1"
 }
 
-fetch_secret() {
-  aws secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text
+# get_secret SECRET_ID: the GetSecretValue answer as JSON. Values are taken out of it with jq,
+# never with "--output text" (which adds a newline) or $(...) (which strips trailing ones),
+# so each secret reaches its file byte for byte.
+get_secret() {
+  aws secretsmanager get-secret-value --secret-id "$1" --output json
 }
 
 # set_secret_setting KEY SECRET_ID: writes {"KEY": {"value": <secret>}} into the settings
 # file. The value goes through a pipe, never through a command line.
 set_secret_setting() {
-  local key="$1" secret_id="$2" value tmp
-  value="$(fetch_secret "$secret_id")" || fail "cannot read secret $secret_id (setting $key) from AWS Secrets Manager"
+  local key="$1" secret_id="$2" answer tmp
+  answer="$(get_secret "$secret_id")" || fail "cannot read secret $secret_id (setting $key) from AWS Secrets Manager"
   tmp="$(mktemp "\${SETTINGS_FILE}.XXXXXX")"
-  printf '%s' "$value" | jq -Rs --arg key "$key" --slurpfile settings "$SETTINGS_FILE" '$settings[0] + {($key): {value: .}}' > "$tmp"
+  printf '%s' "$answer" | jq --arg key "$key" --slurpfile settings "$SETTINGS_FILE" '$settings[0] + {($key): {value: .SecretString}}' > "$tmp"
   mv "$tmp" "$SETTINGS_FILE"
 }
 
-# fetch_license SECRET_ID: the license file, stored as SecretBinary (preferred) or SecretString.
+# fetch_license SECRET_ID: the license file (binary), stored as SecretBinary (as tfe-operator
+# stores it) or SecretString, written byte for byte.
 fetch_license() {
-  local secret_id="$1" binary
-  binary="$(aws secretsmanager get-secret-value --secret-id "$secret_id" --query SecretBinary --output text)" \\
-    || fail "cannot read license secret $secret_id from AWS Secrets Manager"
-  if [ -n "$binary" ] && [ "$binary" != "None" ]; then
-    printf '%s' "$binary" | base64 -d > "$LICENSE_FILE"
+  local secret_id="$1" answer
+  answer="$(get_secret "$secret_id")" || fail "cannot read license secret $secret_id from AWS Secrets Manager"
+  if printf '%s' "$answer" | jq -e 'has("SecretBinary")' >/dev/null; then
+    printf '%s' "$answer" | jq -r '.SecretBinary' | base64 -d > "$LICENSE_FILE"
   else
-    fetch_secret "$secret_id" > "$LICENSE_FILE" || fail "cannot read license secret $secret_id"
+    printf '%s' "$answer" | jq -j '.SecretString' > "$LICENSE_FILE"
   fi
 }
 
@@ -149,6 +152,9 @@ chmod 0600 "$REPLICATED_CONF" "$SETTINGS_FILE" "$LICENSE_FILE"
 INSTALL_ARGS=(
 ${argLines.join('\n')}${argLines.length ? '\n' : ''})
 
+# The secret files above stay 0600 (umask 077); install.sh and Replicated write files that
+# TFE's containers (not root) must read, so they run with the usual umask.
+umask 022
 log "downloading the Terraform Enterprise installer"
 curl -sSfL -o /tmp/tfe-install.sh ${INSTALLER_URL}
 log "running install.sh \${INSTALL_ARGS[*]+\${INSTALL_ARGS[*]}}"

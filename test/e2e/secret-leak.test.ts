@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeLaunchTemplateVersionsCommand, DescribeLaunchTemplatesCommand } from '@aws-sdk/client-ec2';
 import { resetWorld } from '../harness.ts';
-import { BASE_REPLICATED_CONF, BASE_SETTINGS, SECRET_VALUES, type World } from '../sandbox/world.ts';
+import { BASE_REPLICATED_CONF, BASE_SETTINGS, LICENSE, SECRET_VALUES, type World } from '../sandbox/world.ts';
 import { clearNamespace, copyWorldObjects, createExtraAsg } from '../faults/world-extra.ts';
 import { ROOT, type OperatorProcess } from '../operator-process.ts';
 import { aws, createCluster, exampleCluster, getCluster, isReady, kube, operator, waitFor } from './support.ts';
@@ -31,8 +31,9 @@ function needles(): Array<{ name: string; text: string }> {
   const secrets: Record<string, string> = {
     enc_password: SECRET_VALUES.encPassword,
     pg_password: SECRET_VALUES.pgPassword,
-    license: SECRET_VALUES.license,
-    'license (first line)': SECRET_VALUES.license.split('\n')[0]!,
+    // The license is binary: its base64 (how it travels in Kubernetes and AWS) and the text inside it.
+    license: LICENSE.toString('base64'),
+    'license (payload)': LICENSE.subarray(13, 13 + LICENSE.readUInt32BE(9)).toString('utf8'),
     'redis password': redisPassword,
   };
   const out: Array<{ name: string; text: string }> = [];

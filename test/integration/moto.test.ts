@@ -40,7 +40,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { parseUserData } from '../../src/tfe/userdata.ts';
 import { validateBaseSettings } from '../../src/tfe/settings.ts';
 import { asgHistory, awsCalls, clearAsgHistory, clearAwsCalls, resetMoto, seedMoto, setMotoConfig, startMoto, type Moto } from '../sandbox/moto.ts';
-import { BASE_INSTALL, BASE_REPLICATED_CONF, BASE_SETTINGS, SECRET_VALUES, awsClientConfig, seedAws, type AwsWorld } from '../sandbox/world.ts';
+import { BASE_INSTALL, BASE_REPLICATED_CONF, BASE_SETTINGS, LICENSE, SECRET_VALUES, awsClientConfig, seedAws, type AwsWorld } from '../sandbox/world.ts';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const unb64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
@@ -475,7 +475,7 @@ describe('the seeded world', () => {
     assert.equal(install.replicatedConf.ReleaseSequence, 504);
     assert.deepEqual(install.installArgs, ['no-proxy']);
     assert.ok(!Object.keys(install.settings).some((k) => k.startsWith('redis_') || k === 'enable_active_active'));
-    for (const secret of [SECRET_VALUES.encPassword, SECRET_VALUES.pgPassword, SECRET_VALUES.license.trim()]) {
+    for (const secret of [SECRET_VALUES.encPassword, SECRET_VALUES.pgPassword, LICENSE.toString('base64'), LICENSE.toString('latin1')]) {
       assert.ok(!script.includes(secret), 'no secret value in the user data');
     }
     // The ConfigMap's base settings pass the operator's own checks (pg_password comes from a Secret).
@@ -501,10 +501,11 @@ describe('the seeded world', () => {
       for (const [id, value] of [
         [w.secretIds.encPassword, SECRET_VALUES.encPassword],
         [w.secretIds.pgPassword, SECRET_VALUES.pgPassword],
-        [w.secretIds.license, SECRET_VALUES.license],
       ] as const) {
         assert.equal((await sm.send(new GetSecretValueCommand({ SecretId: id }))).SecretString, value);
       }
+      const license = await sm.send(new GetSecretValueCommand({ SecretId: w.secretIds.license }));
+      assert.deepEqual(Buffer.from(license.SecretBinary!), LICENSE, 'the binary license, byte for byte');
     } finally {
       sm.destroy();
     }

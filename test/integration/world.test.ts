@@ -13,7 +13,7 @@ import { startControlPlane, type ControlPlane } from '../sandbox/controlplane.ts
 import { asgHistory, awsCalls, startMoto, type Moto } from '../sandbox/moto.ts';
 import { repoRoot } from '../sandbox/controlplane-bin.ts';
 import { run } from '../sandbox/procs.ts';
-import { BASE_REPLICATED_CONF, BASE_SETTINGS, SECRET_VALUES, awsClientConfig, resetWorld, seedWorld, type World, type WorldContext } from '../sandbox/world.ts';
+import { BASE_REPLICATED_CONF, BASE_SETTINGS, LICENSE, SECRET_VALUES, awsClientConfig, resetWorld, seedWorld, type World, type WorldContext } from '../sandbox/world.ts';
 
 const crd = { group: 'tfe.operators.dev', version: 'v1alpha1', namespace: 'tfe', plural: 'tfeclusters' };
 const FAKE_CA = '-----BEGIN CERTIFICATE-----\nTUlJQ0ZBS0VDQQ==\n-----END CERTIFICATE-----\n';
@@ -62,7 +62,8 @@ test('seedWorld fills namespace tfe: settings ConfigMap without secrets, and the
   assert.ok(!('enc_password' in BASE_SETTINGS) && !('pg_password' in BASE_SETTINGS));
 
   assert.deepEqual(await secretData('tfe-secrets'), { enc_password: SECRET_VALUES.encPassword, pg_password: SECRET_VALUES.pgPassword });
-  assert.deepEqual(await secretData('tfe-license'), { 'license.rli': SECRET_VALUES.license });
+  const license = await core.readNamespacedSecret({ name: 'tfe-license', namespace: 'tfe' });
+  assert.deepEqual(Buffer.from(license.data!['license.rli']!, 'base64'), LICENSE, 'the binary license, byte for byte');
   assert.deepEqual(await secretData('tfe-redis'), { token: ctx.redis.password, password: ctx.redis.password, 'ca.crt': FAKE_CA });
   assert.equal(world.namespace, 'tfe');
   assert.equal(world.asgName, 'tfe');

@@ -20,10 +20,12 @@ import {
   type TagSpecification,
 } from '@aws-sdk/client-ec2';
 import { CreateCacheSubnetGroupCommand, DescribeReplicationGroupsCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { AddRoleToInstanceProfileCommand, CreateInstanceProfileCommand, CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import { renderUserData, type NodeInstall } from '../../src/tfe/userdata.ts';
 import { resetMoto, seedMoto } from './moto.ts';
+import { makeLicense } from './simulator/license.ts';
 
 export const WORLD_SEED = 20210107; // v202101-1's month: any fixed number works
 export const REGION = 'us-east-1';
@@ -39,8 +41,16 @@ export const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' 
 export const SECRET_VALUES = {
   encPassword: 'sandbox-enc-password-NOT-A-REAL-SECRET-5d8e1f',
   pgPassword: 'sandbox-pg-password-NOT-A-REAL-SECRET-a41c07',
-  license: 'SANDBOX TFE LICENSE (not a real license) id=tfe-sandbox-0001 seats=unlimited\n',
 } as const;
+
+/**
+ * The license: binary, as a real .rli is (test/sandbox/simulator/license.ts), so a node that
+ * gets it one byte off (a newline from `aws --output text`, a UTF-8 round trip) refuses it.
+ */
+export const LICENSE = makeLicense({ license_id: 'tfe-sandbox-0001', customer: 'sandbox (not a real license)', seats: 'unlimited' }, 'default-world');
+
+/** The nodes' instance profile: its role may read the world's secrets and the operator's. */
+export const NODE_ROLE = 'tfe-node';
 
 /** Secrets Manager secret ids the baseline user data points at. */
 export const SECRET_IDS = {
@@ -113,6 +123,7 @@ export interface AwsWorld {
   instanceIds: string[];
   secretArns: { license: string; encPassword: string; pgPassword: string };
   secretIds: typeof SECRET_IDS;
+  instanceProfileArn: string;
 }
 
 export interface World extends AwsWorld {
@@ -132,6 +143,7 @@ export async function seedAws(awsEndpoint: string): Promise<AwsWorld> {
   const asg = new AutoScalingClient(cfg);
   const ec = new ElastiCacheClient(cfg);
   const sm = new SecretsManagerClient(cfg);
+  const iam = new IAMClient(cfg);
   try {
     // moto builds each service's backend (EC2 makes a default VPC, drawing random IDs) on
     // first use. Touch them all before seeding, so a poller's first call cannot shift IDs.
@@ -210,15 +222,49 @@ export async function seedAws(awsEndpoint: string): Promise<AwsWorld> {
       }),
     );
 
-    const license = await sm.send(new CreateSecretCommand({ Name: SECRET_IDS.license, SecretString: SECRET_VALUES.license }));
+    const license = await sm.send(new CreateSecretCommand({ Name: SECRET_IDS.license, SecretBinary: LICENSE }));
     const enc = await sm.send(new CreateSecretCommand({ Name: SECRET_IDS.encPassword, SecretString: SECRET_VALUES.encPassword }));
     const pg = await sm.send(new CreateSecretCommand({ Name: SECRET_IDS.pgPassword, SecretString: SECRET_VALUES.pgPassword }));
+
+    // The nodes' instance profile (created after every resource above, so their seeded IDs
+    // stay as they were): GetSecretValue on the world's secrets and on the operator's
+    // (tfe-operator/<namespace>/<name>/...), nothing else.
+    const arnPrefix = `arn:aws:secretsmanager:${REGION}:${license.ARN!.split(':')[4]}:secret:`;
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: NODE_ROLE,
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        }),
+      }),
+    );
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: NODE_ROLE,
+        PolicyName: 'tfe-node-secrets',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: 'secretsmanager:GetSecretValue',
+              Resource: [`${arnPrefix}tfe/*`, `${arnPrefix}tfe-operator/${NAMESPACE}/*`],
+            },
+          ],
+        }),
+      }),
+    );
+    const profile = await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: NODE_ROLE }));
+    await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: NODE_ROLE, RoleName: NODE_ROLE }));
+    const instanceProfileArn = profile.InstanceProfile!.Arn!;
 
     const lt = await ec2.send(
       new CreateLaunchTemplateCommand({
         LaunchTemplateName: LAUNCH_TEMPLATE_NAME,
         VersionDescription: 'standalone external-services install',
         LaunchTemplateData: {
+          IamInstanceProfile: { Arn: instanceProfileArn },
           ImageId: AMI_ID,
           InstanceType: INSTANCE_TYPE,
           SecurityGroupIds: [nodeSg],
@@ -263,9 +309,10 @@ export async function seedAws(awsEndpoint: string): Promise<AwsWorld> {
       instanceIds,
       secretArns: { license: license.ARN!, encPassword: enc.ARN!, pgPassword: pg.ARN! },
       secretIds: SECRET_IDS,
+      instanceProfileArn,
     };
   } finally {
-    for (const c of [ec2, asg, ec, sm]) c.destroy();
+    for (const c of [ec2, asg, ec, sm, iam]) c.destroy();
   }
 }
 
@@ -317,7 +364,7 @@ export function kubeObjects(redis: WorldContext['redis']): { configMaps: V1Confi
         type: 'Opaque',
         stringData: { enc_password: SECRET_VALUES.encPassword, pg_password: SECRET_VALUES.pgPassword },
       },
-      { apiVersion: 'v1', kind: 'Secret', metadata: meta('tfe-license'), type: 'Opaque', stringData: { 'license.rli': SECRET_VALUES.license } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: meta('tfe-license'), type: 'Opaque', data: { 'license.rli': LICENSE.toString('base64') } },
       { apiVersion: 'v1', kind: 'Secret', metadata: meta('tfe-redis'), type: 'Opaque', stringData: redisData },
     ],
   };

@@ -9,7 +9,8 @@ import {
   DescribeLaunchTemplateVersionsCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetInstanceProfileCommand, IAMClient } from '@aws-sdk/client-iam';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 
 export interface InstanceRef {
   id: string;
@@ -33,7 +34,32 @@ export interface LaunchInfo {
   note?: string;
 }
 
-export type SecretRead = { ok: true; value: string } | { ok: false; error: string };
+/** What the instance metadata service tells a node about itself. */
+export interface InstanceFacts {
+  instanceId: string;
+  privateIp: string;
+  availabilityZone: string;
+  instanceType: string;
+  imageId: string;
+  /** ARN of the instance profile, when the instance has one. */
+  instanceProfileArn?: string;
+}
+
+/** Temporary credentials of the instance profile's role, as IMDS serves them. */
+export interface RoleCredentials {
+  roleName: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: Date;
+}
+
+/** A node's health as its load balancer target groups see it: which ports answer healthily. */
+export interface TargetReport {
+  state: 'initial' | 'healthy' | 'unhealthy';
+  ports: number[];
+  reason?: string;
+}
 
 /** One change of a group's desired capacity, from the moto launcher's /_sandbox/asg-history. */
 export interface AsgChange {
@@ -49,7 +75,8 @@ const LT_VERSION_TAG = 'aws:ec2launchtemplate:version';
 export class AwsView {
   private readonly asg: AutoScalingClient;
   private readonly ec2: EC2Client;
-  private readonly sm: SecretsManagerClient;
+  private readonly iam: IAMClient;
+  private readonly sts: STSClient;
   /** Launch template versions never change: cache their user data. */
   private readonly versionUserData = new Map<string, string>();
 
@@ -67,7 +94,8 @@ export class AwsView {
     };
     this.asg = new AutoScalingClient(cfg);
     this.ec2 = new EC2Client(cfg);
-    this.sm = new SecretsManagerClient(cfg);
+    this.iam = new IAMClient(cfg);
+    this.sts = new STSClient(cfg);
   }
 
   async groups(): Promise<GroupView[]> {
@@ -164,17 +192,33 @@ export class AwsView {
     return { id: v.LaunchTemplateId!, number, userData };
   }
 
-  /** A secret as the node's AWS CLI would get it (SecretString, else SecretBinary as text). */
-  async secret(id: string): Promise<SecretRead> {
-    try {
-      const res = await this.sm.send(new GetSecretValueCommand({ SecretId: id }));
-      if (res.SecretString !== undefined) return { ok: true, value: res.SecretString };
-      if (res.SecretBinary !== undefined) return { ok: true, value: Buffer.from(res.SecretBinary).toString('utf8') };
-      return { ok: false, error: 'the secret has no value' };
-    } catch (err) {
-      const e = err as { name?: string; message?: string };
-      return { ok: false, error: `${e.name ?? 'Error'}: ${e.message ?? String(err)}` };
-    }
+  /** The instance as EC2 knows it: what IMDS serves under meta-data/. */
+  async instanceFacts(id: string): Promise<InstanceFacts> {
+    const res = await this.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
+    const inst = res.Reservations?.flatMap((r) => r.Instances ?? []).find((i) => i.InstanceId === id);
+    if (!inst) throw new Error(`EC2 does not know instance ${id}`);
+    return {
+      instanceId: id,
+      privateIp: inst.PrivateIpAddress ?? '',
+      availabilityZone: inst.Placement?.AvailabilityZone ?? '',
+      instanceType: inst.InstanceType ?? '',
+      imageId: inst.ImageId ?? '',
+      ...(inst.IamInstanceProfile?.Arn ? { instanceProfileArn: inst.IamInstanceProfile.Arn } : {}),
+    };
+  }
+
+  /**
+   * What EC2 does for an instance with an instance profile: assume the profile's role and hand
+   * the session's credentials to IMDS. Undefined when the profile has no role.
+   */
+  async roleCredentials(instanceProfileArn: string, sessionName: string): Promise<RoleCredentials | undefined> {
+    const name = instanceProfileArn.split('/').pop()!;
+    const profile = await this.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }));
+    const role = profile.InstanceProfile?.Roles?.[0];
+    if (!role?.Arn || !role.RoleName) return undefined;
+    const out = await this.sts.send(new AssumeRoleCommand({ RoleArn: role.Arn, RoleSessionName: sessionName, DurationSeconds: 3600 }));
+    const c = out.Credentials!;
+    return { roleName: role.RoleName, accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken!, expiration: c.Expiration! };
   }
 
   /** moto launcher's desired-capacity log; undefined when this moto has no such endpoint. */
@@ -188,9 +232,27 @@ export class AwsView {
     }
   }
 
+  /**
+   * Tells the load balancer side of the emulator (the moto launcher's /_sandbox/target-health)
+   * how each node answers its health checks. A launcher without that endpoint is ignored.
+   */
+  async pushTargetHealth(nodes: Record<string, TargetReport | null>): Promise<void> {
+    try {
+      await fetch(`${this.endpoint}/_sandbox/target-health`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(nodes),
+        signal: AbortSignal.timeout(5_000),
+      });
+    } catch {
+      /* the next change pushes again */
+    }
+  }
+
   destroy(): void {
     this.asg.destroy();
     this.ec2.destroy();
-    this.sm.destroy();
+    this.iam.destroy();
+    this.sts.destroy();
   }
 }

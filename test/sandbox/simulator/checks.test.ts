@@ -1,46 +1,42 @@
 // Pure parts of the TFE node simulator: the node's checks, redaction, scale history, config.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NodeInstall } from '../../../src/tfe/userdata.ts';
-import { configProblems, effectiveSettings, multiNodeProblem, redactedReplicatedConf, redactedSettings, redisTarget } from './checks.ts';
+import { configProblems, multiNodeProblem, redactedReplicatedConf, redactedSettings, redisTarget } from './checks.ts';
 import { capacitySequences } from './fleet.ts';
 import { parseConfigPatch } from './http.ts';
+import { licenseProblem, makeLicense } from './license.ts';
 
-const install: NodeInstall = {
-  replicatedConf: { ImportSettingsFrom: '/etc/ptfe-settings.json', LicenseFileLocation: '/etc/tfe-license.rli', ReleaseSequence: 504 },
-  settings: {
-    production_type: { value: 'external' },
-    pg_user: { value: 'tfe' },
-    pg_netloc: { value: 'db:5432' },
-    pg_dbname: { value: 'tfe' },
-    placement: { value: 'placement_s3' },
-    s3_bucket: { value: 'b' },
-    s3_region: { value: 'us-east-1' },
-    enable_active_active: { value: '1' },
-    redis_host: { value: 'master.x.abc.use1.cache.amazonaws.com' },
-    redis_port: { value: '6379' },
-    redis_use_tls: { value: '1' },
-    redis_use_password_auth: { value: '1' },
-  },
-  secretSettings: { enc_password: 'ids/enc', pg_password: 'ids/pg', redis_pass: 'ids/redis' },
-  licenseSecretId: 'ids/license',
-  installArgs: ['disable-replicated-ui'],
+const conf = { ImportSettingsFrom: '/etc/ptfe-settings.json', LicenseFileLocation: '/etc/tfe-license.rli', ReleaseSequence: 504 };
+const settings: Record<string, string> = {
+  production_type: 'external',
+  pg_user: 'tfe',
+  pg_netloc: 'db:5432',
+  pg_dbname: 'tfe',
+  pg_password: 'P',
+  placement: 'placement_s3',
+  s3_bucket: 'b',
+  s3_region: 'us-east-1',
+  enc_password: 'E',
+  enable_active_active: '1',
+  redis_host: 'master.x.abc.use1.cache.amazonaws.com',
+  redis_port: '6379',
+  redis_use_tls: '1',
+  redis_use_password_auth: '1',
+  redis_pass: 'R',
 };
-const secrets = { enc_password: 'E', pg_password: 'P', redis_pass: 'R' };
 
 test('a complete Active/Active install has no config problem', () => {
-  assert.deepEqual(configProblems(install, effectiveSettings(install, secrets)), []);
+  assert.deepEqual(configProblems(conf, settings), []);
 });
 
 test('config problems name the setting', () => {
-  const s = effectiveSettings(install, { pg_password: 'P', redis_pass: 'R' });
-  assert.deepEqual(configProblems(install, s), ['enc_password is not set: the node cannot unseal its Vault (every node needs the same enc_password)']);
-  const old = { ...install, replicatedConf: { ...install.replicatedConf, ReleaseSequence: '504' } };
-  assert.match(configProblems(old, effectiveSettings(old, secrets))[0]!, /ReleaseSequence in replicated\.conf is "504", not an integer/);
-  const noPin = { ...install, replicatedConf: { ImportSettingsFrom: '/etc/ptfe-settings.json', LicenseFileLocation: '/x' } };
-  assert.match(configProblems(noPin, effectiveSettings(noPin, secrets))[0]!, /ReleaseSequence is not set/);
-  const s2 = { ...effectiveSettings(install, secrets), redis_pass: '', redis_port: 'abc', placement: 'placement_ftp' };
-  assert.deepEqual(configProblems(install, s2), [
+  const { enc_password: _e, ...noEnc } = settings;
+  assert.deepEqual(configProblems(conf, noEnc), ['enc_password is not set: the node cannot unseal its Vault (every node needs the same enc_password)']);
+  assert.match(configProblems({ ...conf, ReleaseSequence: '504' }, settings)[0]!, /ReleaseSequence in replicated\.conf is "504", not an integer/);
+  const noPin = { ImportSettingsFrom: '/etc/ptfe-settings.json', LicenseFileLocation: '/x' };
+  assert.match(configProblems(noPin, settings)[0]!, /ReleaseSequence is not set/);
+  const s2 = { ...settings, redis_pass: '', redis_port: 'abc', placement: 'placement_ftp' };
+  assert.deepEqual(configProblems(conf, s2), [
     'placement is "placement_ftp": External Services mode needs object storage (placement_s3, placement_azure or placement_gcs)',
     'redis_port is "abc", not a port number',
     'redis_use_password_auth is "1" but redis_pass is not set',
@@ -54,7 +50,7 @@ test('several nodes need enable_active_active "1"', () => {
 });
 
 test('ElastiCache names lead to the sandbox Redis, other hosts are used as given', () => {
-  const s = effectiveSettings(install, secrets);
+  const s = settings;
   const alias = { host: '127.0.0.1', port: 16380 };
   assert.deepEqual(redisTarget(s, alias), {
     host: 'master.x.abc.use1.cache.amazonaws.com', port: 6379, connectHost: '127.0.0.1', connectPort: 16380, aliased: true, tls: true, password: 'R',
@@ -64,9 +60,23 @@ test('ElastiCache names lead to the sandbox Redis, other hosts are used as given
 });
 
 test('redaction never shows a secret value', () => {
-  const shown = JSON.stringify([redactedSettings(install), redactedReplicatedConf({ ...install.replicatedConf, DaemonAuthenticationPassword: 'console-pw' })]);
-  assert.match(shown, /"redis_pass":"<redacted: secret ids\/redis>"/);
-  assert.doesNotMatch(shown, /console-pw/);
+  const shown = JSON.stringify([redactedSettings(settings), redactedReplicatedConf({ ...conf, DaemonAuthenticationPassword: 'console-pw' })]);
+  assert.match(shown, /"redis_pass":"<redacted>"/);
+  assert.match(shown, /"pg_user":"tfe"/);
+  for (const secret of ['console-pw', '"P"', '"E"', '"R"']) assert.ok(!shown.includes(secret), secret);
+});
+
+test('sandbox license: valid as made, refused one byte off', () => {
+  const lic = makeLicense({ license_id: 'x', customer: 'c', seats: '1' }, 'seed');
+  assert.equal(licenseProblem(lic), undefined);
+  assert.deepEqual(makeLicense({ license_id: 'x', customer: 'c', seats: '1' }, 'seed'), lic, 'seeded licenses repeat');
+  assert.match(licenseProblem(Buffer.concat([lic, Buffer.from('\n')]))!, /its header says/);
+  assert.match(licenseProblem(lic.subarray(0, lic.length - 1))!, /its header says/);
+  const flipped = Buffer.from(lic);
+  flipped[20] ^= 1;
+  assert.equal(licenseProblem(flipped), 'license checksum does not match');
+  // A UTF-8 round trip (reading the license as text) corrupts it: it holds a 0xff byte.
+  assert.ok(licenseProblem(Buffer.from(lic.toString('utf8'), 'utf8')));
 });
 
 test('scale history: desired capacities in order per group', () => {

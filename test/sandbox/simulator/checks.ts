@@ -3,32 +3,21 @@
 // Active/Active guide), deliberately not the operator's validators: the simulator must be
 // able to disagree with the operator.
 
-import type { NodeInstall } from '../../../src/tfe/userdata.ts';
-
 /** The first release that runs several nodes (v202101-1); the simulator emulates it and later. */
 export const MIN_RELEASE_SEQUENCE = 504;
 
-/** ptfe-settings.json as the node has it after boot: secret settings filled in. */
+/** ptfe-settings.json as the node has it after boot: every value, secrets included. */
 export type EffectiveSettings = Record<string, string>;
 
-export function effectiveSettings(install: NodeInstall, secretValues: Record<string, string>): EffectiveSettings {
-  const out: EffectiveSettings = {};
-  for (const [k, v] of Object.entries(install.settings)) out[k] = v.value;
-  for (const k of Object.keys(install.secretSettings)) {
-    if (secretValues[k] !== undefined) out[k] = secretValues[k];
-  }
-  return out;
+/** Settings that hold secrets: shown as "<redacted>", never with their value. */
+const SECRET_SETTING = /pass|secret|token|credentials|_key$|^enc_/i;
+
+/** Settings for display: secret settings never show their value. */
+export function redactedSettings(s: EffectiveSettings): Record<string, string> {
+  return Object.fromEntries(Object.entries(s).map(([k, v]) => [k, SECRET_SETTING.test(k) ? '<redacted>' : v]));
 }
 
-/** Settings for display: secret settings show where they came from, never the value. */
-export function redactedSettings(install: NodeInstall): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(install.settings)) out[k] = v.value;
-  for (const [k, id] of Object.entries(install.secretSettings)) out[k] = `<redacted: secret ${id}>`;
-  return out;
-}
-
-const CONSOLE_SECRET_KEYS = ['DaemonAuthenticationPassword'];
+const CONSOLE_SECRET_KEYS = ['DaemonAuthenticationPassword', 'TlsBootstrapKey'];
 
 export function redactedReplicatedConf(conf: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...conf };
@@ -42,9 +31,8 @@ const set = (s: EffectiveSettings, k: string) => s[k] !== undefined && s[k].trim
  * Problems that keep the installed application from starting, whatever the other nodes do.
  * Each names the setting and what is wrong with it.
  */
-export function configProblems(install: NodeInstall, s: EffectiveSettings): string[] {
+export function configProblems(conf: Record<string, unknown>, s: EffectiveSettings): string[] {
   const out: string[] = [];
-  const conf = install.replicatedConf;
   const seq = conf.ReleaseSequence;
   if (seq === undefined) {
     out.push(`ReleaseSequence is not set in replicated.conf: the release is not pinned (this simulator stands for ${MIN_RELEASE_SEQUENCE}, v202101-1, and later)`);

@@ -1,15 +1,22 @@
 // Every node of every Auto Scaling group: polls the AWS emulator, starts a SimNode for each
 // new instance and forgets (closes) the ones that left their group.
 
-import type { AsgChange, AwsView, GroupView, InstanceRef } from './aws.ts';
+import type { AsgChange, AwsView, GroupView, InstanceRef, TargetReport } from './aws.ts';
 import type { RedisAlias } from './checks.ts';
-import { SimNode, type NodeView, type SimConfig, type SimLogger } from './node.ts';
+import type { Image } from './machine.ts';
+import type { InstallerSite } from './network.ts';
+import { SimNode, type NodeView, type SimConfig, type SimLogger, type TlsPair } from './node.ts';
 
 export interface FleetOptions {
   aws: AwsView;
+  region: string;
   config: SimConfig;
   redisAlias?: RedisAlias;
   ca?: string;
+  image: Image;
+  site: InstallerSite;
+  nodesDir: string;
+  certFor(hostname: string): Promise<TlsPair>;
   log: SimLogger;
   changed(): void;
 }
@@ -26,8 +33,11 @@ export interface FleetState {
   polledAt: string | null;
 }
 
-/** States an instance leaves its group through (it no longer counts as a node). */
-const LEAVING = /^(Terminating|Terminated|Detaching|Detached)/;
+/**
+ * States of an instance that is gone: it no longer runs. An instance that is Terminating
+ * (Terminating:Wait while a lifecycle hook holds it) or Detaching still runs TFE until then.
+ */
+const LEAVING = /^(Terminated|Detached)/;
 
 export class Fleet {
   private readonly nodes = new Map<string, SimNode>();
@@ -46,6 +56,40 @@ export class Fleet {
     this.initial = { ...opts.config };
   }
 
+  /** What each node's load balancer targets see; pushed to the emulator after changes. */
+  private reported = new Map<string, string>();
+  private pushTimer?: NodeJS.Timeout;
+
+  /** Node states changed: tell the emulator's target groups (batched, only what changed). */
+  nodesChanged(): void {
+    this.opts.changed();
+    if (this.pushTimer) return;
+    this.pushTimer = setTimeout(() => {
+      this.pushTimer = undefined;
+      const out: Record<string, TargetReport | null> = {};
+      const seen = new Set<string>();
+      for (const [id, n] of this.nodes) {
+        seen.add(id);
+        const state = n.stateName === 'installing' ? 'initial' : n.healthy ? 'healthy' : 'unhealthy';
+        // Port 443 answers /_health_check with 200 only on a healthy node; 8800 answers
+        // while Replicated's admin console runs.
+        const report: TargetReport = { state, ports: [...(n.healthy ? [443] : []), ...(n.consoleIsOpen ? [8800] : [])], reason: n.view().reason };
+        const key = JSON.stringify(report);
+        if (this.reported.get(id) !== key) {
+          out[id] = report;
+          this.reported.set(id, key);
+        }
+      }
+      for (const id of [...this.reported.keys()]) {
+        if (!seen.has(id)) {
+          out[id] = null;
+          this.reported.delete(id);
+        }
+      }
+      if (Object.keys(out).length) void this.opts.aws.pushTargetHealth(out);
+    }, 50);
+  }
+
   start(): void {
     this.running = true;
     void this.poll();
@@ -54,6 +98,7 @@ export class Fleet {
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
+    clearTimeout(this.pushTimer);
     await Promise.all([...this.nodes.values()].map((n) => n.stop()));
     this.nodes.clear();
   }
@@ -79,7 +124,7 @@ export class Fleet {
     this.config = { ...this.initial };
     await Promise.all(old.map((n) => n.stop()));
     this.opts.log.info({}, 'simulator reset');
-    this.opts.changed();
+    this.nodesChanged();
   }
 
   node(id: string): SimNode | undefined {
@@ -141,17 +186,22 @@ export class Fleet {
         }
         const node = new SimNode(inst.id, g.name, inst, {
           aws: this.opts.aws,
+          region: this.opts.region,
           config: () => this.config,
           groupSize: (asg) => this.groupSize(asg),
           redisAlias: this.opts.redisAlias,
           ca: this.opts.ca,
+          image: this.opts.image,
+          site: this.opts.site,
+          nodesDir: this.opts.nodesDir,
+          certFor: this.opts.certFor,
           log: this.opts.log,
-          changed: this.opts.changed,
+          changed: () => this.nodesChanged(),
         });
         this.nodes.set(inst.id, node);
         this.opts.log.info({ node: inst.id, asg: g.name }, `instance ${inst.id} joined ${g.name}: booting`);
         node.start();
-        this.opts.changed();
+        this.nodesChanged();
       }
     }
     for (const [id, node] of this.nodes) {
@@ -159,7 +209,7 @@ export class Fleet {
       this.nodes.delete(id);
       void node.stop();
       this.opts.log.info({ node: id, asg: node.asg }, `instance ${id} left ${node.asg}: forgotten`);
-      this.opts.changed();
+      this.nodesChanged();
     }
   }
 

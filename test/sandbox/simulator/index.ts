@@ -5,14 +5,19 @@
 // "1" and a Redis it can really reach (password and TLS checked by the real redis-server).
 // See http.ts for the HTTP API.
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createCA, issueCert, type CA } from '../certs.ts';
 import { AwsView } from './aws.ts';
 import { Fleet } from './fleet.ts';
 import { createHandler } from './http.ts';
-import type { SimLogger } from './node.ts';
+import { findAwsCli } from './machine.ts';
+import { installerSite } from './network.ts';
+import type { SimLogger, TlsPair } from './node.ts';
+import { INSTALL_KINDS } from './standins.ts';
 
 export type { FleetState } from './fleet.ts';
 export type { NodeView, NodeState, SimConfig } from './node.ts';
@@ -35,6 +40,13 @@ export interface SimulatorOptions {
   recheckMs?: number;
   /** pino or anything with info/warn(obj, msg); silent by default. */
   logger?: SimLogger;
+  /**
+   * The sandbox CA: nodes trust it, and it signs the installer download's certificate and the
+   * TFE hostname's certificate of installs that bring none. Default: a CA of the simulator's own.
+   */
+  ca?: CA;
+  /** Where the nodes' disks live (default <stateDir>/nodes, else a temporary folder). */
+  nodesDir?: string;
 }
 
 export interface Simulator {
@@ -47,8 +59,32 @@ const silent: SimLogger = { info() {}, warn() {} };
 
 export async function startSimulator(opts: SimulatorOptions): Promise<Simulator> {
   const log = opts.logger ?? silent;
-  const ca = opts.redisAlias?.caFile ? readFileSync(opts.redisAlias.caFile, 'utf8') : undefined;
+  const scratch = mkdtempSync(join(tmpdir(), 'tfe-sim-'));
+  const pki = join(scratch, 'pki');
+  const sandboxCa = opts.ca ?? (await createCA(pki, 'tfe-node-simulator CA'));
+  // Nodes trust the sandbox CA; Redis's CA too when it is another one.
+  const redisCa = opts.redisAlias?.caFile ? readFileSync(opts.redisAlias.caFile, 'utf8') : undefined;
+  const trusted = [...new Set([sandboxCa.pem, ...(redisCa ? [redisCa] : [])])].join('');
+  const ca = redisCa ?? sandboxCa.pem;
   const aws = new AwsView(opts.awsEndpoint, opts.region);
+  const nodesDir = opts.nodesDir ?? (opts.stateDir ? join(opts.stateDir, 'nodes') : join(scratch, 'nodes'));
+  rmSync(nodesDir, { recursive: true, force: true });
+  mkdirSync(nodesDir, { recursive: true });
+  const pem = async (name: string, dns: string[]): Promise<TlsPair> => {
+    const pair = await issueCert(sandboxCa, pki, name, { dns });
+    return { cert: readFileSync(pair.certFile, 'utf8'), key: readFileSync(pair.keyFile, 'utf8') };
+  };
+  const hosts = [...new Set(INSTALL_KINDS.flatMap((k) => k.downloads.map((d) => d.host)))];
+  const site = installerSite(await pem('installer-downloads', hosts));
+  const certs = new Map<string, Promise<TlsPair>>();
+  const certFor = (hostname: string): Promise<TlsPair> => {
+    let c = certs.get(hostname);
+    if (!c) {
+      c = pem(`tfe-${certs.size}`, [hostname]);
+      certs.set(hostname, c);
+    }
+    return c;
+  };
 
   let writeTimer: NodeJS.Timeout | undefined;
   const stateFile = opts.stateDir ? join(opts.stateDir, 'simulator-state.json') : undefined;
@@ -63,9 +99,14 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
 
   const fleet = new Fleet({
     aws,
+    region: opts.region,
     config: { installDelayMs: opts.installDelayMs, neverHealthy: opts.neverHealthy ?? false, pollMs: opts.pollMs ?? 100, recheckMs: opts.recheckMs ?? 1000 },
     redisAlias: opts.redisAlias,
     ca,
+    image: { awsEndpoint: opts.awsEndpoint, caPem: trusted, awsCli: findAwsCli() },
+    site,
+    nodesDir,
+    certFor,
     log,
     changed,
   });
@@ -94,6 +135,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
           server.closeAllConnections();
         });
         aws.destroy();
+        rmSync(scratch, { recursive: true, force: true });
       })()),
   };
 }

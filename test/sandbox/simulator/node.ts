@@ -1,25 +1,23 @@
-// One simulated TFE node: boots from its instance's user data (as cloud-init would run it),
-// reads the secrets the script fetches, "installs" for installDelayMs, then reports health
-// the way a real node would, re-checking every recheckMs (Redis can come and go).
+// One simulated TFE node. It boots as EC2 and cloud-init would: its user data (what IMDS
+// serves the instance) runs with bash in the node's own mount namespace, with the real curl,
+// jq and AWS CLI (machine.ts). Only the instance metadata service, the installer download
+// (network.ts) and the installer itself (standins/) are stand-ins. When the script fails,
+// the node is unhealthy with the script's own error line. When it succeeds, the installer
+// "runs" for installDelayMs from boot, then health follows from the files the node really
+// has (checks.ts), re-checked every recheckMs (Redis can come and go).
 
-import { ForeignUserDataError, parseUserData, type NodeInstall } from '../../../src/tfe/userdata.ts';
-import type { AwsView, InstanceRef, LaunchInfo } from './aws.ts';
-import {
-  configProblems,
-  effectiveSettings,
-  multiNodeProblem,
-  redactedReplicatedConf,
-  redactedSettings,
-  redisTarget,
-  type EffectiveSettings,
-  type RedisAlias,
-} from './checks.ts';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { AwsView, InstanceFacts, InstanceRef, LaunchInfo, RoleCredentials } from './aws.ts';
+import { configProblems, multiNodeProblem, redactedReplicatedConf, redactedSettings, redisTarget, type RedisAlias } from './checks.ts';
 import { openAdminConsole, type AdminConsole } from './console.ts';
+import { failureLine, Machine, type Image } from './machine.ts';
+import { openNodeNetwork, type InstallerSite, type NodeNetwork } from './network.ts';
 import { checkRedis } from './redis.ts';
+import { readInstalled, type Installed } from './standins.ts';
 
 export type NodeState = 'installing' | 'healthy' | 'unhealthy';
-
-export const DISABLE_UI = 'disable-replicated-ui';
 
 export interface SimLogger {
   info(obj: object, msg?: string): void;
@@ -35,14 +33,24 @@ export interface SimConfig {
   recheckMs: number;
 }
 
+/** A TLS certificate and key (PEM text) for the TFE hostname. */
+export type TlsPair = { cert: string; key: string };
+
 export interface NodeContext {
   aws: AwsView;
+  region: string;
   config(): SimConfig;
   /** Instances currently in the group (the node's peers and itself). */
   groupSize(asg: string): number;
   redisAlias?: RedisAlias;
   /** PEM of the sandbox CA, trusted by every node. */
   ca?: string;
+  image: Image;
+  site: InstallerSite;
+  /** Where the nodes' disks live. */
+  nodesDir: string;
+  /** A certificate for a hostname from the sandbox CA (for installs that bring none). */
+  certFor(hostname: string): Promise<TlsPair>;
   log: SimLogger;
   changed(): void;
 }
@@ -56,12 +64,21 @@ export interface NodeView {
   reason: string;
   since: string;
   bootedAt: string;
+  /** Exit code of the user data (null while it runs or before it started). */
+  exitCode: number | null;
+  installKind: string | null;
   installArgs: string[] | null;
   settings: Record<string, string> | null;
-  secretSettings: Record<string, string> | null;
   replicatedConf: Record<string, unknown> | null;
+  hostname: string | null;
+  /** The node's HTTPS listener (its port 443): /_health_check with the TFE hostname's certificate. */
+  httpsPort: number | null;
   consolePort: number | null;
   consoleOpen: boolean;
+  /** What the node asked the network for (IMDS, installer download). */
+  requests: string[];
+  /** The last lines of cloud-init's output. */
+  console: string[];
   note?: string;
 }
 
@@ -71,20 +88,27 @@ export class SimNode {
   private since = Date.now();
   private readonly bootedAt = Date.now();
   private launch?: LaunchInfo;
-  private install?: NodeInstall;
-  /** Settings with secret values: memory only, never shown. */
-  private settings?: EffectiveSettings;
+  private installed?: Installed;
+  private exitCode: number | null = null;
   private installing = false;
   private console?: AdminConsole;
+  private https?: https.Server;
+  private httpsPort: number | null = null;
+  private network?: NodeNetwork;
+  private readonly machine: Machine;
   private timer?: NodeJS.Timeout;
   private stopped = false;
+  private facts?: Promise<InstanceFacts>;
+  private creds?: { at: number; value: Promise<RoleCredentials | undefined> };
 
   constructor(
     readonly id: string,
     readonly asg: string,
     readonly ref: InstanceRef,
     private readonly ctx: NodeContext,
-  ) {}
+  ) {
+    this.machine = new Machine(join(ctx.nodesDir, id));
+  }
 
   start(): void {
     this.boot(0).catch((err: Error) => this.set('unhealthy', `simulator error while booting: ${err.message}`));
@@ -93,17 +117,38 @@ export class SimNode {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.machine.destroy();
     const c = this.console;
     this.console = undefined;
-    await c?.close();
+    const h = this.https;
+    this.https = undefined;
+    const n = this.network;
+    this.network = undefined;
+    await Promise.all([
+      c?.close(),
+      n?.close(),
+      h &&
+        new Promise<void>((done) => {
+          h.close(() => done());
+          h.closeAllConnections();
+        }),
+    ]);
   }
 
   get healthy(): boolean {
     return this.state === 'healthy';
   }
 
+  get stateName(): NodeState {
+    return this.state;
+  }
+
+  get consoleIsOpen(): boolean {
+    return this.console !== undefined;
+  }
+
   view(): NodeView {
-    const i = this.install;
+    const i = this.installed;
     return {
       id: this.id,
       asg: this.asg,
@@ -113,12 +158,17 @@ export class SimNode {
       reason: this.reason,
       since: new Date(this.since).toISOString(),
       bootedAt: new Date(this.bootedAt).toISOString(),
-      installArgs: i ? [...i.installArgs] : null,
-      settings: i ? redactedSettings(i) : null,
-      secretSettings: i ? { ...i.secretSettings } : null,
+      exitCode: this.exitCode,
+      installKind: i?.kind ?? null,
+      installArgs: i ? [...i.args] : null,
+      settings: i ? redactedSettings(i.settings) : null,
       replicatedConf: i ? redactedReplicatedConf(i.replicatedConf) : null,
+      hostname: i?.settings.hostname ?? null,
+      httpsPort: this.httpsPort,
       consolePort: this.console?.port ?? null,
       consoleOpen: this.console !== undefined,
+      requests: [...(this.network?.requests ?? [])],
+      console: this.state === 'healthy' ? [] : this.machine.consoleTail(),
       ...(this.launch?.note ? { note: this.launch.note } : {}),
     };
   }
@@ -139,7 +189,25 @@ export class SimNode {
     this.timer = setTimeout(fn, ms);
   }
 
-  /** What cloud-init does: read user data, run the script up to install.sh. */
+  private instanceFacts(): Promise<InstanceFacts> {
+    this.facts ??= this.ctx.aws.instanceFacts(this.id).catch((err: Error) => {
+      this.facts = undefined;
+      throw err;
+    });
+    return this.facts;
+  }
+
+  /** The instance profile's session, renewed every 10 minutes (EC2 rotates them too). */
+  private roleCredentials(): Promise<RoleCredentials | undefined> {
+    if (!this.creds || Date.now() - this.creds.at > 600_000) {
+      const value = this.instanceFacts().then((f) => (f.instanceProfileArn ? this.ctx.aws.roleCredentials(f.instanceProfileArn, this.id) : undefined));
+      this.creds = { at: Date.now(), value };
+      value.catch(() => (this.creds = undefined));
+    }
+    return this.creds.value;
+  }
+
+  /** What EC2 and cloud-init do: fetch the user data, run it. */
   private async boot(attempt: number): Promise<void> {
     try {
       this.launch = await this.ctx.aws.launchOf(this.ref);
@@ -150,47 +218,85 @@ export class SimNode {
       return;
     }
     if (this.stopped) return;
-    try {
-      this.install = parseUserData(this.launch.userData);
-    } catch (err) {
-      if (!(err instanceof ForeignUserDataError)) throw err;
+    const userData = this.launch.userData;
+    if (!userData.startsWith('#!')) {
       const where = this.launch.launchTemplateId ? ` (launch template ${this.launch.launchTemplateId} version ${this.launch.version})` : '';
-      this.set('unhealthy', `user data${where} cannot be installed: ${err.message}`);
+      const first = userData.split('\n')[0]!.slice(0, 60);
+      this.set('unhealthy', `user data${where} is not a script cloud-init runs: it starts with ${JSON.stringify(first || '(empty)')}, not "#!"`);
       return;
     }
-    const install = this.install;
 
-    const secretValues: Record<string, string> = {};
-    const missing: string[] = [];
-    for (const [key, id] of Object.entries(install.secretSettings)) {
-      const r = await this.ctx.aws.secret(id);
-      if (r.ok) secretValues[key] = r.value;
-      else missing.push(`secret ${JSON.stringify(id)} for setting ${key} (${r.error})`);
-    }
-    const license = await this.ctx.aws.secret(install.licenseSecretId);
-    if (!license.ok) missing.push(`license secret ${JSON.stringify(install.licenseSecretId)} (${license.error})`);
+    this.network = await openNodeNetwork(
+      { facts: () => this.instanceFacts(), credentials: () => this.roleCredentials(), userData: () => userData, region: this.ctx.region },
+      this.ctx.site,
+    );
+    if (this.stopped) return void (await this.stop());
+    this.machine.prepare(this.ctx.image, Buffer.from(userData, 'utf8'));
+    this.set('installing', 'cloud-init: running the user data');
+    const { code, signal } = await this.machine.boot(this.network.env);
     if (this.stopped) return;
-    if (missing.length) {
-      this.set('unhealthy', `boot script stopped before install.sh: cannot read ${missing.join('; ')} from AWS Secrets Manager`);
+    this.exitCode = code;
+    if (code !== 0) {
+      const why = failureLine(this.machine.consoleTail(40));
+      this.set('unhealthy', `user data failed (${signal ? `killed by ${signal}` : `exit code ${code}`}): ${why}`);
       return;
     }
-    this.settings = effectiveSettings(install, secretValues);
+    let installed: Installed | undefined;
+    try {
+      installed = readInstalled(this.machine.files());
+    } catch (err) {
+      this.set('unhealthy', `the installer left files the node cannot read: ${(err as Error).message}`);
+      return;
+    }
+    if (!installed) {
+      this.set('unhealthy', 'the user data finished without running an installer: nothing is installed on this node');
+      return;
+    }
+    this.installed = installed;
 
-    // install.sh starts Replicated; its admin console listens unless disabled.
-    if (!install.installArgs.includes(DISABLE_UI)) {
+    // Replicated's admin console listens on 8800 unless install.sh was told otherwise.
+    if (installed.consoleOpen) {
       try {
         this.console = await openAdminConsole(this.id);
       } catch (err) {
         this.ctx.log.warn({ node: this.id, err: (err as Error).message }, 'cannot open the admin console listener');
       }
-      if (this.stopped) {
-        await this.stop();
-        return;
-      }
+      if (this.stopped) return void (await this.stop());
     }
+    await this.serveHttps(installed);
+    if (this.stopped) return void (await this.stop());
     this.installing = true;
-    this.set('installing', `running install.sh ${install.installArgs.join(' ')}`.trim());
+    this.set('installing', `${installed.kind} installer running (${installed.args.join(' ') || 'no arguments'})`);
     this.loop();
+  }
+
+  /** The node's port 443: TFE's /_health_check over TLS, with the install's own certificate. */
+  private async serveHttps(installed: Installed): Promise<void> {
+    const hostname = installed.settings.hostname;
+    let tls: TlsPair | undefined;
+    if (installed.tls) {
+      const files = this.machine.files();
+      const cert = files.read(installed.replicatedConf.TlsBootstrapCert as string);
+      const key = files.read(installed.replicatedConf.TlsBootstrapKey as string);
+      if (cert && key) tls = { cert: cert.toString('utf8'), key: key.toString('utf8') };
+    } else if (hostname) {
+      tls = await this.ctx.certFor(hostname);
+    }
+    if (!tls) return;
+    let server: https.Server;
+    try {
+      server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+        const ok = req.url === '/_health_check' && this.healthy;
+        const body = JSON.stringify({ status: ok ? 'OK' : this.state, reason: this.reason }) + '\n';
+        res.writeHead(req.url === '/_health_check' ? (ok ? 200 : 503) : 404, { 'content-type': 'application/json' }).end(body);
+      });
+    } catch (err) {
+      this.ctx.log.warn({ node: this.id, err: (err as Error).message }, 'cannot serve HTTPS with the node certificate');
+      return;
+    }
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    this.https = server;
+    this.httpsPort = (server.address() as AddressInfo).port;
   }
 
   private loop(): void {
@@ -212,11 +318,11 @@ export class SimNode {
   }
 
   private async evaluate(): Promise<void> {
-    const install = this.install!;
-    const s = this.settings!;
+    const i = this.installed!;
+    const s = i.settings;
     let healthy = false;
     let reason: string;
-    const problems = configProblems(install, s);
+    const problems = configProblems(i.replicatedConf, s);
     const crowd = multiNodeProblem(s, this.asg, this.ctx.groupSize(this.asg));
     if (problems.length) {
       reason = problems.join('; ');

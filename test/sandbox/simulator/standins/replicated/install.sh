@@ -1,0 +1,80 @@
+#!/bin/bash
+# Stand-in for Replicated's install.sh (https://install.terraform.io/ptfe/stable), served to
+# the sandbox's nodes by the simulator's installer download. It checks, before "starting"
+# Terraform Enterprise, what the real installer needs from an automated (unattended) install
+# (HashiCorp, "Automated Installation": /etc/replicated.conf, ImportSettingsFrom,
+# LicenseFileLocation, TlsBootstrapType/Cert/Key; install.sh's documented flags), then
+# records what it was given in /var/lib/tfe-sim/install.json for the simulator, which takes
+# over from there (the install delay, then health from the files this node really has).
+# Every refusal is one line on stderr starting "install.sh: " and exit code 1, as the node's
+# console would show it.
+set -uo pipefail
+
+refuse() {
+  echo "install.sh: $*" >&2
+  exit 1
+}
+
+# Arguments: the flags install.sh knows (HashiCorp, "Installer Arguments" for Replicated).
+for arg in "$@"; do
+  case "$arg" in
+    no-proxy | disable-replicated-ui | fast-timeouts | bypass-firewalld-warning | no-docker | airgap) ;;
+    http-proxy=* | additional-no-proxy=* | private-address=* | public-address=*)
+      [ -n "${arg#*=}" ] || refuse "argument $arg has an empty value"
+      ;;
+    *) refuse "unknown argument: $arg" ;;
+  esac
+done
+
+# Files written by the installer and Replicated are read by TFE's containers, which do not run
+# as root: an inherited umask that takes read access from group and others breaks them.
+mask=$(umask)
+if (( (8#$mask & 8#044) != 0 )); then
+  refuse "umask is $mask: the files Replicated writes would not be readable by Terraform Enterprise's containers (run install.sh with umask 0022)"
+fi
+
+conf=/etc/replicated.conf
+[ -f "$conf" ] || refuse "$conf does not exist: an automated install needs it"
+jq -e 'type == "object"' "$conf" >/dev/null 2>&1 || refuse "$conf is not a JSON object"
+jq -e '.ReleaseSequence | type == "number" and . == floor' "$conf" >/dev/null ||
+  refuse "ReleaseSequence in $conf is $(jq -c '.ReleaseSequence' "$conf"), not an integer"
+
+settings=$(jq -r '.ImportSettingsFrom // ""' "$conf")
+[ -n "$settings" ] || refuse "$conf has no ImportSettingsFrom: the installer would wait for the admin console"
+[ -f "$settings" ] || refuse "ImportSettingsFrom names $settings, which does not exist"
+jq -e 'type == "object"' "$settings" >/dev/null 2>&1 || refuse "$settings is not a JSON object"
+bad=$(jq -r 'to_entries[] | select((.value | type) != "object" or (.value | keys) != ["value"] or (.value.value | type) != "string") | .key' "$settings" | head -n 3 | paste -sd, -)
+[ -z "$bad" ] || refuse "$settings: setting(s) $bad are not {\"value\": \"<string>\"}"
+
+# The license: the sandbox's binary format (test/sandbox/simulator/license.ts): magic bytes,
+# version, payload length, payload, 16 signature bytes, then the SHA-256 of all of that.
+license=$(jq -r '.LicenseFileLocation // ""' "$conf")
+[ -n "$license" ] || refuse "$conf has no LicenseFileLocation"
+[ -f "$license" ] || refuse "LicenseFileLocation names $license, which does not exist"
+size=$(stat -c %s "$license")
+(( size >= 61 )) || refuse "license file $license is $size bytes, too short to be a license"
+[ "$(head -c 8 "$license" | od -An -tx1 | tr -d ' \n')" = "895446455342581a" ] ||
+  refuse "license file $license is not a license (bad magic bytes)"
+len=$((16#$(head -c 13 "$license" | tail -c 4 | od -An -tx1 | tr -d ' \n')))
+want=$((13 + len + 16 + 32))
+(( size == want )) || refuse "license file $license is $size bytes, its header says $want"
+sum=$(head -c $((size - 32)) "$license" | sha256sum | cut -d' ' -f1)
+[ "$sum" = "$(tail -c 32 "$license" | od -An -tx1 | tr -d ' \n')" ] || refuse "license file $license: checksum does not match"
+
+if [ "$(jq -r '.TlsBootstrapType // ""' "$conf")" = "server-path" ]; then
+  for k in TlsBootstrapCert TlsBootstrapKey; do
+    f=$(jq -r --arg k "$k" '.[$k] // ""' "$conf")
+    [ -n "$f" ] || refuse "TlsBootstrapType is server-path but $conf has no $k"
+    [ -s "$f" ] || refuse "$k names $f, which does not exist or is empty"
+  done
+  openssl x509 -noout -in "$(jq -r .TlsBootstrapCert "$conf")" 2>/dev/null ||
+    refuse "TlsBootstrapCert $(jq -r .TlsBootstrapCert "$conf") is not a PEM certificate"
+  openssl pkey -noout -in "$(jq -r .TlsBootstrapKey "$conf")" 2>/dev/null ||
+    refuse "TlsBootstrapKey $(jq -r .TlsBootstrapKey "$conf") is not a PEM private key"
+fi
+
+mkdir -p /var/lib/tfe-sim
+jq -n --arg umask "$mask" --arg conf "$conf" --arg settings "$settings" --arg license "$license" \
+  '{kind: "replicated", args: $ARGS.positional, umask: $umask, replicatedConf: $conf, settings: $settings, license: $license, env: ($ENV | keys)}' \
+  --args -- "$@" > /var/lib/tfe-sim/install.json
+echo "install.sh: checks passed; starting Replicated and Terraform Enterprise"

@@ -1,11 +1,16 @@
 // The TFE node simulator against a real moto (through our launcher) and a real
-// redis-server (TLS only, with a password): right settings turn healthy after the install
-// delay; each wrong setting never does, with the reason a real node would give; the admin
-// console answers until disable-replicated-ui; nodes that leave their group are forgotten.
+// redis-server (TLS only, with a password). Every node runs its user data with bash, the real
+// AWS CLI (credentials from its instance profile through IMDS) and jq: right settings turn
+// healthy after the install delay; a broken script or a refused install shows the script's or
+// the install.sh stand-in's own line; each wrong setting never turns healthy, with the reason
+// a real node would give; the admin console answers until disable-replicated-ui; the node
+// serves /_health_check over HTTPS for the TFE hostname; nodes that leave are forgotten.
 //
 // Self-contained: starts its own moto (our launcher), redis-server (test/sandbox/redis.ts:
 // TLS only, password required) and simulator on free loopback ports.
 // Each case gets its own launch template (CreateLaunchTemplate) and Auto Scaling group.
+// The user data comes from the operator's renderer (what the operator ships) or is written
+// here by hand; the simulator itself never reads it (test/integration/sandbox-independence).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,20 +25,27 @@ import {
   UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { AddRoleToInstanceProfileCommand, CreateInstanceProfileCommand, CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { request } from 'node:https';
 import { renderUserData, type NodeInstall } from '../../src/tfe/userdata.ts';
 import { startMoto, type Moto } from '../sandbox/moto.ts';
 import { sleep, waitFor } from '../sandbox/procs.ts';
 import { startRedis, type SandboxRedis } from '../sandbox/redis.ts';
+import { createCA, type CA } from '../sandbox/certs.ts';
 import { startSimulator, type FleetState, type NodeView, type Simulator } from '../sandbox/simulator/index.ts';
+import { makeLicense } from '../sandbox/simulator/license.ts';
 
 const REGION = 'us-east-1';
 const INSTALL_DELAY_MS = 600;
 const REDIS_PASSWORD = 'sim-test-redis-password-NOT-A-SECRET-7f3a';
 const ENC_PASSWORD = 'sim-test-enc-password-NOT-A-SECRET-91c2';
 const PG_PASSWORD = 'sim-test-pg-password-NOT-A-SECRET-0b6d';
-const LICENSE = 'sim-test-license-NOT-A-LICENSE';
-const SECRET_VALUES = [REDIS_PASSWORD, ENC_PASSWORD, PG_PASSWORD, LICENSE, 'wrong-password-NOT-A-SECRET'];
+const LICENSE = makeLicense({ license_id: 'sim-test-NOT-A-LICENSE', customer: 'simulator test', seats: '1' }, 'sim-test');
+/** Valid UTF-8, so it can be a SecretString: for the "--output text adds a newline" case. */
+const TEXT_LICENSE = makeLicense({ license_id: 'sim-test-text', customer: 'simulator test', seats: '1' }, 'sim-text', true);
+const SECRET_VALUES = [REDIS_PASSWORD, ENC_PASSWORD, PG_PASSWORD, 'sim-test-NOT-A-LICENSE', 'wrong-password-NOT-A-SECRET'];
+const HOSTNAME = 'tfe.sim.example';
 
 let dir: string;
 let moto: Moto;
@@ -41,11 +53,14 @@ let redis: SandboxRedis;
 let sim: Simulator;
 let ec2: EC2Client;
 let asg: AutoScalingClient;
+let ca: CA;
+let profileArn: string;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'simulator-test-'));
+  ca = await createCA(join(dir, 'pki'));
   [redis, moto] = await Promise.all([
-    startRedis({ dir: join(dir, 'redis'), logDir: dir, password: REDIS_PASSWORD }),
+    startRedis({ dir: join(dir, 'redis'), logDir: dir, password: REDIS_PASSWORD, ca }),
     startMoto({ dir }),
   ]);
 
@@ -56,13 +71,29 @@ before(async () => {
   for (const [name, value] of Object.entries({
     'sim/enc_password': ENC_PASSWORD,
     'sim/pg_password': PG_PASSWORD,
-    'sim/license': LICENSE,
     'sim/redis_pass': REDIS_PASSWORD,
     'sim/redis_pass_wrong': 'wrong-password-NOT-A-SECRET',
+    'sim/text-license': TEXT_LICENSE.toString('utf8'),
+    'forbidden/pg_password': PG_PASSWORD,
   })) {
     await sm.send(new CreateSecretCommand({ Name: name, SecretString: value }));
   }
+  await sm.send(new CreateSecretCommand({ Name: 'sim/license', SecretBinary: LICENSE }));
+  await sm.send(new CreateSecretCommand({ Name: 'sim/license-one-byte-more', SecretBinary: Buffer.concat([LICENSE, Buffer.from('\n')]) }));
   sm.destroy();
+  // The nodes' instance profile: its role may read sim/* and nothing else.
+  const iam = new IAMClient(cfg);
+  await iam.send(new CreateRoleCommand({ RoleName: 'sim-node', AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }) }));
+  await iam.send(
+    new PutRolePolicyCommand({
+      RoleName: 'sim-node',
+      PolicyName: 'secrets',
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: 'arn:aws:secretsmanager:*:*:secret:sim/*' }] }),
+    }),
+  );
+  profileArn = (await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: 'sim-node' }))).InstanceProfile!.Arn!;
+  await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: 'sim-node', RoleName: 'sim-node' }));
+  iam.destroy();
 
   sim = await startSimulator({
     port: 0,
@@ -72,6 +103,7 @@ before(async () => {
     installDelayMs: INSTALL_DELAY_MS,
     recheckMs: 250,
     stateDir: dir,
+    ca,
     logger: process.env.SIM_DEBUG ? { info: (o, m) => console.error(new Date().toISOString(), m, JSON.stringify(o)), warn: (o, m) => console.error(new Date().toISOString(), 'WARN', m, JSON.stringify(o)) } : undefined,
   });
 });
@@ -98,7 +130,7 @@ const standalone: NodeInstall = {
     ReleaseSequence: 504,
   },
   settings: {
-    hostname: { value: 'tfe.sim.example' },
+    hostname: { value: HOSTNAME },
     installation_type: { value: 'production' },
     production_type: { value: 'external' },
     pg_user: { value: 'tfe' },
@@ -135,7 +167,12 @@ async function createTemplate(name: string, userData: string): Promise<string> {
   const lt = await ec2.send(
     new CreateLaunchTemplateCommand({
       LaunchTemplateName: name,
-      LaunchTemplateData: { ImageId: 'ami-12c6146b', InstanceType: 'm5.xlarge', UserData: Buffer.from(userData).toString('base64') },
+      LaunchTemplateData: {
+        ImageId: 'ami-12c6146b',
+        InstanceType: 'm5.xlarge',
+        IamInstanceProfile: { Arn: profileArn },
+        UserData: Buffer.from(userData).toString('base64'),
+      },
     }),
   );
   return lt.LaunchTemplate!.LaunchTemplateId!;
@@ -252,12 +289,20 @@ test('right Active/Active settings: installing, then healthy after the delay (El
     assert.equal(n.launchTemplateId, ltId);
     assert.equal(n.version, 1);
     assert.match(n.reason, /master\.tfe-redis\.abc123\.use1\.cache\.amazonaws\.com:6379 \(sandbox Redis 127\.0\.0\.1:\d+\) answered PING \(TLS, password auth\)/);
-    assert.deepEqual(n.installArgs, ['no-proxy', 'private-address=${PRIVATE_IP}', 'disable-replicated-ui']);
+    // What install.sh really received: the script expanded ${PRIVATE_IP} from IMDS.
+    assert.equal(n.installArgs!.length, 3);
+    assert.equal(n.installArgs![0], 'no-proxy');
+    assert.match(n.installArgs![1]!, /^private-address=\d+\.\d+\.\d+\.\d+$/);
+    assert.equal(n.installArgs![2], 'disable-replicated-ui');
+    assert.equal(n.exitCode, 0);
+    assert.equal(n.installKind, 'replicated');
+    assert.ok(n.requests.includes('CONNECT install.terraform.io:443 200'), n.requests.join('\n'));
+    assert.ok(n.requests.some((r) => /^GET http:\/\/169\.254\.169\.254\/latest\/meta-data\/iam\/security-credentials\/sim-node 200$/.test(r)));
     assert.equal(n.consoleOpen, false);
     assert.equal(n.consolePort, null);
     assert.equal(n.settings!.enable_active_active, '1');
-    assert.equal(n.settings!.redis_pass, '<redacted: secret sim/redis_pass>');
-    assert.equal(n.settings!.enc_password, '<redacted: secret sim/enc_password>');
+    assert.equal(n.settings!.redis_pass, '<redacted>');
+    assert.equal(n.settings!.enc_password, '<redacted>');
     const res = await fetch(`${sim.url}/nodes/${n.id}/_health_check`);
     assert.equal(res.status, 200);
   }
@@ -322,16 +367,88 @@ describe('wrong settings never turn healthy, with the reason a real node would g
     await neverHealthy('no-enc', 1, /enc_password is not set/);
   });
 
-  test('foreign user data and a missing secret are refused at boot', async () => {
+  test('user data that is not a script, a script that never writes replicated.conf, and a missing secret fail at boot', async () => {
     await Promise.all([
-      group('foreign', '#!/bin/bash\ncurl -o install.sh https://install.terraform.io/ptfe/stable\nbash install.sh no-proxy\n', 1),
+      group('not-a-script', '#cloud-config\nruncmd: []\n', 1),
+      group('no-conf', '#!/bin/bash\nset -e\ncurl -sSfo /tmp/install.sh https://install.terraform.io/ptfe/stable\nbash /tmp/install.sh no-proxy\n', 1),
       group('missing-secret', { ...standalone, licenseSecretId: 'sim/no-such-license' }, 1),
     ]);
-    const [f] = await neverHealthy('foreign', 1, /user data \(launch template lt-\w+ version 1\) cannot be installed: user data was not written by tfe-operator/);
+    const [f] = await neverHealthy('not-a-script', 1, /user data \(launch template lt-\w+ version 1\) is not a script cloud-init runs: it starts with "#cloud-config"/);
     assert.equal(f!.installArgs, null);
-    await neverHealthy('missing-secret', 1, /boot script stopped before install\.sh: cannot read license secret "sim\/no-such-license" \(ResourceNotFoundException/);
+    await neverHealthy('no-conf', 1, /user data failed \(exit code 1\): install\.sh: \/etc\/replicated\.conf does not exist/);
+    await neverHealthy('missing-secret', 1, /ResourceNotFoundException.*\| tfe-operator user-data: ERROR: cannot read license secret sim\/no-such-license/);
   });
 });
+
+/** The operator's rendered script with one line changed (a defect, or another script's way). */
+function edited(install: NodeInstall, from: string | RegExp, to: string): string {
+  const script = renderUserData(install);
+  const out = script.replace(from, to);
+  assert.notEqual(out, script, `the rendered script has no ${from}`);
+  return out;
+}
+
+describe('the install.sh stand-in and the AWS CLI refuse what a real node would, with their own words', { concurrency: true }, () => {
+  test('a license one byte off', async () => {
+    await group('lic-long', { ...standalone, licenseSecretId: 'sim/license-one-byte-more' }, 1);
+    await neverHealthy('lic-long', 1, new RegExp(`install\\.sh: license file /etc/tfe-license\\.rli is ${LICENSE.length + 1} bytes, its header says ${LICENSE.length}`));
+  });
+
+  test('AWS CLI output with an extra newline (--output text), the defect the operator once had', async () => {
+    const script = edited({ ...standalone, licenseSecretId: 'sim/text-license' }, /^fetch_license (.*)$/m, 'aws secretsmanager get-secret-value --secret-id $1 --query SecretString --output text > "$LICENSE_FILE"');
+    await group('lic-newline', script, 1);
+    await neverHealthy('lic-newline', 1, new RegExp(`install\\.sh: license file /etc/tfe-license\\.rli is ${TEXT_LICENSE.length + 1} bytes, its header says ${TEXT_LICENSE.length}`));
+  });
+
+  test('a missing TLS file', async () => {
+    const install = { ...standalone, replicatedConf: { ...standalone.replicatedConf, TlsBootstrapType: 'server-path', TlsBootstrapCert: '/etc/tfe/tls.crt', TlsBootstrapKey: '/etc/tfe/tls.key' } };
+    await group('tls-missing', install, 1);
+    await neverHealthy('tls-missing', 1, /install\.sh: TlsBootstrapCert names \/etc\/tfe\/tls\.crt, which does not exist or is empty/);
+  });
+
+  test('an unknown install.sh argument', async () => {
+    await group('bad-arg', { ...standalone, installArgs: ['no-proxy', 'disable-replicated-console'] }, 1);
+    await neverHealthy('bad-arg', 1, /install\.sh: unknown argument: disable-replicated-console/);
+  });
+
+  test('a settings value that is not a string', async () => {
+    await group('not-a-string', edited(standalone, '"value": "production"', '"value": 1'), 1);
+    await neverHealthy('not-a-string', 1, /install\.sh: \/etc\/ptfe-settings\.json: setting\(s\) installation_type are not \{"value": "<string>"\}/);
+  });
+
+  test('install.sh under umask 077, the defect the operator once had', async () => {
+    await group('umask', edited(standalone, /^umask 022$/m, 'umask 077'), 1);
+    await neverHealthy('umask', 1, /install\.sh: umask is 0077/);
+  });
+
+  test('a secret the node may not read (its instance profile allows sim/* only)', async () => {
+    await group('forbidden', { ...standalone, secretSettings: { ...standalone.secretSettings, pg_password: 'forbidden/pg_password' } }, 1);
+    await neverHealthy('forbidden', 1, /AccessDeniedException.*not authorized to perform: secretsmanager:GetSecretValue.*\| tfe-operator user-data: ERROR: cannot read secret forbidden\/pg_password/);
+  });
+});
+
+/** GET https://127.0.0.1:port/_health_check, verifying the certificate against `servername` (or the IP). */
+function httpsHealth(port: number, servername?: string): Promise<{ status: number } | { error: string }> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/_health_check', ca: ca.pem, ...(servername ? { servername } : {}), timeout: 5_000 }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0 });
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: `${err.code}: ${err.message}` }));
+    req.end();
+  });
+}
+
+test('the node serves /_health_check over HTTPS with a certificate for the TFE hostname, not for its IP', async () => {
+  await group('https', standalone, 1);
+  const [n] = await waitNodes('https', 1, (x) => x.state === 'healthy');
+  assert.equal(n!.hostname, HOSTNAME);
+  assert.ok(n!.httpsPort);
+  assert.deepEqual(await httpsHealth(n!.httpsPort!, HOSTNAME), { status: 200 });
+  const byIp = await httpsHealth(n!.httpsPort!);
+  assert.ok('error' in byIp && /ERR_TLS_CERT_ALTNAME_INVALID/.test(byIp.error), JSON.stringify(byIp));
+});
+
 
 test('the admin console answers until disable-replicated-ui; nodes that leave are forgotten; scale history', async () => {
   await group('console', standalone, 1);

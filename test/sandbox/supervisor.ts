@@ -21,7 +21,7 @@ import { startRedis } from './redis.ts';
 // The simulator and the world pull in the AWS SDK and client-node, which take seconds to load:
 // main() imports them while etcd, kube-apiserver, moto and redis boot.
 type SimulatorModule = typeof import('./simulator/index.ts');
-type WorldModule = typeof import('./world.ts');
+type WorldModule = typeof import('./worlds/index.ts');
 
 const dir = resolve(process.env.SANDBOX_DIR ?? '.sandbox');
 const simPort = Number(process.env.SANDBOX_SIM_PORT ?? 18080);
@@ -117,24 +117,29 @@ async function main(): Promise<void> {
     own('redis', r.stop);
     return r;
   });
-  const modules = Promise.all([import('./simulator/index.ts'), import('./world.ts')]) as Promise<[SimulatorModule, WorldModule]>;
+  const modules = Promise.all([import('./simulator/index.ts'), import('./worlds/index.ts')]) as Promise<[SimulatorModule, WorldModule]>;
+  const worldP = modules.then(([, w]) => w.loadWorld());
 
   // Two paths in parallel. This is world.ts's seedWorld() split in its two halves (seedAws,
   // seedKube) so the AWS half, the simulator and the seeded node's install run while
   // kube-apiserver is still starting. The simulator starts only after seedAws: its polling
   // must not interleave with the seeded (deterministic) ID generation.
+  const seededP = (async () => {
+    const [moto, world] = await Promise.all([motoP, worldP]);
+    return timed(`AWS world "${world.name}" seeded`, timings, () => world.seedAws({ awsEndpoint: moto.endpoint, ca, dir: join(dir, 'world') }));
+  })();
   const awsP = (async () => {
-    const [moto, redis, [{ startSimulator }, { seedAws, REGION }]] = await Promise.all([motoP, redisP, modules]);
-    const aws = await timed('AWS world seeded', timings, () => seedAws(moto.endpoint));
+    const [moto, redis, [{ startSimulator }], aws] = await Promise.all([motoP, redisP, modules, seededP]);
     const simLog = pino({ name: 'tfe-node-simulator', level: process.env.LOG_LEVEL ?? 'info' }, pino.destination({ dest: join(logDir, 'simulator.log'), sync: true }));
     const sim = await timed('simulator', timings, async () => {
       const s = await startSimulator({
         port: simPort,
         awsEndpoint: moto.endpoint,
-        region: REGION,
+        region: aws.region,
         redisAlias: { host: redis.host, port: redis.port, caFile: redis.caFile },
         installDelayMs,
         stateDir: dir,
+        ca,
         logger: simLog,
       });
       own('simulator', s.stop);
@@ -149,9 +154,10 @@ async function main(): Promise<void> {
     return { aws, sim };
   })();
   const kubeP = (async () => {
-    const [cp, redis, [, { seedKube }]] = await Promise.all([cpP, redisP, modules]);
+    const [cp, redis, aws] = await Promise.all([cpP, redisP, seededP]);
+    const [world, { applyKubeObjects }] = await Promise.all([worldP, import('./world.ts')]);
     await timed('Kubernetes world seeded', timings, () =>
-      seedKube(cp.kubeconfigPath, { host: redis.host, port: redis.port, password: redis.password, caFile: redis.caFile }),
+      applyKubeObjects(cp.kubeconfigPath, world.kubeObjects({ host: redis.host, port: redis.port, password: redis.password, caFile: redis.caFile }, aws)),
     );
   })();
   const controlP = (async () => {
@@ -165,7 +171,7 @@ async function main(): Promise<void> {
   const settled = await Promise.allSettled(all);
   const errors = [...new Set(settled.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message ?? String(r.reason)] : [])))];
   if (errors.length) throw new Error(errors.join('\n'));
-  const [cp, moto, redis, [, { CREDENTIALS, NAMESPACE, REGION }], { aws, sim }, , control] = (await Promise.all(all)) as [
+  const [cp, moto, redis, , { aws, sim }, , control] = (await Promise.all(all)) as [
     ControlPlane,
     Awaited<typeof motoP>,
     Awaited<typeof redisP>,
@@ -177,12 +183,13 @@ async function main(): Promise<void> {
   // From now on a part that dies takes the sandbox down (only crashes: the control endpoint may stop parts on purpose).
   watch(moto.proc);
   for (const part of [cp.parts.etcd, cp.parts.apiserver, redis.part]) watchPart(part);
-  writeFileSync(join(dir, 'world.json'), `${JSON.stringify({ ...aws, namespace: NAMESPACE }, null, 2)}\n`);
+  const { CREDENTIALS } = await import('./world.ts');
+  writeFileSync(join(dir, 'world.json'), `${JSON.stringify(aws, null, 2)}\n`);
 
   const env: SandboxEnv = {
     KUBECONFIG: cp.kubeconfigPath,
     AWS_ENDPOINT_URL: moto.endpoint,
-    AWS_REGION: REGION,
+    AWS_REGION: aws.region,
     AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
     REDIS_HOST: redis.host,
@@ -191,7 +198,8 @@ async function main(): Promise<void> {
     REDIS_PASSWORD: redis.password,
     TFE_SIM_URL: sim.url,
     SANDBOX_DIR: dir,
-    SANDBOX_NAMESPACE: NAMESPACE,
+    SANDBOX_NAMESPACE: aws.namespace,
+    SANDBOX_WORLD: aws.world,
     SANDBOX_PID: String(process.pid),
     SANDBOX_CONTROL_URL: control.url,
   };

@@ -228,7 +228,8 @@ export async function seedAws(awsEndpoint: string): Promise<AwsWorld> {
 
     // The nodes' instance profile (created after every resource above, so their seeded IDs
     // stay as they were): GetSecretValue on the world's secrets and on the operator's
-    // (tfe-operator/<namespace>/<name>/...), nothing else.
+    // (tfe-operator/<namespace>/<name>/..., any namespace: tests migrate TfeClusters of other
+    // namespaces onto this group), nothing else.
     const arnPrefix = `arn:aws:secretsmanager:${REGION}:${license.ARN!.split(':')[4]}:secret:`;
     await iam.send(
       new CreateRoleCommand({
@@ -249,7 +250,7 @@ export async function seedAws(awsEndpoint: string): Promise<AwsWorld> {
             {
               Effect: 'Allow',
               Action: 'secretsmanager:GetSecretValue',
-              Resource: [`${arnPrefix}tfe/*`, `${arnPrefix}tfe-operator/${NAMESPACE}/*`],
+              Resource: [`${arnPrefix}tfe/*`, `${arnPrefix}tfe-operator/*`],
             },
           ],
         }),
@@ -372,13 +373,17 @@ export function kubeObjects(redis: WorldContext['redis']): { configMaps: V1Confi
 
 /** Creates namespace tfe (if missing) and creates or replaces the world's objects in it. */
 export async function seedKube(kubeconfigPath: string, redis: WorldContext['redis']): Promise<void> {
+  await applyKubeObjects(kubeconfigPath, kubeObjects(redis));
+}
+
+/** Creates namespace tfe (if missing) and creates or replaces these objects in it (any world's). */
+export async function applyKubeObjects(kubeconfigPath: string, { configMaps, secrets }: { configMaps: V1ConfigMap[]; secrets: V1Secret[] }): Promise<void> {
   const { core } = kubeApis(kubeconfigPath);
   try {
     await core.createNamespace({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } } });
   } catch (err) {
     if (statusOf(err) !== 409) throw err;
   }
-  const { configMaps, secrets } = kubeObjects(redis);
   for (const body of configMaps) {
     const name = body.metadata!.name!;
     try {

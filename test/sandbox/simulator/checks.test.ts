@@ -76,6 +76,7 @@ test('sandbox license: valid as made, refused one byte off', () => {
   flipped[20] ^= 1;
   assert.equal(licenseProblem(flipped), 'license checksum does not match');
   // A UTF-8 round trip (reading the license as text) corrupts it: it holds a 0xff byte.
+  assert.equal(licenseProblem(makeLicense({ license_id: "x", customer: "c", seats: "1" }, "seed", true)), undefined);
   assert.ok(licenseProblem(Buffer.from(lic.toString('utf8'), 'utf8')));
 });
 

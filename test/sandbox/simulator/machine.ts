@@ -138,11 +138,14 @@ export class Machine {
   }
 }
 
-/** The line of a failed boot's console that says why: an installer refusal or the script's own error. */
+/**
+ * What a failed boot's console says about why: the installer's refusal, else the script's last
+ * two error lines (typically the AWS CLI's "An error occurred (...)" and the script's own).
+ */
 export function failureLine(lines: readonly string[]): string {
-  const pick =
-    [...lines].reverse().find((l) => /^install\.sh: /.test(l)) ??
-    [...lines].reverse().find((l) => /error|denied|fail|cannot|unable|not found|no such/i.test(l)) ??
-    lines[lines.length - 1];
-  return pick?.trim() ?? '(no output)';
+  const installer = [...lines].reverse().find((l) => /^install\.sh: /.test(l));
+  if (installer) return installer.trim();
+  const errors = lines.filter((l) => /error|denied|fail|cannot|unable|not found|no such|refused/i.test(l)).slice(-2);
+  if (errors.length) return errors.map((l) => l.trim()).join(' | ');
+  return lines[lines.length - 1]?.trim() ?? '(no output)';
 }

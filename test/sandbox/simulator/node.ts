@@ -231,6 +231,10 @@ export class SimNode {
       this.ctx.site,
     );
     if (this.stopped) return void (await this.stop());
+    // EC2 has the instance profile's credentials in IMDS before the instance boots: fetch them
+    // now, so the AWS CLI's IMDS calls (1 s timeout, one attempt) never wait on the emulator.
+    await this.roleCredentials().catch(() => undefined);
+    if (this.stopped) return;
     this.machine.prepare(this.ctx.image, Buffer.from(userData, 'utf8'));
     this.set('installing', 'cloud-init: running the user data');
     const { code, signal } = await this.machine.boot(this.network.env);

@@ -47,19 +47,19 @@ bad=$(jq -r 'to_entries[] | select((.value | type) != "object" or (.value | keys
 [ -z "$bad" ] || refuse "$settings: setting(s) $bad are not {\"value\": \"<string>\"}"
 
 # The license: the sandbox's binary format (test/sandbox/simulator/license.ts): magic bytes,
-# version, payload length, payload, 16 signature bytes, then the SHA-256 of all of that.
+# version, payload length, payload, 16 signature bytes, then the SHA-256 of all that in hex.
 license=$(jq -r '.LicenseFileLocation // ""' "$conf")
 [ -n "$license" ] || refuse "$conf has no LicenseFileLocation"
 [ -f "$license" ] || refuse "LicenseFileLocation names $license, which does not exist"
 size=$(stat -c %s "$license")
-(( size >= 61 )) || refuse "license file $license is $size bytes, too short to be a license"
-[ "$(head -c 8 "$license" | od -An -tx1 | tr -d ' \n')" = "895446455342581a" ] ||
+(( size >= 93 )) || refuse "license file $license is $size bytes, too short to be a license"
+[ "$(head -c 8 "$license" | od -An -tx1 | tr -d ' \n')" = "5446452d5342581a" ] ||
   refuse "license file $license is not a license (bad magic bytes)"
 len=$((16#$(head -c 13 "$license" | tail -c 4 | od -An -tx1 | tr -d ' \n')))
-want=$((13 + len + 16 + 32))
+want=$((13 + len + 16 + 64))
 (( size == want )) || refuse "license file $license is $size bytes, its header says $want"
-sum=$(head -c $((size - 32)) "$license" | sha256sum | cut -d' ' -f1)
-[ "$sum" = "$(tail -c 32 "$license" | od -An -tx1 | tr -d ' \n')" ] || refuse "license file $license: checksum does not match"
+sum=$(head -c $((size - 64)) "$license" | sha256sum | cut -d' ' -f1)
+[ "$sum" = "$(tail -c 64 "$license")" ] || refuse "license file $license: checksum does not match"
 
 if [ "$(jq -r '.TlsBootstrapType // ""' "$conf")" = "server-path" ]; then
   for k in TlsBootstrapCert TlsBootstrapKey; do

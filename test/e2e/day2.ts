@@ -112,7 +112,8 @@ export async function callMark(): Promise<number> {
   return calls.at(-1)?.seq ?? 0;
 }
 
-export const isMutation = (c: AwsCall) => !!c.action && !isReadOperation(c.action);
+/** A call that changes AWS. STS AssumeRole (the simulator getting a node's instance-profile session) changes nothing. */
+export const isMutation = (c: AwsCall) => !!c.action && !isReadOperation(c.action) && c.service !== 'sts';
 
 /** AWS calls after `mark` that change something. */
 export async function mutationsSince(mark: number): Promise<AwsCall[]> {

@@ -109,7 +109,9 @@ export async function sandboxUp(opts: UpOptions): Promise<UpResult> {
   const env = readEnv(dir);
   const pid = supervisorPid(dir);
   if (env && pid && pidAlive(pid)) {
-    const problem = await sandboxProblem(env);
+    const wanted = process.env.SANDBOX_WORLD || 'default';
+    const running = env.SANDBOX_WORLD || 'default';
+    const problem = running !== wanted ? `it holds world "${running}", SANDBOX_WORLD asks for "${wanted}"` : await sandboxProblem(env);
     if (!problem) return { env, reused: true, ms: Date.now() - started };
     log(`the sandbox in ${dir} is not healthy (${problem}); restarting it`);
   }

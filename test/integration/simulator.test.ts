@@ -545,5 +545,6 @@ test('POST /sim/reset forgets every node; they boot and install again', async ()
   assert.equal(res.status, 200);
   const again = await waitNodes('aa-good', 2, () => true, 5_000);
   assert.deepEqual(again.map((n) => n.id).sort(), before.map((n) => n.id).sort());
-  await waitNodes('aa-good', 2, (n) => n.state === 'healthy');
+  // Every node of every group of this file boots again at once (bash, curl and the AWS CLI each).
+  await waitNodes('aa-good', 2, (n) => n.state === 'healthy', 120_000);
 });

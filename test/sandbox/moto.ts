@@ -17,6 +17,8 @@ export interface MotoOptions {
   python?: string;
   /** New replication groups read "creating" this long before "available" (default 0). */
   redisCreateDelayMs?: number;
+  /** Scaled-in ASG instances stay Terminating (EC2 shutting-down) this long before they leave (default 0). */
+  terminateDelayMs?: number;
   startTimeoutMs?: number;
 }
 
@@ -55,6 +57,7 @@ export async function startMoto(opts: MotoOptions): Promise<Moto> {
   const endpoint = `http://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = { ...process.env, PYTHONUNBUFFERED: '1', MOTO_PORT: String(port) };
   if (opts.redisCreateDelayMs !== undefined) env.MOTO_SANDBOX_REDIS_CREATE_DELAY_MS = String(opts.redisCreateDelayMs);
+  if (opts.terminateDelayMs !== undefined) env.MOTO_SANDBOX_TERMINATE_DELAY_MS = String(opts.terminateDelayMs);
   const proc = spawnLogged({ name: 'moto', cmd: python, args: [MOTO_LAUNCHER, String(port)], logDir: opts.dir, env });
   try {
     await waitFor(
@@ -121,6 +124,10 @@ export async function clearAsgHistory(endpoint: string): Promise<void> {
 
 export interface MotoSandboxConfig {
   redisCreateDelayMs: number;
+  /** 0: moto's instant scale-in; > 0: Terminating (and Terminating:Wait with a termination hook) first. */
+  terminateDelayMs: number;
+  /** How often the launcher's ASG health checker runs (target registration, ELB health replacements). */
+  elbCheckMs: number;
 }
 
 /** Changes the launcher's run-time knobs (e.g. how long new replication groups stay "creating"). */
@@ -129,3 +136,41 @@ export async function setMotoConfig(endpoint: string, cfg: Partial<MotoSandboxCo
 }
 
 export const motoLogFile = (dir: string): string => join(dir, 'moto.log');
+
+/** What a TFE node reports about itself; DescribeTargetHealth of its instance follows it. */
+export interface NodeTargetHealth {
+  state: 'initial' | 'healthy' | 'unhealthy';
+  /** Ports whose health check passes when healthy (absent: every port). */
+  ports?: number[];
+  /** Free text, kept for GET and the replacement log. */
+  reason?: string;
+  /** HTTP status the failing health check answered (HTTP/HTTPS target groups: Target.ResponseCodeMismatch). */
+  code?: number;
+}
+
+/** Merges reports per instance (null forgets one); answers the whole map. */
+export async function setTargetHealth(endpoint: string, reports: Record<string, NodeTargetHealth | null>): Promise<Record<string, NodeTargetHealth>> {
+  return JSON.parse(await call(endpoint, 'POST', '/_sandbox/target-health', reports)) as Record<string, NodeTargetHealth>;
+}
+
+export async function targetHealthReports(endpoint: string): Promise<Record<string, NodeTargetHealth & { ts: string }>> {
+  return JSON.parse(await call(endpoint, 'GET', '/_sandbox/target-health')) as Record<string, NodeTargetHealth & { ts: string }>;
+}
+
+/** An instance an Auto Scaling group took out of service for a failed health check, and what replaced it. */
+export interface AsgReplacement {
+  seq: number;
+  ts: string;
+  asg: string;
+  instanceId: string;
+  replacedBy: string[];
+  cause: string; // AWS's scaling activity cause, e.g. "At ... in response to an ELB system health check failure."
+  description: string;
+  targetGroupArn: string | null;
+  targetHealth: { State: string; Reason: string | null; Description: string | null } | null;
+  nodeReason: string | null;
+}
+
+export async function asgReplacements(endpoint: string, opts: { since?: number } = {}): Promise<AsgReplacement[]> {
+  return JSON.parse(await call(endpoint, 'GET', `/_sandbox/asg-replacements${sinceQuery(opts.since)}`)) as AsgReplacement[];
+}

@@ -11,12 +11,36 @@ operator hits, plus two observability endpoints for tests:
     GET    /_sandbox/asg-history  every change of an ASG's DesiredCapacity, in order
     DELETE /_sandbox/asg-history
            (both GETs take ?since=<seq>: only entries after that one)
-    GET    /_sandbox/config       {"redisCreateDelayMs": n}
-    POST   /_sandbox/config       same body; changes it at run time
+    GET    /_sandbox/config       {"redisCreateDelayMs": n, "terminateDelayMs": n, "elbCheckMs": n}
+    POST   /_sandbox/config       same body (any subset); changes them at run time
+    POST   /_sandbox/target-health  {"<instanceId>": {"state": "initial|healthy|unhealthy",
+                                  "ports": [443], "reason": "...", "code": 503} | null}: what the
+                                  TFE simulator's nodes report; DescribeTargetHealth follows it
+    GET    /_sandbox/target-health
+    GET    /_sandbox/asg-replacements  instances an ASG replaced for failed health checks (?since=)
+    DELETE /_sandbox/asg-replacements
 
 Both logs are cleared by POST /moto-api/reset.
 Env: MOTO_SANDBOX_REDIS_CREATE_DELAY_MS (default 0): how long a new replication
-group reads "creating" before "available".
+group reads "creating" before "available"; MOTO_SANDBOX_TERMINATE_DELAY_MS (default 0 =
+moto's instant removal): how long a scaled-in ASG instance stays Terminating (EC2
+shutting-down) before it is terminated and leaves the group; when > 0, termination lifecycle
+hooks hold it in Terminating:Wait until CompleteLifecycleAction or the HeartbeatTimeout.
+
+Patches in modules beside this file, imported below after this file's own:
+  patch_elasticache.py      tagging a replication group that is not "available" ->
+                            InvalidReplicationGroupState; AuthToken rules (16-128 printable
+                            ASCII, specials only !&#$^<>-) on Create/ModifyReplicationGroup
+  patch_ec2_userdata.py     16 KB raw user data limit on CreateLaunchTemplate(Version), RunInstances
+  patch_asg_terminating.py  Terminating / Terminating:Wait / Terminating:Proceed (terminateDelayMs),
+                            CompleteLifecycleAction, RecordLifecycleActionHeartbeat
+  patch_elb_health.py       DescribeTargetHealth from /_sandbox/target-health; ASG instances
+                            (de)registered with target groups as they come and go; Attach/Detach/
+                            DescribeTrafficSources; HealthCheckType ELB replaces unhealthy instances
+                            (checked every elbCheckMs, env MOTO_SANDBOX_ELB_CHECK_MS, default 500);
+                            HealthCheckGracePeriod defaults to 0 as in AWS
+  patch_iam_sessions.py     STS session credentials (ASIA...) held to the assumed role's IAM policies
+                            with AWS's AccessDenied texts; every other caller stays unrestricted
 
 Every patch below names the moto function it changes; each was checked in moto
 5.2.1's source (and moto 5.2.5, the newest on PyPI when written: it adds
@@ -61,7 +85,10 @@ _calls: list[dict[str, Any]] = []
 _asg_history: list[dict[str, Any]] = []
 _seq = {"calls": 0, "asg": 0}  # never reset: a poller's ?since= stays valid across resets
 _ctx = threading.local()  # per request thread: .action (API action), .asg (group launching)
-_config = {"redisCreateDelayMs": int(os.environ.get("MOTO_SANDBOX_REDIS_CREATE_DELAY_MS", "0") or 0)}
+_config = {
+    "redisCreateDelayMs": int(os.environ.get("MOTO_SANDBOX_REDIS_CREATE_DELAY_MS", "0") or 0),
+    "terminateDelayMs": int(os.environ.get("MOTO_SANDBOX_TERMINATE_DELAY_MS", "0") or 0),
+}
 
 
 def _now() -> str:
@@ -175,7 +202,19 @@ def _run_instances(self: Any, image_id: str, count: int, user_data: Any, sgs: li
     if group is not None and lt and group.ec2_launch_template is not None:
         number = group.ec2_launch_template.get_version(group.launch_template_version).number
         kwargs["launch_template"] = {**lt, "Version": str(number)}
-    return _orig_run_instances(self, image_id, count, user_data, sgs, **kwargs)
+    reservation = _orig_run_instances(self, image_id, count, user_data, sgs, **kwargs)
+    # InstanceBackend.run_instances takes UserData, InstanceType, SecurityGroupIds ... from a
+    # launch template, but not IamInstanceProfile: instances launched by an ASG (or RunInstances
+    # with only a template) had no instance profile, so IMDS had no credentials for the node.
+    # AWS launches them with the template's profile; associated here as RunInstances does.
+    if kwargs.get("launch_template") and not kwargs.get("iam_instance_profile_name") and not kwargs.get("iam_instance_profile_arn"):
+        profile = (self._get_template_from_args(kwargs["launch_template"]).data or {}).get("IamInstanceProfile") or {}
+        for inst in reservation.instances:
+            if profile.get("Arn"):
+                self.associate_iam_instance_profile(instance_id=inst.id, iam_instance_profile_arn=profile["Arn"])
+            elif profile.get("Name"):
+                self.associate_iam_instance_profile(instance_id=inst.id, iam_instance_profile_name=profile["Name"])
+    return reservation
 
 
 _orig_instance_state_init = asg_models.InstanceState.__init__
@@ -328,6 +367,18 @@ def _modify_replication_group(self: ElastiCacheResponse) -> ActionResult:
 ElastiCacheResponse.modify_replication_group = _modify_replication_group
 
 
+# --- More patches, one module each beside this file (after the ones above: they wrap some) ---
+import patch_elasticache  # noqa: E402,F401  tagging needs "available"; AuthToken rules
+import patch_ec2_userdata  # noqa: E402,F401  the 16 KB user data limit
+import patch_asg_terminating  # noqa: E402  Terminating / Terminating:Wait, lifecycle actions
+
+patch_asg_terminating.config = _config
+import patch_elb_health  # noqa: E402  target health from the simulator, ASG ELB health checks
+import patch_iam_sessions  # noqa: E402,F401  STS session (ASIA) callers held to their role's policies
+
+patch_elb_health.start(_config)  # adds elbCheckMs; starts the health checker thread
+
+
 # --- Reset also clears our logs ----------------------------------------------------------
 _orig_api_reset = MotoAPIBackend.reset
 
@@ -423,9 +474,13 @@ class SandboxApp:
             if method == "POST":
                 length = int(environ.get("CONTENT_LENGTH") or 0)
                 body = json.loads(environ["wsgi.input"].read(length) or b"{}")
-                if "redisCreateDelayMs" in body:
-                    _config["redisCreateDelayMs"] = int(body["redisCreateDelayMs"])
+                for key in ("redisCreateDelayMs", "terminateDelayMs", "elbCheckMs"):
+                    if key in body:
+                        _config[key] = int(body[key])
             return _json(start_response, "200 OK", _config)
+        answer = patch_elb_health.handle(path, method, environ, start_response)  # target-health, asg-replacements
+        if answer is not None:
+            return answer
         if path == "/_sandbox/health":
             return _json(start_response, "200 OK", {"status": "ok", "moto": moto.__version__})
         return _json(start_response, "404 Not Found", {"error": f"no such endpoint {method} {path}"})

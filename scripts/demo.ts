@@ -58,8 +58,11 @@ for (let i = 0; ; i++) {
   await new Promise((r) => setTimeout(r, 200));
 }
 say('operator ready (watch cache synced)');
-say('kubectl apply -f examples/tfecluster.yaml');
-process.stdout.write(kubectl('apply', '-f', join(ROOT, 'examples/tfecluster.yaml')));
+// Each world has its example: examples/tfecluster.yaml for the default one, else tfecluster-<world>.yaml.
+const world = process.env.SANDBOX_WORLD || 'default';
+const example = `examples/${world === 'default' ? 'tfecluster' : `tfecluster-${world}`}.yaml`;
+say(`kubectl apply -f ${example}   (sandbox world "${world}")`);
+process.stdout.write(kubectl('apply', '-f', join(ROOT, example)));
 
 const get = (): TfeCluster => JSON.parse(kubectl('get', 'tfecluster', 'tfe', '-n', 'tfe', '-o', 'json'));
 let last = '';

@@ -17,6 +17,8 @@ export interface FleetOptions {
   site: InstallerSite;
   nodesDir: string;
   certFor(hostname: string): Promise<TlsPair>;
+  /** How many nodes run their user data at once (the rest wait their turn). */
+  bootConcurrency: number;
   log: SimLogger;
   changed(): void;
 }
@@ -54,6 +56,24 @@ export class Fleet {
   constructor(private readonly opts: FleetOptions) {
     this.config = { ...opts.config };
     this.initial = { ...opts.config };
+  }
+
+  private booting = 0;
+  private readonly bootQueue: Array<() => void> = [];
+
+  private bootSlot(): Promise<() => void> {
+    const release = () => {
+      this.booting--;
+      this.bootQueue.shift()?.();
+    };
+    const take = (resolve: (r: () => void) => void) => {
+      this.booting++;
+      resolve(release);
+    };
+    return new Promise((resolve) => {
+      if (this.booting < this.opts.bootConcurrency) take(resolve);
+      else this.bootQueue.push(() => take(resolve));
+    });
   }
 
   /** What each node's load balancer targets see; pushed to the emulator after changes. */
@@ -195,6 +215,7 @@ export class Fleet {
           site: this.opts.site,
           nodesDir: this.opts.nodesDir,
           certFor: this.opts.certFor,
+          bootSlot: () => this.bootSlot(),
           log: this.opts.log,
           changed: () => this.nodesChanged(),
         });

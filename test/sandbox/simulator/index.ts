@@ -8,7 +8,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCA, issueCert, type CA } from '../certs.ts';
 import { AwsView } from './aws.ts';
@@ -47,6 +47,8 @@ export interface SimulatorOptions {
   ca?: CA;
   /** Where the nodes' disks live (default <stateDir>/nodes, else a temporary folder). */
   nodesDir?: string;
+  /** How many nodes run their user data at once (default: 2 per CPU, at least 2). */
+  bootConcurrency?: number;
 }
 
 export interface Simulator {
@@ -107,6 +109,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     site,
     nodesDir,
     certFor,
+    bootConcurrency: opts.bootConcurrency ?? Math.max(2, 2 * availableParallelism()),
     log,
     changed,
   });

@@ -51,6 +51,8 @@ export interface NodeContext {
   nodesDir: string;
   /** A certificate for a hostname from the sandbox CA (for installs that bring none). */
   certFor(hostname: string): Promise<TlsPair>;
+  /** Waits for one of the machine's boot slots (real instances boot on their own CPUs; ours share two). */
+  bootSlot(): Promise<() => void>;
   log: SimLogger;
   changed(): void;
 }
@@ -235,9 +237,18 @@ export class SimNode {
     // now, so the AWS CLI's IMDS calls (1 s timeout, one attempt) never wait on the emulator.
     await this.roleCredentials().catch(() => undefined);
     if (this.stopped) return;
-    this.machine.prepare(this.ctx.image, Buffer.from(userData, 'utf8'));
-    this.set('installing', 'cloud-init: running the user data');
-    const { code, signal } = await this.machine.boot(this.network.env);
+    this.set('installing', 'cloud-init: waiting for a boot slot');
+    const release = await this.ctx.bootSlot();
+    let outcome: { code: number | null; signal: NodeJS.Signals | null };
+    try {
+      if (this.stopped) return;
+      this.machine.prepare(this.ctx.image, Buffer.from(userData, 'utf8'));
+      this.set('installing', 'cloud-init: running the user data');
+      outcome = await this.machine.boot(this.network.env);
+    } finally {
+      release();
+    }
+    const { code, signal } = outcome;
     if (this.stopped) return;
     this.exitCode = code;
     if (code !== 0) {

@@ -5,26 +5,15 @@
 //
 // Secret values here are distinctive sandbox strings, never real credentials; tests grep
 // logs, Events and user data for them to prove that no secret leaks.
-import { readFileSync } from 'node:fs';
-import { AutoScalingClient, CreateAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import {
-  AuthorizeSecurityGroupIngressCommand,
-  CreateLaunchTemplateCommand,
-  CreateSecurityGroupCommand,
-  CreateSubnetCommand,
-  CreateVpcCommand,
-  DescribeLaunchTemplatesCommand,
-  DescribeVpcsCommand,
-  EC2Client,
-  type ResourceType,
-  type TagSpecification,
-} from '@aws-sdk/client-ec2';
-import { CreateCacheSubnetGroupCommand, DescribeReplicationGroupsCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
-import { AddRoleToInstanceProfileCommand, CreateInstanceProfileCommand, CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { CreateSecretCommand, ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { AuthorizeSecurityGroupIngressCommand, CreateLaunchTemplateCommand, CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand } from '@aws-sdk/client-ec2';
+import { CreateCacheSubnetGroupCommand } from '@aws-sdk/client-elasticache';
+import { AddRoleToInstanceProfileCommand, CreateInstanceProfileCommand, CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import { renderUserData, type NodeInstall } from '../../src/tfe/userdata.ts';
-import { resetMoto, seedMoto } from './moto.ts';
+import { resetMoto } from './moto.ts';
+import { redisSecretData, seedClients, settingsConfigMap, startSeeding, tagSpec } from './worlds/seeding.ts';
 import { makeLicense } from './simulator/license.ts';
 
 export const WORLD_SEED = 20210107; // v202101-1's month: any fixed number works
@@ -138,24 +127,10 @@ export function awsClientConfig(endpoint: string) {
 
 /** The AWS half: VPC, subnets, security groups, subnet group, secrets, launch template v1, ASG. */
 export async function seedAws(awsEndpoint: string): Promise<AwsWorld> {
-  const cfg = awsClientConfig(awsEndpoint);
-  const ec2 = new EC2Client(cfg);
-  const asg = new AutoScalingClient(cfg);
-  const ec = new ElastiCacheClient(cfg);
-  const sm = new SecretsManagerClient(cfg);
-  const iam = new IAMClient(cfg);
+  const clients = seedClients(awsClientConfig(awsEndpoint));
+  const { ec2, asg, ec, sm, iam } = clients;
   try {
-    // moto builds each service's backend (EC2 makes a default VPC, drawing random IDs) on
-    // first use. Touch them all before seeding, so a poller's first call cannot shift IDs.
-    await ec2.send(new DescribeVpcsCommand({}));
-    await asg.send(new DescribeAutoScalingGroupsCommand({}));
-    await ec.send(new DescribeReplicationGroupsCommand({}));
-    await sm.send(new ListSecretsCommand({}));
-    const existing = await ec2.send(new DescribeLaunchTemplatesCommand({}));
-    if (existing.LaunchTemplates?.some((t) => t.LaunchTemplateName === LAUNCH_TEMPLATE_NAME)) {
-      throw new Error(`moto at ${awsEndpoint} already holds the sandbox world (launch template "${LAUNCH_TEMPLATE_NAME}"); use resetWorld()`);
-    }
-    await seedMoto(awsEndpoint, WORLD_SEED);
+    await startSeeding(clients, awsEndpoint, WORLD_SEED, LAUNCH_TEMPLATE_NAME, 'default');
 
     // Every call below runs one after another: the seeded IDs depend on the order.
     const vpc = await ec2.send(
@@ -313,12 +288,8 @@ export async function seedAws(awsEndpoint: string): Promise<AwsWorld> {
       instanceProfileArn,
     };
   } finally {
-    for (const c of [ec2, asg, ec, sm, iam]) c.destroy();
+    clients.destroy();
   }
-}
-
-function tagSpec(resourceType: ResourceType, name: string): TagSpecification {
-  return { ResourceType: resourceType, Tags: [{ Key: 'Name', Value: name }] };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -343,20 +314,9 @@ function statusOf(err: unknown): number | undefined {
 export function kubeObjects(redis: WorldContext['redis']): { configMaps: V1ConfigMap[]; secrets: V1Secret[] } {
   const labels = { 'app.kubernetes.io/part-of': 'tfe-sandbox' };
   const meta = (name: string) => ({ name, namespace: NAMESPACE, labels });
-  const redisData: Record<string, string> = { token: redis.password, password: redis.password };
-  if (redis.caFile) redisData['ca.crt'] = readFileSync(redis.caFile, 'utf8');
+  const redisData = redisSecretData(redis);
   return {
-    configMaps: [
-      {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: meta('tfe-settings'),
-        data: {
-          'replicated.conf': `${JSON.stringify(BASE_REPLICATED_CONF, null, 2)}\n`,
-          'ptfe-settings.json': `${JSON.stringify(BASE_SETTINGS, null, 2)}\n`,
-        },
-      },
-    ],
+    configMaps: [settingsConfigMap(meta('tfe-settings'), BASE_REPLICATED_CONF, BASE_SETTINGS)],
     secrets: [
       {
         apiVersion: 'v1',

@@ -87,49 +87,16 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  AutoScalingClient,
-  CreateAutoScalingGroupCommand,
-  DescribeAutoScalingGroupsCommand,
-} from '@aws-sdk/client-auto-scaling';
-import {
-  AuthorizeSecurityGroupEgressCommand,
-  AuthorizeSecurityGroupIngressCommand,
-  CreateLaunchTemplateCommand,
-  CreateSecurityGroupCommand,
-  CreateSubnetCommand,
-  CreateVpcCommand,
-  DescribeLaunchTemplatesCommand,
-  DescribeVpcsCommand,
-  EC2Client,
-  RevokeSecurityGroupEgressCommand,
-  type IpPermission,
-  type ResourceType,
-  type TagSpecification,
-} from '@aws-sdk/client-ec2';
-import {
-  CreateListenerCommand,
-  CreateLoadBalancerCommand,
-  CreateTargetGroupCommand,
-  DescribeLoadBalancersCommand,
-  ElasticLoadBalancingV2Client,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
-import { CreateCacheSubnetGroupCommand, DescribeReplicationGroupsCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
-import {
-  AddRoleToInstanceProfileCommand,
-  AttachRolePolicyCommand,
-  CreateInstanceProfileCommand,
-  CreatePolicyCommand,
-  CreateRoleCommand,
-  IAMClient,
-  ListRolesCommand,
-  PutRolePolicyCommand,
-  UploadServerCertificateCommand,
-} from '@aws-sdk/client-iam';
-import { CreateSecretCommand, ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { AuthorizeSecurityGroupEgressCommand, AuthorizeSecurityGroupIngressCommand, CreateLaunchTemplateCommand, CreateSubnetCommand, CreateVpcCommand, RevokeSecurityGroupEgressCommand, type IpPermission } from '@aws-sdk/client-ec2';
+import { CreateListenerCommand, CreateLoadBalancerCommand, CreateTargetGroupCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CreateCacheSubnetGroupCommand } from '@aws-sdk/client-elasticache';
+import { AddRoleToInstanceProfileCommand, AttachRolePolicyCommand, CreateInstanceProfileCommand, CreatePolicyCommand, CreateRoleCommand, PutRolePolicyCommand, UploadServerCertificateCommand } from '@aws-sdk/client-iam';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import { createSecurityGroup, redisSecretData, seedClients, settingsConfigMap, startSeeding, tagSpec } from './seeding.ts';
 import { issueCert } from '../certs.ts';
-import { seedMoto } from '../moto.ts';
+
 import { makeLicense } from '../simulator/license.ts';
 import type { RedisInfo, SeedContext, WorldDef, WorldInfo } from './types.ts';
 
@@ -556,10 +523,6 @@ function healthCheckGracePeriod(): number {
   return n;
 }
 
-function tagSpec(resourceType: ResourceType, name: string): TagSpecification {
-  return { ResourceType: resourceType, Tags: [{ Key: 'Name', Value: name }] };
-}
-
 /** Terraform's aws_security_group: the default egress rule is removed, the module's rules added. */
 const ALL_OUT: IpPermission = { IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] };
 
@@ -571,27 +534,10 @@ async function seedAws(ctx: SeedContext): Promise<HashicorpWorldInfo> {
   const certPem = readFileSync(tls.certFile);
   const keyPem = readFileSync(tls.keyFile);
 
-  const cfg = awsClientConfig(ctx.awsEndpoint);
-  const ec2 = new EC2Client(cfg);
-  const asg = new AutoScalingClient(cfg);
-  const elb = new ElasticLoadBalancingV2Client(cfg);
-  const ec = new ElastiCacheClient(cfg);
-  const iam = new IAMClient(cfg);
-  const sm = new SecretsManagerClient(cfg);
+  const clients = seedClients(awsClientConfig(ctx.awsEndpoint));
+  const { ec2, asg, elb, ec, iam, sm } = clients;
   try {
-    // moto builds each backend on first use (EC2's default VPC draws random IDs): touch every
-    // one before seeding, so a poller's first call cannot shift the IDs below.
-    await ec2.send(new DescribeVpcsCommand({}));
-    await asg.send(new DescribeAutoScalingGroupsCommand({}));
-    await elb.send(new DescribeLoadBalancersCommand({}));
-    await ec.send(new DescribeReplicationGroupsCommand({}));
-    await iam.send(new ListRolesCommand({}));
-    await sm.send(new ListSecretsCommand({}));
-    const existing = await ec2.send(new DescribeLaunchTemplatesCommand({}));
-    if (existing.LaunchTemplates?.some((t) => t.LaunchTemplateName === NAMES.launchTemplate)) {
-      throw new Error(`moto at ${ctx.awsEndpoint} already holds the hashicorp world (launch template "${NAMES.launchTemplate}"); reset it first`);
-    }
-    await seedMoto(ctx.awsEndpoint, WORLD_SEED);
+    await startSeeding(clients, ctx.awsEndpoint, WORLD_SEED, NAMES.launchTemplate, WORLD_NAME);
 
     // Every call below runs one after another: the seeded IDs depend on the order.
     // --- networking (modules/networking: VPC tagged tfe-vpc, private subnets tagged "private")
@@ -622,16 +568,7 @@ async function seedAws(ctx: SeedContext): Promise<HashicorpWorldInfo> {
     const accountId = secretArns.license.split(':')[4]!;
 
     // --- load balancer (modules/application_load_balancer)
-    const lbSg = (
-      await ec2.send(
-        new CreateSecurityGroupCommand({
-          GroupName: NAMES.lbSecurityGroup,
-          Description: 'Managed by Terraform',
-          VpcId: vpcId,
-          TagSpecifications: [tagSpec('security-group', NAMES.lbSecurityGroup)],
-        }),
-      )
-    ).GroupId!;
+    const lbSg = await createSecurityGroup(ec2, vpcId, NAMES.lbSecurityGroup, 'Managed by Terraform');
     await ec2.send(new RevokeSecurityGroupEgressCommand({ GroupId: lbSg, IpPermissions: [ALL_OUT] }));
     await ec2.send(
       new AuthorizeSecurityGroupIngressCommand({
@@ -643,16 +580,7 @@ async function seedAws(ctx: SeedContext): Promise<HashicorpWorldInfo> {
         ],
       }),
     );
-    const outSg = (
-      await ec2.send(
-        new CreateSecurityGroupCommand({
-          GroupName: NAMES.outboundSecurityGroup,
-          Description: 'Managed by Terraform',
-          VpcId: vpcId,
-          TagSpecifications: [tagSpec('security-group', NAMES.outboundSecurityGroup)],
-        }),
-      )
-    ).GroupId!;
+    const outSg = await createSecurityGroup(ec2, vpcId, NAMES.outboundSecurityGroup, 'Managed by Terraform');
     await ec2.send(new RevokeSecurityGroupEgressCommand({ GroupId: outSg, IpPermissions: [ALL_OUT] }));
     await ec2.send(
       new AuthorizeSecurityGroupEgressCommand({
@@ -679,32 +607,15 @@ async function seedAws(ctx: SeedContext): Promise<HashicorpWorldInfo> {
       }),
     );
     const certArn = serverCert.ServerCertificateMetadata!.Arn!;
-    const tg443 = (
-      await elb.send(
-        new CreateTargetGroupCommand({
-          Name: NAMES.targetGroup443,
-          Port: 443,
-          Protocol: 'HTTPS',
-          VpcId: vpcId,
-          HealthCheckProtocol: 'HTTPS',
-          HealthCheckPath: '/_health_check',
-          Matcher: { HttpCode: '200-399' },
-        }),
-      )
-    ).TargetGroups![0]!.TargetGroupArn!;
-    const tg8800 = (
-      await elb.send(
-        new CreateTargetGroupCommand({
-          Name: NAMES.targetGroup8800,
-          Port: 8800,
-          Protocol: 'HTTPS',
-          VpcId: vpcId,
-          HealthCheckProtocol: 'HTTPS',
-          HealthCheckPath: '/',
-          Matcher: { HttpCode: '200-399' },
-        }),
-      )
-    ).TargetGroups![0]!.TargetGroupArn!;
+    // HTTPS target groups with the module's health checks (matcher 200-399).
+    const targetGroup = async (Name: string, Port: number, HealthCheckPath: string) =>
+      (
+        await elb.send(
+          new CreateTargetGroupCommand({ Name, Port, Protocol: 'HTTPS', VpcId: vpcId, HealthCheckProtocol: 'HTTPS', HealthCheckPath, Matcher: { HttpCode: '200-399' } }),
+        )
+      ).TargetGroups![0]!.TargetGroupArn!;
+    const tg443 = await targetGroup(NAMES.targetGroup443, 443, '/_health_check');
+    const tg8800 = await targetGroup(NAMES.targetGroup8800, 8800, '/');
     const listenerArns: string[] = [];
     const listen = async (input: ConstructorParameters<typeof CreateListenerCommand>[0]) => {
       const out = await elb.send(new CreateListenerCommand(input));
@@ -734,16 +645,7 @@ async function seedAws(ctx: SeedContext): Promise<HashicorpWorldInfo> {
     });
 
     // --- node security group (modules/vm): 443 and 8800 from the LB, everything from itself
-    const nodeSg = (
-      await ec2.send(
-        new CreateSecurityGroupCommand({
-          GroupName: NAMES.nodeSecurityGroup,
-          Description: 'Managed by Terraform',
-          VpcId: vpcId,
-          TagSpecifications: [tagSpec('security-group', NAMES.nodeSecurityGroup)],
-        }),
-      )
-    ).GroupId!;
+    const nodeSg = await createSecurityGroup(ec2, vpcId, NAMES.nodeSecurityGroup, 'Managed by Terraform');
     await ec2.send(
       new AuthorizeSecurityGroupIngressCommand({
         GroupId: nodeSg,
@@ -757,16 +659,7 @@ async function seedAws(ctx: SeedContext): Promise<HashicorpWorldInfo> {
     // (the default egress rule, all traffic to 0.0.0.0/0, is what the module's tfe_outbound adds)
 
     // --- Redis network (modules/redis, made for active-active: here ahead of the migration)
-    const redisSg = (
-      await ec2.send(
-        new CreateSecurityGroupCommand({
-          GroupName: NAMES.redisSecurityGroup,
-          Description: 'The security group of the Redis deployment for TFE.',
-          VpcId: vpcId,
-          TagSpecifications: [tagSpec('security-group', NAMES.redisSecurityGroup)],
-        }),
-      )
-    ).GroupId!;
+    const redisSg = await createSecurityGroup(ec2, vpcId, NAMES.redisSecurityGroup, 'The security group of the Redis deployment for TFE.');
     await ec2.send(
       new AuthorizeSecurityGroupIngressCommand({
         GroupId: redisSg,
@@ -931,7 +824,7 @@ async function seedAws(ctx: SeedContext): Promise<HashicorpWorldInfo> {
       tls: { certFile: tls.certFile, keyFile: tls.keyFile },
     };
   } finally {
-    for (const c of [ec2, asg, elb, ec, iam, sm]) c.destroy();
+    clients.destroy();
   }
 }
 
@@ -955,20 +848,9 @@ function kubeObjects(redis: RedisInfo, info: WorldInfo): { configMaps: V1ConfigM
   const w = info as HashicorpWorldInfo;
   const labels = { 'app.kubernetes.io/part-of': 'tfe-sandbox', 'tfe-sandbox/world': WORLD_NAME };
   const meta = (name: string) => ({ name, namespace: NAMESPACE, labels });
-  const redisData: Record<string, string> = { token: redis.password, password: redis.password };
-  if (redis.caFile) redisData['ca.crt'] = readFileSync(redis.caFile, 'utf8');
+  const redisData = redisSecretData(redis);
   return {
-    configMaps: [
-      {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: meta(KUBE_NAMES.settings),
-        data: {
-          'replicated.conf': `${JSON.stringify(REPLICATED_CONF, null, 2)}\n`,
-          'ptfe-settings.json': `${JSON.stringify(plainSettings(info.accountId), null, 2)}\n`,
-        },
-      },
-    ],
+    configMaps: [settingsConfigMap(meta(KUBE_NAMES.settings), REPLICATED_CONF, plainSettings(info.accountId))],
     secrets: [
       {
         apiVersion: 'v1',

@@ -1,0 +1,84 @@
+// What every world's seeding does before its first resource: build the backends moto creates
+// on first use (EC2's default VPC draws random IDs), refuse a moto that already holds the
+// world, then seed moto's random generator, so the same calls in the same order give the same
+// IDs on every run.
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { CreateSecurityGroupCommand, DescribeLaunchTemplatesCommand, DescribeVpcsCommand, EC2Client, type ResourceType, type TagSpecification } from '@aws-sdk/client-ec2';
+import { DescribeReplicationGroupsCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
+import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { readFileSync } from 'node:fs';
+import type { V1ConfigMap, V1ObjectMeta } from '@kubernetes/client-node';
+import { seedMoto } from '../moto.ts';
+
+export interface SeedClients {
+  ec2: EC2Client;
+  asg: AutoScalingClient;
+  ec: ElastiCacheClient;
+  elb: ElasticLoadBalancingV2Client;
+  iam: IAMClient;
+  sm: SecretsManagerClient;
+  destroy(): void;
+}
+
+export function seedClients(cfg: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } }): SeedClients {
+  const c = {
+    ec2: new EC2Client(cfg),
+    asg: new AutoScalingClient(cfg),
+    ec: new ElastiCacheClient(cfg),
+    elb: new ElasticLoadBalancingV2Client(cfg),
+    iam: new IAMClient(cfg),
+    sm: new SecretsManagerClient(cfg),
+  };
+  return { ...c, destroy: () => Object.values(c).forEach((x) => x.destroy()) };
+}
+
+/** Touches every backend, refuses a moto that already has `launchTemplateName`, seeds moto. */
+export async function startSeeding(c: SeedClients, endpoint: string, seed: number, launchTemplateName: string, world: string): Promise<void> {
+  await c.ec2.send(new DescribeVpcsCommand({}));
+  await c.asg.send(new DescribeAutoScalingGroupsCommand({}));
+  await c.elb.send(new DescribeLoadBalancersCommand({}));
+  await c.ec.send(new DescribeReplicationGroupsCommand({}));
+  await c.iam.send(new ListRolesCommand({}));
+  await c.sm.send(new ListSecretsCommand({}));
+  const existing = await c.ec2.send(new DescribeLaunchTemplatesCommand({}));
+  if (existing.LaunchTemplates?.some((t) => t.LaunchTemplateName === launchTemplateName)) {
+    throw new Error(`moto at ${endpoint} already holds the sandbox world "${world}" (launch template "${launchTemplateName}"); reset it first (resetWorld)`);
+  }
+  await seedMoto(endpoint, seed);
+}
+
+export function tagSpec(resourceType: ResourceType, name: string): TagSpecification {
+  return { ResourceType: resourceType, Tags: [{ Key: 'Name', Value: name }] };
+}
+
+/** A security group named and tagged `name`; returns its id. */
+export async function createSecurityGroup(ec2: EC2Client, vpcId: string, name: string, description: string): Promise<string> {
+  const out = await ec2.send(new CreateSecurityGroupCommand({ GroupName: name, Description: description, VpcId: vpcId, TagSpecifications: [tagSpec('security-group', name)] }));
+  return out.GroupId!;
+}
+
+/** The settings ConfigMap a TfeCluster names: replicated.conf and ptfe-settings.json, no secret values. */
+export function settingsConfigMap(
+  metadata: V1ObjectMeta,
+  replicatedConf: Record<string, unknown>,
+  settings: Record<string, { value: string }>,
+): V1ConfigMap {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata,
+    data: {
+      'replicated.conf': `${JSON.stringify(replicatedConf, null, 2)}\n`,
+      'ptfe-settings.json': `${JSON.stringify(settings, null, 2)}\n`,
+    },
+  };
+}
+
+/** Secret data for the sandbox Redis: its password as `token` and `password`, its CA as `ca.crt`. */
+export function redisSecretData(redis: { password: string; caFile?: string }): Record<string, string> {
+  const data: Record<string, string> = { token: redis.password, password: redis.password };
+  if (redis.caFile) data['ca.crt'] = readFileSync(redis.caFile, 'utf8');
+  return data;
+}

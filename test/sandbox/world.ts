@@ -430,14 +430,30 @@ export async function seedWorld(ctx: WorldContext): Promise<World> {
   };
 }
 
-/** Back to the pre-migration world: TfeClusters gone, moto reset and reseeded, namespace tfe refilled, simulator reset. */
+/**
+ * Back to the pre-migration world: TfeClusters gone, moto reset and reseeded, namespace tfe
+ * refilled, simulator reset, and (as after sandbox-up) the seeded node booted and serving.
+ */
 export async function resetWorld(ctx: WorldContext): Promise<World> {
   await clearKube(ctx.kubeconfigPath);
   await resetMoto(ctx.awsEndpoint);
   const world = await seedWorld(ctx);
-  if (ctx.simUrl) {
-    const res = await fetch(`${ctx.simUrl}/sim/reset`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
-    if (!res.ok) throw new Error(`resetWorld: POST ${ctx.simUrl}/sim/reset answered HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
-  }
+  if (ctx.simUrl) await resetSimulator(ctx.simUrl);
   return world;
+}
+
+/** Forgets the simulator's nodes, then waits until a node of the new world serves (it boots from its user data). */
+export async function resetSimulator(simUrl: string, timeoutMs = 90_000): Promise<void> {
+  const res = await fetch(`${simUrl}/sim/reset`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`POST ${simUrl}/sim/reset answered HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lb = await fetch(`${simUrl}/_health_check`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+    if (lb?.ok) return;
+    if (Date.now() > deadline) {
+      const state = await fetch(`${simUrl}/sim/state`).then((r) => r.json() as Promise<{ nodes: Array<{ id: string; state: string; reason: string }> }>, () => ({ nodes: [] }));
+      throw new Error(`the seeded node did not turn healthy within ${timeoutMs} ms after the reset: ${state.nodes.map((n) => `${n.id} ${n.state}: ${n.reason}`).join('; ') || 'no node'}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

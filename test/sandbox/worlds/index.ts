@@ -1,7 +1,7 @@
 // The sandbox's worlds, by name: `SANDBOX_WORLD=<name> make sandbox-up`. Each is a
 // pre-migration Terraform Enterprise install; `default` is today's (../world.ts).
 import { resetMoto } from '../moto.ts';
-import { applyKubeObjects, clearKube, type WorldContext } from '../world.ts';
+import { applyKubeObjects, clearKube, resetSimulator, type WorldContext } from '../world.ts';
 import type { SeedContext, WorldDef, WorldInfo } from './types.ts';
 
 const WORLDS: Record<string, { summary: string; load(): Promise<WorldDef> }> = {
@@ -34,9 +34,6 @@ export async function resetNamedWorld(ctx: WorldContext & { seed: SeedContext },
   await resetMoto(ctx.awsEndpoint);
   const info = await world.seedAws(ctx.seed);
   await applyKubeObjects(ctx.kubeconfigPath, world.kubeObjects(ctx.redis, info));
-  if (ctx.simUrl) {
-    const res = await fetch(`${ctx.simUrl}/sim/reset`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
-    if (!res.ok) throw new Error(`resetNamedWorld: POST ${ctx.simUrl}/sim/reset answered HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
-  }
+  if (ctx.simUrl) await resetSimulator(ctx.simUrl);
   return info;
 }

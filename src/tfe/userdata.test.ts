@@ -48,7 +48,11 @@ test('round trip with awkward values', () => {
 test('the script is a readable bash script with the marker and no secret values', async () => {
   const script = renderUserData(install);
   assert.ok(script.startsWith(`#!/bin/bash\n${USER_DATA_MARKER}\n`));
-  assert.match(script, /aws secretsmanager get-secret-value --secret-id "\$1" --query SecretString --output text/);
+  // Secrets come out of --output json with jq, never --output text (which adds a newline).
+  assert.match(script, /aws secretsmanager get-secret-value --secret-id "\$1" --output json/);
+  assert.doesNotMatch(script, /^[^#\n]*--output text/m);
+  // install.sh runs with the usual umask; the secret files before it are written under 077.
+  assert.ok(script.indexOf('umask 077') < script.indexOf('umask 022') && script.indexOf('umask 022') < script.indexOf('bash /tmp/tfe-install.sh'));
   assert.match(script, /set_secret_setting 'enc_password' 'tfe-operator\/tfe\/tfe\/enc_password'/);
   assert.match(script, /"private-address=\$\{PRIVATE_IP\}"/);
   assert.match(script, /'disable-replicated-ui'/);

@@ -566,8 +566,11 @@ describe('IAM: STS session credentials are held to the role policies; root crede
 
       await rejects(sm.send(new GetSecretValueCommand({ SecretId: 'tfe/enc-password' })), 'AccessDeniedException', 400,
         notAllowed('secretsmanager:GetSecretValue', secrets.other));
+      // A missing secret is authorized against the ARN its name would have (AWS cannot know the
+      // suffix): outside what the role may read, AccessDenied; inside it, ResourceNotFound.
       await rejects(sm.send(new GetSecretValueCommand({ SecretId: 'tfe/no-such' })), 'AccessDeniedException', 400,
-        notAllowed('secretsmanager:GetSecretValue', 'tfe/no-such'));
+        notAllowed('secretsmanager:GetSecretValue', `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:tfe/no-such`));
+      await assert.rejects(sm.send(new GetSecretValueCommand({ SecretId: 'tfe/license-missing' })), { name: 'ResourceNotFoundException' });
       await rejects(sm.send(new ListSecretsCommand({})), 'AccessDeniedException', 400, notAllowed('secretsmanager:ListSecrets'));
       await rejects(sm.send(new GetSecretValueCommand({ SecretId: secrets.denied })), 'AccessDeniedException', 400,
         `User: ${user} is not authorized to perform: secretsmanager:GetSecretValue on resource: ${secrets.denied} with an explicit deny in an identity-based policy`);

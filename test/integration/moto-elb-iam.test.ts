@@ -653,3 +653,23 @@ describe('IAM: STS session credentials are held to the role policies; root crede
     assert.match(ec2Denied.stderr, /An error occurred \(UnauthorizedOperation\) when calling the DescribeInstances operation: You are not authorized to perform this operation\. User: arn:aws:sts::123456789012:assumed-role\/tfe-node\/i-0abc123/);
   });
 });
+
+test('STS sessions do not shift the seeded ids of other services (the simulator assumes roles at any time)', async () => {
+  const iam = new IAMClient(awsClientConfig(moto.endpoint));
+  const sts = new STSClient(awsClientConfig(moto.endpoint));
+  const seededVpc = async (sessions: number): Promise<string> => {
+    await resetMoto(moto.endpoint);
+    const role = await iam.send(new CreateRoleCommand({ RoleName: 'seed-check', AssumeRolePolicyDocument: '{}' }));
+    await fetch(`${moto.endpoint}/moto-api/seed?a=42`, { method: 'POST' });
+    for (let i = 0; i < sessions; i++) await sts.send(new AssumeRoleCommand({ RoleArn: role.Role!.Arn!, RoleSessionName: `s${i}` }));
+    return (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.9.0.0/16' }))).Vpc!.VpcId!;
+  };
+  try {
+    const without = await seededVpc(0);
+    assert.equal(await seededVpc(3), without);
+    assert.equal(await seededVpc(0), without);
+  } finally {
+    iam.destroy();
+    sts.destroy();
+  }
+});

@@ -282,3 +282,31 @@ def _authenticate_and_authorize_action(self: Any, iam_request_cls: type, resourc
 
 ActionAuthenticatorMixin._authenticate_and_authorize_action = _authenticate_and_authorize_action
 
+
+
+# --- IAM and STS ids from a stream of their own -----------------------------------------------
+# moto.iam.utils and moto.sts.utils draw every generated id (access key ids, secrets, role and
+# policy ids) from moto's one seeded `mock_random`. The simulator calls STS AssumeRole for its
+# nodes at moments that depend on timing, so each session shifted every id drawn after it
+# (replication group endpoints, instance ids): seeded runs stopped repeating. IAM and STS now
+# draw from a Random of their own, seeded with mock_random by POST /moto-api/seed, so the
+# other services' ids are the same whatever the nodes do, and IAM's own are as repeatable as
+# the IAM calls are.
+import random as _random  # noqa: E402
+
+import moto.iam.utils as _iam_utils  # noqa: E402
+import moto.sts.utils as _sts_utils  # noqa: E402
+from moto.moto_api._internal import mock_random as _mock_random  # noqa: E402
+
+_iam_sts_random = _random.Random()
+_iam_utils.random = _iam_sts_random  # type: ignore[assignment]
+_sts_utils.random = _iam_sts_random  # type: ignore[assignment]
+_orig_seed = _mock_random.seed
+
+
+def _seed(a: Any = None, version: int = 2) -> None:
+    _orig_seed(a, version)
+    _iam_sts_random.seed(f"iam-sts:{a}", version)
+
+
+_mock_random.seed = _seed  # type: ignore[method-assign]

@@ -34,6 +34,7 @@ export async function createExtraAsg(world: World, name: string, opts: { userDat
           ImageId: AMI_ID,
           InstanceType: INSTANCE_TYPE,
           SecurityGroupIds: [world.nodeSecurityGroupId],
+          IamInstanceProfile: { Arn: world.instanceProfileArn }, // the world's node role: its nodes read their secrets
           UserData: Buffer.from(opts.userData ?? renderUserData(BASE_INSTALL), 'utf8').toString('base64'),
         },
       }),

@@ -19,8 +19,9 @@ export async function describeAsg(aws: AwsClients, name: string, withPrivateIps:
   const g = out.AutoScalingGroups?.[0];
   if (!g) return undefined;
   const lt = g.LaunchTemplate ?? g.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
+  // Terminating instances still run TFE until they are gone: they stay in the list (isLeaving).
   const instances = (g.Instances ?? [])
-    .filter((i) => !/^Terminat/.test(i.LifecycleState ?? ''))
+    .filter((i) => i.LifecycleState !== 'Terminated')
     .map((i) => ({
       id: i.InstanceId!,
       lifecycleState: i.LifecycleState ?? 'Unknown',

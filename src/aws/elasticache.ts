@@ -25,8 +25,10 @@ export async function describeReplicationGroup(aws: AwsClients, id: string, owne
   }
   if (!g) return undefined;
   const primary = g.NodeGroups?.[0]?.PrimaryEndpoint;
-  let ownedByUs = false;
-  if (g.ARN) {
+  // AWS refuses tagging calls (InvalidReplicationGroupState) unless the group is "available":
+  // while it is creating (10 to 20 minutes), modifying or snapshotting, its owner is unknown.
+  let ownedByUs: boolean | undefined;
+  if (g.ARN && g.Status === 'available') {
     const tags = await aws.elasticache.send(new ListTagsForResourceCommand({ ResourceName: g.ARN }));
     ownedByUs = (tags.TagList ?? []).some((t) => t.Key === TAG.owner && t.Value === owner);
   }

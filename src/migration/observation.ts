@@ -25,6 +25,13 @@ export interface AsgInstance {
   privateIp?: string;
 }
 
+/**
+ * An instance on its way out (Terminating, Terminating:Wait while a lifecycle hook holds it,
+ * Terminating:Proceed): it still runs TFE until it is terminated, so it still counts as a
+ * running instance, but never as a node of the version it was launched from.
+ */
+export const isLeaving = (i: AsgInstance): boolean => /^Terminating/.test(i.lifecycleState);
+
 export interface ObservedAsg {
   name: string;
   min: number;
@@ -63,7 +70,8 @@ export interface ObservedReplicationGroup {
   transitEncryption: boolean;
   atRestEncryption: boolean;
   authTokenEnabled: boolean;
-  ownedByUs: boolean;
+  /** Undefined while the group is not "available": AWS answers no tagging call then. */
+  ownedByUs: boolean | undefined;
 }
 
 export interface RedisProbeResult {

@@ -7,10 +7,11 @@
 import type { TfeCluster } from '../api/types.ts';
 import { parseDuration } from '../api/defaults.ts';
 import { formatProblems, loadBaseSettings } from '../tfe/settings.ts';
+import { renderUserData } from '../tfe/userdata.ts';
 import type { Action, ReplicationGroupParams, SecretPut, SecretSource } from './actions.ts';
 import { approvalId, describeAction, isDisruptive } from './actions.ts';
 import type { Observation, ObservedAsg, ObservedTemplateVersion, RolloutMode, SgRule } from './observation.ts';
-import { TAG } from './observation.ts';
+import { isLeaving, TAG } from './observation.ts';
 import { contentHash, fingerprint, isActiveActive, renderTargets, secretName, type Target } from './targets.ts';
 import { checkNetwork } from './network.ts';
 
@@ -91,6 +92,8 @@ class PlanBuilder {
   private lt: Plan['launchTemplate'];
   private fingerprintValue?: string;
   private step: Step = 'Validate';
+  /** The validated base settings (set by validateInputs). */
+  private inputs?: ReturnType<PlanBuilder['validateInputs']>;
   private readonly nodesWanted: number;
 
   constructor(private readonly ctx: PlanContext) {
@@ -114,12 +117,14 @@ class PlanBuilder {
 
   private planAll(): never {
     const inputs = this.validateInputs();
+    this.inputs = inputs;
     const asg = this.validateAsg();
     const baseline = this.baselineVersion(asg);
     const current = this.versionOf(asg.launchTemplateVersion);
     this.validateRelease(inputs.releaseSequence, current);
     this.validateStandalone(asg, current);
     this.validateNetwork(asg, baseline);
+    this.validateUserDataSize(baseline);
     this.condition('Validated', 'True', 'ChecksPassed', 'settings, Auto Scaling Group, launch template and network are ready');
 
     this.checkExternalRedis();
@@ -129,7 +134,16 @@ class PlanBuilder {
     this.condition('RedisReady', 'True', 'Available', `Redis at ${redis.host}:${redis.port}`);
     this.ensureSecrets(redis.usePassword);
 
-    const targets = renderTargets({
+    const targets = this.targetsFor(baseline, redis);
+    this.lastTargets = targets;
+    this.checkRolledBack(asg, targets.full);
+    this.checkAbort(asg, baseline);
+    return this.planRollout(asg, baseline, current, targets);
+  }
+
+  private targetsFor(baseline: ObservedTemplateVersion, redis: Parameters<typeof renderTargets>[0]['redis']) {
+    const inputs = this.inputs!;
+    return renderTargets({
       namespace: this.ns,
       name: this.name,
       baseReplicatedConf: inputs.replicatedConf,
@@ -139,10 +153,26 @@ class PlanBuilder {
       releaseSequence: this.spec.release.sequence,
       redis,
     });
-    this.lastTargets = targets;
-    this.checkRolledBack(asg, targets.full);
-    this.checkAbort(asg, baseline);
-    return this.planRollout(asg, baseline, current, targets);
+  }
+
+  /**
+   * EC2 refuses user data over 16 KB. Refuse it here, before any change, with the Redis
+   * endpoint not known yet: a placeholder as long as an ElastiCache primary endpoint can be.
+   */
+  private validateUserDataSize(baseline: ObservedTemplateVersion) {
+    const placeholder = `master.${'r'.repeat(40)}.xxxxxx.euw1.cache.amazonaws.com`;
+    const t = this.targetsFor(baseline, { host: placeholder, port: 65535, useTls: true, usePassword: true });
+    for (const target of [t.single, t.full]) this.checkUserDataSize(target);
+  }
+
+  private checkUserDataSize(t: Target) {
+    const size = Buffer.byteLength(renderUserData(t.install), 'utf8');
+    if (size > USER_DATA_LIMIT) {
+      this.fail(
+        'UserDataTooLarge',
+        `the user data for "${t.description}" would be about ${size} bytes; EC2 takes at most ${USER_DATA_LIMIT} (16 KB before base64): shorten the settings in spec.settings.configMapRef or the install arguments`,
+      );
+    }
   }
 
   private get ns(): string {
@@ -233,7 +263,7 @@ class PlanBuilder {
 
   private validateStandalone(asg: ObservedAsg, current: ObservedTemplateVersion | undefined) {
     if (isActiveActive(current?.install) || asg.tags[TAG.rollout] || asg.tags[TAG.lastGoodVersion]) return;
-    const live = asg.instances.length;
+    const live = asg.instances.filter((i) => !isLeaving(i)).length;
     if (asg.desired > 1 || live > 1) {
       this.fail('NotStandalone', `Auto Scaling Group ${asg.name} runs ${Math.max(live, asg.desired)} nodes without Active/Active settings; a standalone install must have exactly one node before the migration: scale it to 1`);
     }
@@ -325,16 +355,31 @@ class PlanBuilder {
           authToken: !!ec.authTokenSecretRef,
           tags: { [TAG.owner]: `${this.ns}/${this.name}` },
         };
+        if (ec.authTokenSecretRef) {
+          const problem = authTokenProblem(this.obs.inputs.secrets.redisPassword ?? '');
+          if (problem) {
+            this.fail(
+              'RedisAuthTokenInvalid',
+              `the Redis auth token in Secret ${this.ns}/${ec.authTokenSecretRef.name} key ${ec.authTokenSecretRef.key} (spec.redis.elastiCache.authTokenSecretRef) ${problem}: ElastiCache accepts 16 to 128 printable ASCII characters, the only special characters being ! & # $ ^ < > -; put such a token in the Secret`,
+            );
+          }
+        }
         this.act({ kind: 'CreateReplicationGroup', params }, `creating ElastiCache replication group ${ec.replicationGroupId}`);
       }
-      this.redis = { replicationGroupId: group.id, managed: group.ownedByUs, endpoint: group.endpoint, port: group.port };
+      if (group.status === 'create-failed') {
+        this.fail('RedisCreateFailed', `replication group ${group.id} is create-failed in ElastiCache: see its events in the AWS console, delete it, and the operator creates it again`);
+      }
+      const managed = group.ownedByUs ?? this.ctx.cluster.status?.redis?.managed ?? false;
+      this.redis = { replicationGroupId: group.id, managed, endpoint: group.endpoint, port: group.port };
       if (group.clusterEnabled) {
         this.fail('RedisClusterMode', `replication group ${group.id} runs in cluster mode, which TFE does not support: use a replication group with cluster mode disabled (primary/replica)`);
       }
       if (ec.authTokenSecretRef && !group.authTokenEnabled) {
         this.fail('RedisSettingsMismatch', `replication group ${group.id} has no auth token but spec.redis.elastiCache.authTokenSecretRef is set: remove the reference or enable AUTH on the group`);
       }
-      if (group.status !== 'available' || !group.endpoint) {
+      // Only creation blocks: a group that is modifying or snapshotting keeps serving (a
+      // Ready cluster stays Ready through an engine patch or a backup).
+      if (group.status === 'creating' || !group.endpoint) {
         this.wait(`redis:${group.id}`, `waiting for replication group ${group.id} to become available (now ${group.status})`, 'step');
       }
       return { host: group.endpoint, port: group.port ?? ec.port ?? 6379, useTls: group.transitEncryption, usePassword: group.authTokenEnabled };
@@ -478,6 +523,7 @@ class PlanBuilder {
     const v = this.findVersion(t);
     if (v !== undefined) return v;
     const from = source?.number ?? this.lt?.baselineVersion ?? this.obs.launchTemplate!.latestVersion;
+    this.checkUserDataSize(t);
     this.act(
       { kind: 'CreateLaunchTemplateVersion', launchTemplateId: this.obs.launchTemplate!.id, sourceVersion: from, description: t.description, install: t.install },
       `creating launch template version "${t.description}"`,
@@ -486,7 +532,7 @@ class PlanBuilder {
 
   /** Continue only when `count` instances run `version` and all are healthy, and the load balancer too. */
   private waitHealthy(asg: ObservedAsg, version: number, count: number, conditionType: string) {
-    const onVersion = asg.instances.filter((i) => i.launchTemplateVersion === String(version));
+    const onVersion = asg.instances.filter((i) => !isLeaving(i) && i.launchTemplateVersion === String(version));
     const healthy = onVersion.filter((i) => this.obs.nodeHealth[i.id]?.healthy);
     const stale = asg.instances.length - onVersion.length;
     if (onVersion.length < count || healthy.length < count || stale > 0) {
@@ -763,3 +809,18 @@ export function parseRollout(tag: string | undefined): { version: number; mode: 
 }
 
 export type { SgRule };
+
+/** EC2's limit on user data: 16 KB in raw form, before base64 (EC2 user guide, "Instance user data"). */
+export const USER_DATA_LIMIT = 16384;
+
+/**
+ * Why ElastiCache would refuse this AUTH token, or undefined: 16 to 128 printable ASCII
+ * characters, specials only ! & # $ ^ < > - (CreateReplicationGroup, AuthToken).
+ */
+export function authTokenProblem(token: string): string | undefined {
+  if (token.length < 16) return `is ${token.length} characters long, fewer than 16`;
+  if (token.length > 128) return `is ${token.length} characters long, more than 128`;
+  const bad = [...new Set([...token].filter((c) => !/[A-Za-z0-9!&#$^<>-]/.test(c)))];
+  if (bad.length) return `holds characters ElastiCache refuses (${bad.map((c) => (/[\x21-\x7e]/.test(c) ? JSON.stringify(c) : `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`)).join(', ')})`;
+  return undefined;
+}

@@ -72,7 +72,7 @@ export function world(): Observation {
     inputs: {
       replicatedConfText: JSON.stringify(BASE_CONF),
       settingsText: JSON.stringify(BASE_SETTINGS),
-      secrets: { encPassword: 'enc-secret', license: Buffer.from('license-secret'), redisPassword: 'redis-secret', settings: { pg_password: 'pg-secret' } },
+      secrets: { encPassword: 'enc-secret', license: Buffer.from('license-secret'), redisPassword: 'redis-secret-token-0001', settings: { pg_password: 'pg-secret' } },
       missing: [],
     },
     asg: {

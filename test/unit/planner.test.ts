@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { plan, type Plan } from '../../src/migration/planner.ts';
+import { authTokenProblem, plan, type Plan } from '../../src/migration/planner.ts';
 import type { Action } from '../../src/migration/actions.ts';
 import type { Observation } from '../../src/migration/observation.ts';
 import { TAG } from '../../src/migration/observation.ts';
@@ -338,6 +338,26 @@ const broken: Array<[string, Breaker, string]> = [
     c.spec.redis = { external: { host: 'redis', port: 6379, tls: false } } as never;
     o.externalRedis = { ok: false, reason: 'NotRedis', message: 'redis:6379 does not speak the Redis protocol' };
   }, 'RedisNotRedis'],
+  ['Redis auth token ElastiCache would refuse: refused before CreateReplicationGroup', (o) => {
+    o.inputs.secrets.redisPassword = 'has a space and @ in it';
+    o.asg!.tags[TAG.owner] = 'tfe/tfe';
+    o.asg!.tags[TAG.baselineVersion] = '1';
+  }, 'RedisAuthTokenInvalid'],
+  ['Redis auth token shorter than 16 characters', (o) => {
+    o.inputs.secrets.redisPassword = 'short-token';
+    o.asg!.tags[TAG.owner] = 'tfe/tfe';
+    o.asg!.tags[TAG.baselineVersion] = '1';
+  }, 'RedisAuthTokenInvalid'],
+  ['replication group create-failed', (o) => {
+    o.replicationGroup = { id: 'tfe-redis', status: 'create-failed', clusterEnabled: false, transitEncryption: true, atRestEncryption: true, authTokenEnabled: true, ownedByUs: undefined };
+    o.asg!.tags[TAG.owner] = 'tfe/tfe';
+    o.asg!.tags[TAG.baselineVersion] = '1';
+  }, 'RedisCreateFailed'],
+  ['user data over 16 KB', (o) => {
+    o.inputs.settingsText = JSON.stringify({ ...BASE_SETTINGS, ca_certs: { value: 'x'.repeat(17_000) } });
+    o.asg!.tags[TAG.owner] = 'tfe/tfe';
+    o.asg!.tags[TAG.baselineVersion] = '1';
+  }, 'UserDataTooLarge'],
   ['external Redis: cluster mode', (o, c) => {
     c.spec.redis = { external: { host: 'redis', port: 6379, tls: true } } as never;
     o.externalRedis = { ok: false, reason: 'ClusterMode', message: 'cluster mode' };
@@ -687,4 +707,60 @@ test('a wait that times out on the last good state itself (e.g. after a drift re
   const again = step(c, obs);
   assert.equal(again.phase, 'Degraded', again.message);
   assert.equal(again.wait?.since, w.last.wait?.since);
+});
+
+test('auth token rules: what ElastiCache takes, and why it refuses the rest', () => {
+  assert.equal(authTokenProblem('a'.repeat(16)), undefined);
+  assert.equal(authTokenProblem('Ab1!&#$^<>-xxxxxxxxx'), undefined);
+  assert.match(authTokenProblem('a'.repeat(15))!, /15 characters long, fewer than 16/);
+  assert.match(authTokenProblem('a'.repeat(129))!, /more than 128/);
+  assert.match(authTokenProblem('aaaaaaaaaaaaaaaa@ /')!, /\("@", U\+0020, "\/"\)/);
+  assert.match(authTokenProblem('aaaaaaaaaaaaaaaaé')!, /U\+00E9/);
+});
+
+test('a replication group that is creating is waited for (its owner unknown); modifying after Ready stays Ready', () => {
+  const c = cluster();
+  const obs = world();
+  const w = walk(c, obs);
+  assert.equal(w.last.phase, 'Ready');
+  const managed = c.status?.redis?.managed;
+  assert.equal(managed, true);
+  // An engine patch or a backup: AWS answers no tagging call, the group keeps serving.
+  for (const status of ['modifying', 'snapshotting']) {
+    obs.replicationGroup = { ...obs.replicationGroup!, status, ownedByUs: undefined };
+    const p = step(c, obs);
+    assert.equal(p.phase, 'Ready', `${status}: ${p.message}`);
+    assert.equal(p.action, undefined);
+    assert.equal(c.status?.redis?.managed, true, 'still known as ours from the last status');
+  }
+  const fresh = world();
+  const c2 = cluster();
+  fresh.replicationGroup = { id: 'tfe-redis', status: 'creating', clusterEnabled: false, transitEncryption: true, atRestEncryption: true, authTokenEnabled: true, ownedByUs: undefined };
+  fresh.asg!.tags[TAG.owner] = 'tfe/tfe';
+  fresh.asg!.tags[TAG.baselineVersion] = '1';
+  const p = plan({ cluster: c2, obs: fresh, salt: 'salt' });
+  assert.equal(p.action, undefined);
+  assert.match(p.message, /waiting for replication group tfe-redis to become available \(now creating\)/);
+});
+
+test('Terminating instances still run: they block "no instance left" and never count as healthy nodes of their version', () => {
+  const c = cluster();
+  const obs = world();
+  // Walk until the single-node roll scaled the group to 0.
+  for (let i = 0; i < 30 && obs.asg!.desired !== 0; i++) {
+    const p = step(c, obs);
+    if (p.action) apply(obs, p.action);
+  }
+  assert.equal(obs.asg!.desired, 0);
+  const old = obs.asg!.instances[0]!;
+  old.lifecycleState = 'Terminating:Wait'; // a lifecycle hook holds it
+  const p = step(c, obs);
+  assert.equal(p.action, undefined, 'nothing launches while the old node still runs');
+  assert.match(p.message, /waiting for 1 instance\(s\) to terminate/);
+  // A terminating instance of the right version is no healthy node of that version.
+  const standalone = world();
+  standalone.asg!.instances.push({ id: 'i-leaving', lifecycleState: 'Terminating', launchTemplateVersion: '1' });
+  standalone.nodeHealth['i-leaving'] = { healthy: true, detail: 'healthy' };
+  const q = plan({ cluster: cluster(), obs: standalone, salt: 'salt' });
+  assert.notEqual(q.failure?.reason, 'NotStandalone', 'a leaving instance is not a second node');
 });

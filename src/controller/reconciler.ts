@@ -6,7 +6,8 @@ import type { AwsClients } from '../aws/clients.ts';
 import { getCluster, isConflict, patchCluster, patchClusterStatus, type Kube } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import { describeAction } from '../migration/actions.ts';
-import { plan, type Plan } from '../migration/planner.ts';
+import { earlierRefusal, plan, refusalMessage, refusedPlan, type Plan } from '../migration/planner.ts';
+import { awsErrorText, isTerminalAwsError } from '../aws/errors.ts';
 import { act } from './act.ts';
 import { observe } from './observe.ts';
 import { buildStatus, eventsFor, statusChanged, statusPatch, type EventSpec } from './record.ts';
@@ -86,18 +87,28 @@ async function reconcileCluster(deps: ReconcilerDeps, cluster: TfeCluster, log: 
   }
 
   const obs = await observe(kube, aws, cluster);
-  const p = plan({ cluster, obs, salt: cluster.metadata.uid ?? name });
-  deps.onPlan?.(`${ns}/${name}`, cluster, p);
+  let p = plan({ cluster, obs, salt: cluster.metadata.uid ?? name });
 
   let actionResult: { kind: string; result: string } | undefined;
+  // AWS refused this very action for good under this spec: say so again, do not ask again.
+  const refused = p.action && earlierRefusal(cluster, p.action);
+  if (refused) p = refusedPlan(p, refused);
+  deps.onPlan?.(`${ns}/${name}`, cluster, p);
   if (p.action) {
     log.info({ action: p.action.kind, step: p.step }, `act: ${describeAction(p.action)}`);
     deps.fence();
-    const result = await act({ aws, asgName: cluster.spec.autoScalingGroupName, obs }, p.action);
-    actionResult = { kind: p.action.kind, result };
-    log.info({ action: p.action.kind, step: p.step }, result);
-    if (deps.crashAfter && (deps.crashAfter === '*' || deps.crashAfter.split(',').includes(p.action.kind))) {
-      log.warn({ action: p.action.kind }, 'test switch TFE_OPERATOR_CRASH_AFTER: exiting right after the action');
+    try {
+      const result = await act({ aws, asgName: cluster.spec.autoScalingGroupName, obs }, p.action);
+      actionResult = { kind: p.action.kind, result };
+      log.info({ action: p.action.kind, step: p.step }, result);
+    } catch (err) {
+      if (!isTerminalAwsError(err)) throw err;
+      const message = refusalMessage(p.action, awsErrorText(err));
+      log.warn({ action: p.action.kind, step: p.step }, message);
+      p = refusedPlan(p, message);
+    }
+    if (actionResult && deps.crashAfter && (deps.crashAfter === '*' || deps.crashAfter.split(',').includes(p.action!.kind))) {
+      log.warn({ action: p.action!.kind }, 'test switch TFE_OPERATOR_CRASH_AFTER: exiting right after the action');
       process.exit(86);
     }
   }

@@ -824,3 +824,41 @@ export function authTokenProblem(token: string): string | undefined {
   if (bad.length) return `holds characters ElastiCache refuses (${bad.map((c) => (/[\x21-\x7e]/.test(c) ? JSON.stringify(c) : `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`)).join(', ')})`;
   return undefined;
 }
+
+/** The Degraded condition's reason for an action AWS refused for good. */
+export const AWS_REFUSED = 'AwsRefused';
+
+/** The message of a refusal: names the action, so the same refusal is recognised later. */
+export function refusalMessage(action: Action, awsText: string): string {
+  return `AWS refused to ${describeAction(action)}: ${awsText}. Nothing was changed by this action; fix what AWS names (in the TfeCluster spec, its Secrets or the AWS account) and the change of spec retries it`;
+}
+
+/**
+ * The plan as it stands after AWS refused its action for good: Degraded with AWS's words, no
+ * action, looked at again at the resync (not in a retry loop).
+ */
+export function refusedPlan(p: Plan, message: string): Plan {
+  const keep = p.conditions.filter((c) => c.type !== 'Degraded' && c.type !== 'Ready' && c.type !== 'Progressing');
+  return {
+    ...p,
+    action: undefined,
+    requeueAfterMs: undefined,
+    phase: 'Degraded',
+    message,
+    failure: { reason: AWS_REFUSED, message },
+    conditions: [
+      ...keep,
+      { type: 'Degraded', status: 'True', reason: AWS_REFUSED, message },
+      { type: 'Ready', status: 'False', reason: AWS_REFUSED, message },
+      { type: 'Progressing', status: 'False', reason: AWS_REFUSED, message: 'stopped: see the Degraded condition' },
+    ],
+  };
+}
+
+/** The earlier refusal of this very action under this generation of the spec, if any. */
+export function earlierRefusal(cluster: TfeCluster, action: Action): string | undefined {
+  const d = cluster.status?.conditions?.find((c) => c.type === 'Degraded');
+  if (d?.status !== 'True' || d.reason !== AWS_REFUSED) return undefined;
+  if (d.observedGeneration !== cluster.metadata?.generation) return undefined;
+  return d.message.startsWith(`AWS refused to ${describeAction(action)}:`) ? d.message : undefined;
+}

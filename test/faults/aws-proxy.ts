@@ -19,7 +19,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 
-export type FaultKind = 'throttle' | 'error500' | 'slow' | 'drop' | 'dropAfter';
+export type FaultKind = 'throttle' | 'error500' | 'slow' | 'drop' | 'dropAfter' | 'refuse';
 
 export type Protocol = 'query' | 'json';
 
@@ -51,6 +51,11 @@ export interface FaultRule {
   times?: number;
   /** 'slow': how long to hold the request (default 2000 ms). */
   delayMs?: number;
+  /**
+   * 'refuse': not forwarded; a 4xx refusal in the service's own error shape, for refusals AWS
+   * makes and moto does not (e.g. InvalidParameterValue for a cache node type AWS does not offer).
+   */
+  refusal?: { code: string; message: string; status?: number };
 }
 
 export interface CallRecord {
@@ -98,12 +103,14 @@ interface ErrorAnswer {
   body: string;
 }
 
-/** The error AWS sends for `kind` ('throttle' | 'error500') on this operation's protocol. */
-export function errorAnswer(kind: 'throttle' | 'error500', op: Pick<AwsOp, 'service' | 'protocol'>): ErrorAnswer {
+/** The error AWS sends for `kind` ('throttle' | 'error500' | 'refuse') on this operation's protocol. */
+export function errorAnswer(kind: 'throttle' | 'error500' | 'refuse', op: Pick<AwsOp, 'service' | 'protocol'>, refusal?: FaultRule['refusal']): ErrorAnswer {
   const requestId = randomUUID();
+  if (kind === 'refuse' && !refusal) throw new Error('a refuse rule needs its refusal (code, message)');
+  const refused = (status: number): [string, string, number] => [refusal!.code, refusal!.message, refusal!.status ?? status];
   if (op.protocol === 'json') {
     const [type, message, status] =
-      kind === 'throttle' ? ['ThrottlingException', 'Rate exceeded', 400] : ['InternalServiceError', 'An error occurred on the server side.', 500];
+      kind === 'refuse' ? refused(400) : kind === 'throttle' ? ['ThrottlingException', 'Rate exceeded', 400] : ['InternalServiceError', 'An error occurred on the server side.', 500];
     return {
       status,
       headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': `${type}:`, 'x-amzn-requestid': requestId },
@@ -113,7 +120,7 @@ export function errorAnswer(kind: 'throttle' | 'error500', op: Pick<AwsOp, 'serv
   if (op.service === 'ec2') {
     // EC2's own query protocol: <Response><Errors><Error>; throttling is 503 RequestLimitExceeded.
     const [code, message, status] =
-      kind === 'throttle' ? ['RequestLimitExceeded', 'Request limit exceeded.', 503] : ['InternalError', 'An internal error has occurred', 500];
+      kind === 'refuse' ? refused(400) : kind === 'throttle' ? ['RequestLimitExceeded', 'Request limit exceeded.', 503] : ['InternalError', 'An internal error has occurred', 500];
     return {
       status,
       headers: { 'content-type': 'text/xml;charset=UTF-8' },
@@ -122,7 +129,11 @@ export function errorAnswer(kind: 'throttle' | 'error500', op: Pick<AwsOp, 'serv
   }
   // awsQuery (Auto Scaling, ElastiCache): <ErrorResponse><Error><Type/><Code/><Message/>.
   const [type, code, message, status] =
-    kind === 'throttle' ? ['Sender', 'Throttling', 'Rate exceeded', 400] : ['Receiver', 'InternalFailure', 'An internal error occurred.', 500];
+    kind === 'refuse'
+      ? ['Sender', ...refused(400)]
+      : kind === 'throttle'
+        ? ['Sender', 'Throttling', 'Rate exceeded', 400]
+        : ['Receiver', 'InternalFailure', 'An internal error occurred.', 500];
   const ns = XML_NS[op.service] ? ` xmlns="${XML_NS[op.service]}"` : '';
   return {
     status,
@@ -258,8 +269,8 @@ export class AwsFaultProxy {
       bump((this.stats.injected[rule.kind] ??= {}), op.action);
     }
     const kind = rule?.kind;
-    if (kind === 'throttle' || kind === 'error500') {
-      const a = errorAnswer(kind, op);
+    if (kind === 'throttle' || kind === 'error500' || kind === 'refuse') {
+      const a = errorAnswer(kind, op, rule!.refusal);
       res.writeHead(a.status, { ...a.headers, 'content-length': Buffer.byteLength(a.body) });
       res.end(a.body);
       record.status = a.status;

@@ -12,7 +12,7 @@ import type { AwsClients } from './clients.ts';
 import type { ObservedAsg } from '../migration/observation.ts';
 
 /** The group as observed; its launch template version is still the raw spec ('$Latest', '3'). */
-export type RawAsg = Omit<ObservedAsg, 'launchTemplateVersion'> & { launchTemplateVersionSpec?: string };
+export type RawAsg = Omit<ObservedAsg, 'launchTemplateVersion'>;
 
 export async function describeAsg(aws: AwsClients, name: string, withPrivateIps: boolean): Promise<RawAsg | undefined> {
   const out = await aws.asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));

@@ -41,6 +41,8 @@ export interface ObservedAsg {
   launchTemplateName?: string;
   /** The version the ASG launches from, as a number ('$Latest'/'$Default' resolved). */
   launchTemplateVersion?: number;
+  /** As the ASG names it: '3', or '$Latest' / '$Default' (which move when versions are added). */
+  launchTemplateVersionSpec?: string;
   instances: AsgInstance[];
   tags: Record<string, string>;
 }

@@ -129,6 +129,7 @@ class PlanBuilder {
 
     this.checkExternalRedis();
     this.ensureOwnershipTags(asg);
+    this.pinVersion(asg);
     this.step = 'Redis';
     const redis = this.planRedis();
     this.condition('RedisReady', 'True', 'Available', `Redis at ${redis.host}:${redis.port}`);
@@ -311,6 +312,20 @@ class PlanBuilder {
         why: `record the baseline launch template version ${asg.launchTemplateVersion} before any change`,
       },
       'recording the baseline before the migration',
+    );
+  }
+
+  /**
+   * An ASG on "$Latest" (HashiCorp's module) or "$Default" would launch from the operator's next
+   * version the moment it exists, with no 1 -> 0 -> 1: point it at its numeric baseline first.
+   * Only before the first Ready (afterwards the operator's own versions are numeric).
+   */
+  private pinVersion(asg: ObservedAsg) {
+    const spec = asg.launchTemplateVersionSpec;
+    if (spec === undefined || /^\d+$/.test(spec) || asg.tags[TAG.lastGoodVersion] || asg.launchTemplateVersion === undefined) return;
+    this.act(
+      { kind: 'SetAsgVersion', version: asg.launchTemplateVersion },
+      `pinning ${asg.name} from "${spec}" to launch template version ${asg.launchTemplateVersion} before the operator adds versions ("${spec}" would move to them at once)`,
     );
   }
 

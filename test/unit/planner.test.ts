@@ -40,11 +40,14 @@ function apply(obs: Observation, a: Action): void {
       const lt = obs.launchTemplate!;
       lt.latestVersion += 1;
       lt.versions.push({ number: lt.latestVersion, description: a.description, install: a.install, securityGroupIds: ['sg-nodes'] });
+      // As AWS resolves it: an ASG on $Latest launches from the new version at once.
+      if (asg.launchTemplateVersionSpec === '$Latest') asg.launchTemplateVersion = lt.latestVersion;
       return;
     }
     case 'RollAsg':
       for (const [k, v] of Object.entries(a.tags)) v === '' ? delete asg.tags[k] : (asg.tags[k] = v);
       asg.launchTemplateVersion = a.version;
+      asg.launchTemplateVersionSpec = String(a.version);
       asg.min = asg.max = asg.desired = a.capacity;
       return;
     case 'ScaleAsg':
@@ -60,6 +63,7 @@ function apply(obs: Observation, a: Action): void {
     }
     case 'SetAsgVersion':
       asg.launchTemplateVersion = a.version;
+      asg.launchTemplateVersionSpec = String(a.version);
       return;
   }
 }
@@ -763,4 +767,17 @@ test('Terminating instances still run: they block "no instance left" and never c
   standalone.nodeHealth['i-leaving'] = { healthy: true, detail: 'healthy' };
   const q = plan({ cluster: cluster(), obs: standalone, salt: 'salt' });
   assert.notEqual(q.failure?.reason, 'NotStandalone', 'a leaving instance is not a second node');
+});
+
+test('an ASG on $Latest (HashiCorp\'s module) is pinned to its numeric baseline before the first new version: 1 -> 0 -> 1 -> 0 -> 2', () => {
+  const c = cluster();
+  const obs = world();
+  obs.asg!.launchTemplateVersionSpec = '$Latest';
+  const w = walk(c, obs);
+  assert.equal(w.last.phase, 'Ready', w.last.message);
+  assert.deepEqual(w.scale, [1, 0, 1, 0, 2]);
+  const kinds = w.actions.map((a) => a.kind);
+  assert.ok(kinds.indexOf('SetAsgVersion') >= 0 && kinds.indexOf('SetAsgVersion') < kinds.indexOf('CreateLaunchTemplateVersion'), kinds.join());
+  assert.deepEqual(w.actions.find((a) => a.kind === 'SetAsgVersion'), { kind: 'SetAsgVersion', version: 1 });
+  assert.match(obs.asg!.launchTemplateVersionSpec!, /^\d+$/);
 });

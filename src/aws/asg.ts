@@ -41,6 +41,7 @@ export async function describeAsg(aws: AwsClients, name: string, withPrivateIps:
     launchTemplateVersionSpec: lt?.Version,
     instances,
     tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key!, t.Value ?? ''])),
+    subnetIds: (g.VPCZoneIdentifier ?? '').split(',').map((s) => s.trim()).filter(Boolean),
   };
 }
 

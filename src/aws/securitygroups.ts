@@ -3,6 +3,7 @@
 import {
   AuthorizeSecurityGroupIngressCommand,
   DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
   RevokeSecurityGroupIngressCommand,
   type IpPermission,
 } from '@aws-sdk/client-ec2';
@@ -23,6 +24,13 @@ export async function describeSecurityGroups(aws: AwsClients, ids: string[]): Pr
     const each = await Promise.all(ids.map((id) => describeSecurityGroups(aws, [id])));
     return each.flat();
   }
+}
+
+/** IPv4 CIDR blocks of these subnets (where the nodes get their addresses). */
+export async function subnetCidrs(aws: AwsClients, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const out = await aws.ec2.send(new DescribeSubnetsCommand({ SubnetIds: ids }));
+  return (out.Subnets ?? []).map((s) => s.CidrBlock).filter((c): c is string => !!c);
 }
 
 function toRule(p: IpPermission): SgRule {

@@ -6,7 +6,7 @@ import type { AwsClients } from '../aws/clients.ts';
 import { describeAsg } from '../aws/asg.ts';
 import { describeLaunchTemplate, resolveVersion } from '../aws/launchtemplates.ts';
 import { describeReplicationGroup } from '../aws/elasticache.ts';
-import { describeSecurityGroups } from '../aws/securitygroups.ts';
+import { describeSecurityGroups, subnetCidrs } from '../aws/securitygroups.ts';
 import { describeSecret } from '../aws/secrets.ts';
 import { readConfigMap, readSecretBytes, readSecretKey, type Kube } from '../kube/client.ts';
 import type { Inputs, NodeHealth, Observation } from '../migration/observation.ts';
@@ -89,8 +89,9 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
     secretName(ns, name, p),
   );
 
-  const [securityGroups, replicationGroup, externalRedis, secretList] = await Promise.all([
+  const [securityGroups, nodeSubnetCidrs, replicationGroup, externalRedis, secretList] = await Promise.all([
     describeSecurityGroups(aws, groupIds),
+    subnetCidrs(aws, asg?.subnetIds ?? []),
     ec ? describeReplicationGroup(aws, ec.replicationGroupId, owner) : Promise.resolve(undefined),
     ext
       ? probeRedis({
@@ -114,5 +115,5 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
     }),
   ]);
 
-  return { now, inputs, asg, launchTemplate, replicationGroup, externalRedis, securityGroups, awsSecrets, nodeHealth, lbHealth };
+  return { now, inputs, asg, launchTemplate, replicationGroup, externalRedis, securityGroups, nodeSubnetCidrs, awsSecrets, nodeHealth, lbHealth };
 }

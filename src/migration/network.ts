@@ -1,6 +1,8 @@
 // Network checks from HashiCorp's Active/Active guide, as pure functions over observed
-// security groups: the Redis port open from the nodes to Redis, 8201 open node-to-node
-// (Vault HA), 8800 (Replicated admin console) closed.
+// security groups: the Redis port open from the nodes to Redis (by their security group, or by
+// CIDRs that cover their subnets, as HashiCorp's Redis module opens it), 8201 open node-to-node
+// (Vault HA), 8800 (Replicated admin console) closed to everyone but the nodes themselves (a
+// node-to-node rule on all ports, as HashiCorp's module has, exposes nothing).
 
 import type { ObservedSecurityGroup, SgRule } from './observation.ts';
 
@@ -19,6 +21,28 @@ export interface NetworkInput {
   redisPort: number;
   /** External Redis lives outside these groups unless redisGroups are given. */
   externalRedis: boolean;
+  /** IPv4 CIDRs of the nodes' subnets. */
+  nodeSubnetCidrs?: string[];
+}
+
+function ipv4(cidr: string): { net: number; bits: number } | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+  if (!m) return undefined;
+  const bits = Number(m[5]);
+  const octets = m.slice(1, 5).map(Number);
+  if (bits > 32 || octets.some((o) => o > 255)) return undefined;
+  const addr = ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0;
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  return { net: (addr & mask) >>> 0, bits };
+}
+
+/** Does `outer` contain all of `inner`? (IPv4 CIDRs) */
+export function cidrContains(outer: string, inner: string): boolean {
+  const o = ipv4(outer);
+  const i = ipv4(inner);
+  if (!o || !i || i.bits < o.bits) return false;
+  const mask = o.bits === 0 ? 0 : (0xffffffff << (32 - o.bits)) >>> 0;
+  return ((i.net & mask) >>> 0) === o.net;
 }
 
 export const VAULT_HA_PORT = 8201;
@@ -41,10 +65,13 @@ export function checkNetwork(input: NetworkInput): { missingGroups: string[]; fi
   const fixes: NetworkFix[] = [];
   const nodes = input.nodeGroups.map((id) => byId.get(id)!);
   const fromNodes = (r: SgRule) => r.groups.some((g) => input.nodeGroups.includes(g));
+  const subnets = input.nodeSubnetCidrs ?? [];
+  // A rule by CIDR opens the port to the nodes when every node subnet lies in one of its CIDRs.
+  const fromNodeSubnets = (r: SgRule) => subnets.length > 0 && subnets.every((s) => r.cidrs.some((c) => cidrContains(c, s)));
 
   if (input.redisGroups.length > 0) {
     const redis = input.redisGroups.map((id) => byId.get(id)!);
-    const open = redis.some((g) => g.ingress.some((r) => covers(r, input.redisPort) && fromNodes(r)));
+    const open = redis.some((g) => g.ingress.some((r) => covers(r, input.redisPort) && (fromNodes(r) || fromNodeSubnets(r))));
     if (!open) {
       fixes.push({
         groupId: redis[0].id,
@@ -66,11 +93,15 @@ export function checkNetwork(input: NetworkInput): { missingGroups: string[]; fi
   for (const g of nodes) {
     for (const r of g.ingress) {
       if (!covers(r, REPLICATED_UI_PORT)) continue;
+      // Who can reach 8800 through this rule, besides the nodes themselves.
+      const outsiders: SgRule = { ...r, groups: r.groups.filter((x) => !input.nodeGroups.includes(x)) };
+      if (outsiders.groups.length === 0 && outsiders.cidrs.length === 0) continue;
       const exact = r.protocol === 'tcp' && r.fromPort === REPLICATED_UI_PORT && r.toPort === REPLICATED_UI_PORT;
+      const who = [...outsiders.groups, ...outsiders.cidrs].join(', ');
       fixes.push({
         groupId: g.id,
-        problem: `port ${REPLICATED_UI_PORT} (Replicated admin console) is open on ${g.id}${exact ? '' : ` through a wider rule (${r.protocol} ${r.fromPort}-${r.toPort}) the operator will not remove`}`,
-        rule: exact ? r : undefined,
+        problem: `port ${REPLICATED_UI_PORT} (Replicated admin console) is open on ${g.id} from ${who}${exact ? '' : ` through a wider rule (${r.protocol} ${r.fromPort}-${r.toPort}) the operator will not remove`}`,
+        rule: exact ? outsiders : undefined,
         revoke: true,
       });
     }

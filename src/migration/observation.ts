@@ -45,6 +45,8 @@ export interface ObservedAsg {
   launchTemplateVersionSpec?: string;
   instances: AsgInstance[];
   tags: Record<string, string>;
+  /** The subnets the group launches into (VPCZoneIdentifier). */
+  subnetIds?: string[];
 }
 
 export interface ObservedTemplateVersion {
@@ -134,6 +136,8 @@ export interface Observation {
   replicationGroup?: ObservedReplicationGroup;
   externalRedis?: RedisProbeResult;
   securityGroups: ObservedSecurityGroup[];
+  /** IPv4 CIDRs of the subnets the ASG launches nodes into (a Redis rule by CIDR must cover them). */
+  nodeSubnetCidrs?: string[];
   /** Secrets Manager secrets the operator manages, by name. */
   awsSecrets: Record<string, ObservedSecret>;
   /** Health per instance id, and of the load balancer URL when configured. */

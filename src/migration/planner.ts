@@ -280,6 +280,7 @@ class PlanBuilder {
       redisGroups,
       redisPort: port,
       externalRedis: !!this.spec.redis.external,
+      nodeSubnetCidrs: this.obs.nodeSubnetCidrs,
     });
     if (result.missingGroups.length > 0) {
       this.fail('SecurityGroupNotFound', `security groups not found: ${result.missingGroups.join(', ')}: fix spec.network`);

@@ -58,7 +58,14 @@ function apply(obs: Observation, a: Action): void {
       return;
     case 'RevokeIngress': {
       const g = obs.securityGroups.find((x) => x.id === a.groupId)!;
-      g.ingress = g.ingress.filter((r) => r !== a.rule);
+      // As AWS does: the named sources of the rule go; a rule left with none goes too.
+      g.ingress = g.ingress
+        .map((r) =>
+          r.protocol === a.rule.protocol && r.fromPort === a.rule.fromPort && r.toPort === a.rule.toPort
+            ? { ...r, groups: r.groups.filter((x) => !a.rule.groups.includes(x)), cidrs: r.cidrs.filter((x) => !a.rule.cidrs.includes(x)) }
+            : r,
+        )
+        .filter((r) => r.groups.length + r.cidrs.length > 0);
       return;
     }
     case 'SetAsgVersion':

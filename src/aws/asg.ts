@@ -6,6 +6,8 @@ import {
   DeleteTagsCommand,
   DescribeAutoScalingGroupsCommand,
   UpdateAutoScalingGroupCommand,
+  type MixedInstancesPolicy,
+  type UpdateAutoScalingGroupCommandInput,
 } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import type { AwsClients } from './clients.ts';
@@ -18,7 +20,9 @@ export async function describeAsg(aws: AwsClients, name: string, withPrivateIps:
   const out = await aws.asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
   const g = out.AutoScalingGroups?.[0];
   if (!g) return undefined;
-  const lt = g.LaunchTemplate ?? g.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
+  // A group launches from its mixed instances policy's template when it has one (AWS then
+  // answers no LaunchTemplate; moto may still show the one the group was created with).
+  const lt = g.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification ?? g.LaunchTemplate;
   // Terminating instances still run TFE until they are gone: they stay in the list (isLeaving).
   const instances = (g.Instances ?? [])
     .filter((i) => i.LifecycleState !== 'Terminated')
@@ -42,6 +46,14 @@ export async function describeAsg(aws: AwsClients, name: string, withPrivateIps:
     instances,
     tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key!, t.Value ?? ''])),
     subnetIds: (g.VPCZoneIdentifier ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    ...(g.MixedInstancesPolicy
+      ? {
+          mixedInstances: {
+            overrides: (g.MixedInstancesPolicy.LaunchTemplate?.Overrides ?? []) as Array<Record<string, unknown>>,
+            ...(g.MixedInstancesPolicy.InstancesDistribution ? { distribution: g.MixedInstancesPolicy.InstancesDistribution as Record<string, unknown> } : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -52,12 +64,29 @@ async function privateIps(aws: AwsClients, ids: string[]): Promise<Map<string, s
   return map;
 }
 
+type MixedInstances = NonNullable<ObservedAsg['mixedInstances']>;
+
+/**
+ * How to name the launch template version in UpdateAutoScalingGroup: LaunchTemplate, or for a
+ * group with a MixedInstancesPolicy the policy's LaunchTemplateSpecification, with its
+ * overrides and distribution as they are (AWS takes one or the other, never both).
+ */
+function templateParams(launchTemplateId: string, version: number, mixed: MixedInstances | undefined): Partial<UpdateAutoScalingGroupCommandInput> {
+  const spec = { LaunchTemplateId: launchTemplateId, Version: String(version) };
+  if (!mixed) return { LaunchTemplate: spec };
+  const policy: MixedInstancesPolicy = {
+    LaunchTemplate: { LaunchTemplateSpecification: spec, Overrides: mixed.overrides },
+    ...(mixed.distribution ? { InstancesDistribution: mixed.distribution } : {}),
+  };
+  return { MixedInstancesPolicy: policy };
+}
+
 /** Point the group at a launch template version and set min = max = desired = capacity, in one call. */
-export async function rollAsg(aws: AwsClients, name: string, launchTemplateId: string, version: number, capacity: number) {
+export async function rollAsg(aws: AwsClients, name: string, launchTemplateId: string, version: number, capacity: number, mixed?: MixedInstances) {
   await aws.asg.send(
     new UpdateAutoScalingGroupCommand({
       AutoScalingGroupName: name,
-      LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: String(version) },
+      ...templateParams(launchTemplateId, version, mixed),
       MinSize: capacity,
       MaxSize: capacity,
       DesiredCapacity: capacity,
@@ -69,10 +98,8 @@ export async function scaleAsg(aws: AwsClients, name: string, capacity: number) 
   await aws.asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: capacity, MaxSize: capacity, DesiredCapacity: capacity }));
 }
 
-export async function setAsgVersion(aws: AwsClients, name: string, launchTemplateId: string, version: number) {
-  await aws.asg.send(
-    new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: String(version) } }),
-  );
+export async function setAsgVersion(aws: AwsClients, name: string, launchTemplateId: string, version: number, mixed?: MixedInstances) {
+  await aws.asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, ...templateParams(launchTemplateId, version, mixed) }));
 }
 
 /** Set tags; an empty value deletes the tag. */

@@ -61,13 +61,13 @@ export async function act(ctx: ActContext, action: Action): Promise<string> {
       // Record the rollout first: if the operator dies between the two calls, the tag says
       // what was intended and the next leader finishes it (the roll itself is idempotent).
       await tagAsg(aws, asgName, action.tags);
-      await rollAsg(aws, asgName, obs.launchTemplate!.id, action.version, action.capacity);
+      await rollAsg(aws, asgName, obs.launchTemplate!.id, action.version, action.capacity, obs.asg?.mixedInstances);
       return `pointed ${asgName} at launch template version ${action.version} and scaled to ${action.capacity}`;
     case 'ScaleAsg':
       await scaleAsg(aws, asgName, action.capacity);
       return `scaled ${asgName} to ${action.capacity}`;
     case 'SetAsgVersion':
-      await setAsgVersion(aws, asgName, obs.launchTemplate!.id, action.version);
+      await setAsgVersion(aws, asgName, obs.launchTemplate!.id, action.version, obs.asg?.mixedInstances);
       return `pointed ${asgName} back at launch template version ${action.version}`;
   }
 }

@@ -47,6 +47,11 @@ export interface ObservedAsg {
   tags: Record<string, string>;
   /** The subnets the group launches into (VPCZoneIdentifier). */
   subnetIds?: string[];
+  /**
+   * A group with a MixedInstancesPolicy launches from the policy's launch template: its
+   * instance type overrides and distribution are kept when the operator changes the version.
+   */
+  mixedInstances?: { overrides: Array<Record<string, unknown>>; distribution?: Record<string, unknown> };
 }
 
 export interface ObservedTemplateVersion {

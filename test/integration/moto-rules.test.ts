@@ -542,3 +542,22 @@ describe('ClientToken idempotency the operator relies on', () => {
     await assert.rejects(sm.send(new CreateSecretCommand({ Name: 'idem/secret', SecretString: 'one' })), (err: Error) => err.name === 'ResourceExistsException');
   });
 });
+
+test('Auto Scaling: an update that names no launch source keeps the MixedInstancesPolicy (moto erased it)', async () => {
+  const lt = await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'mip-keep', LaunchTemplateData: { ImageId: 'ami-12c6146b', InstanceType: 'm5.xlarge' } }));
+  const id = lt.LaunchTemplate!.LaunchTemplateId!;
+  const policy = {
+    LaunchTemplate: { LaunchTemplateSpecification: { LaunchTemplateId: id, Version: '1' }, Overrides: [{ InstanceType: 'm5.xlarge' }, { InstanceType: 'm5a.xlarge' }] },
+    InstancesDistribution: { OnDemandBaseCapacity: 1, OnDemandPercentageAboveBaseCapacity: 100 },
+  };
+  await asg.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: 'mip-keep', MinSize: 1, MaxSize: 1, DesiredCapacity: 1, AvailabilityZones: ['us-east-1a'], MixedInstancesPolicy: policy }));
+  try {
+    await asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'mip-keep', MinSize: 0, MaxSize: 2, DesiredCapacity: 2 }));
+    const g = (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['mip-keep'] }))).AutoScalingGroups![0]!;
+    assert.deepEqual(g.MixedInstancesPolicy?.LaunchTemplate?.Overrides?.map((o) => o.InstanceType), ['m5.xlarge', 'm5a.xlarge']);
+    assert.equal(g.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification?.Version, '1');
+    assert.equal(g.DesiredCapacity, 2);
+  } finally {
+    await asg.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'mip-keep', ForceDelete: true }));
+  }
+});

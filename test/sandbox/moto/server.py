@@ -238,6 +238,29 @@ asg_models.InstanceState.__init__ = _instance_state_init
 asg_models.InstanceState.launch_template = property(lambda self: getattr(self, "_sandbox_lt", None))
 
 
+# --- Auto Scaling: an update that does not name a launch source keeps the group's -------
+# FakeAutoScalingGroup.update sets self.mixed_instances_policy = the request's, so an
+# UpdateAutoScalingGroup that only changes sizes (or tags, health checks) erased a group's
+# MixedInstancesPolicy, and the group fell back to the plain launch template it was created
+# with. AWS changes only what the request names ("UpdateAutoScalingGroup": parameters you do
+# not specify are not changed).
+_orig_group_update = asg_models.FakeAutoScalingGroup.update
+
+
+def _group_update(self: Any, *args: Any, **kwargs: Any) -> None:
+    names_source = kwargs.get("launch_config_name") or kwargs.get("launch_template") or kwargs.get("mixed_instances_policy")
+    if not names_source and self.mixed_instances_policy:
+        kept = copy.deepcopy(self.mixed_instances_policy)
+        spec = kept.get("LaunchTemplate", {}).get("LaunchTemplateSpecification", {})
+        if spec.get("LaunchTemplateId"):
+            spec.pop("LaunchTemplateName", None)  # moto stores both; its own check takes only one
+        kwargs["mixed_instances_policy"] = kept
+    _orig_group_update(self, *args, **kwargs)
+
+
+asg_models.FakeAutoScalingGroup.update = _group_update
+
+
 # --- Auto Scaling: desired-capacity history -----------------------------------------
 # Every write of FakeAutoScalingGroup.desired_capacity (Create/Update/SetDesiredCapacity,
 # policies, detach/terminate with decrement, delete) goes through this property, so

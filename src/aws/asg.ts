@@ -5,6 +5,8 @@ import {
   CreateOrUpdateTagsCommand,
   DeleteTagsCommand,
   DescribeAutoScalingGroupsCommand,
+  ResumeProcessesCommand,
+  SuspendProcessesCommand,
   UpdateAutoScalingGroupCommand,
   type MixedInstancesPolicy,
   type UpdateAutoScalingGroupCommandInput,
@@ -46,6 +48,9 @@ export async function describeAsg(aws: AwsClients, name: string, withPrivateIps:
     instances,
     tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key!, t.Value ?? ''])),
     subnetIds: (g.VPCZoneIdentifier ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    healthCheckType: g.HealthCheckType,
+    healthCheckGracePeriod: g.HealthCheckGracePeriod,
+    suspendedProcesses: (g.SuspendedProcesses ?? []).map((p) => p.ProcessName!).filter(Boolean),
     ...(g.MixedInstancesPolicy
       ? {
           mixedInstances: {
@@ -96,6 +101,14 @@ export async function rollAsg(aws: AwsClients, name: string, launchTemplateId: s
 
 export async function scaleAsg(aws: AwsClients, name: string, capacity: number) {
   await aws.asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: capacity, MaxSize: capacity, DesiredCapacity: capacity }));
+}
+
+export async function suspendProcesses(aws: AwsClients, name: string, processes: string[]) {
+  await aws.asg.send(new SuspendProcessesCommand({ AutoScalingGroupName: name, ScalingProcesses: processes }));
+}
+
+export async function resumeProcesses(aws: AwsClients, name: string, processes: string[]) {
+  await aws.asg.send(new ResumeProcessesCommand({ AutoScalingGroupName: name, ScalingProcesses: processes }));
 }
 
 export async function setAsgVersion(aws: AwsClients, name: string, launchTemplateId: string, version: number, mixed?: MixedInstances) {

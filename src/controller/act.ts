@@ -2,7 +2,8 @@
 // observation: the planner only asks for what the world does not have yet.
 
 import type { AwsClients } from '../aws/clients.ts';
-import { rollAsg, scaleAsg, setAsgVersion, tagAsg } from '../aws/asg.ts';
+import { resumeProcesses, rollAsg, scaleAsg, setAsgVersion, suspendProcesses, tagAsg } from '../aws/asg.ts';
+import { TAG } from '../migration/observation.ts';
 import { createReplicationGroup } from '../aws/elasticache.ts';
 import { createVersionFrom } from '../aws/launchtemplates.ts';
 import { authorizeIngress, revokeIngress } from '../aws/securitygroups.ts';
@@ -66,6 +67,15 @@ export async function act(ctx: ActContext, action: Action): Promise<string> {
     case 'ScaleAsg':
       await scaleAsg(aws, asgName, action.capacity);
       return `scaled ${asgName} to ${action.capacity}`;
+    case 'SuspendProcesses':
+      // Tag first: after a crash between the two calls the tag still says what to resume.
+      await tagAsg(aws, asgName, { [TAG.suspended]: action.processes.join(',') });
+      await suspendProcesses(aws, asgName, action.processes);
+      return `suspended ${action.processes.join(', ')} on ${asgName} for the rollout`;
+    case 'ResumeProcesses':
+      await resumeProcesses(aws, asgName, action.processes);
+      await tagAsg(aws, asgName, { [TAG.suspended]: '' });
+      return `resumed ${action.processes.join(', ')} on ${asgName}`;
     case 'SetAsgVersion':
       await setAsgVersion(aws, asgName, obs.launchTemplate!.id, action.version, obs.asg?.mixedInstances);
       return `pointed ${asgName} back at launch template version ${action.version}`;

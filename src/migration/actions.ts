@@ -59,7 +59,10 @@ export type Action =
       tags: Record<string, string>;
     }
   | { kind: 'ScaleAsg'; capacity: number }
-  | { kind: 'SetAsgVersion'; version: number };
+  | { kind: 'SetAsgVersion'; version: number }
+  /** Suspend (and record in a tag) / resume the ASG processes that would replace nodes mid-rollout. */
+  | { kind: 'SuspendProcesses'; processes: string[] }
+  | { kind: 'ResumeProcesses'; processes: string[] };
 
 export function isDisruptive(action: Action): boolean {
   if (action.kind === 'RollAsg') return true;
@@ -95,6 +98,10 @@ export function describeAction(action: Action): string {
       return `scale the Auto Scaling Group to ${action.capacity}`;
     case 'SetAsgVersion':
       return `point the Auto Scaling Group back at launch template version ${action.version}`;
+    case 'SuspendProcesses':
+      return `suspend the Auto Scaling Group processes ${action.processes.join(', ')} for the rollout`;
+    case 'ResumeProcesses':
+      return `resume the Auto Scaling Group processes ${action.processes.join(', ')}`;
   }
 }
 

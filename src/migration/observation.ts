@@ -14,6 +14,8 @@ export const TAG = {
   /** `<target hash>:<retry key>`: a rollback happened away from this target under this spec; do not retry it until either changes. */
   rolledBackFrom: 'tfe.operators.dev/rolled-back-from',
   secretHash: 'tfe.operators.dev/value-sha256',
+  /** ASG processes the operator suspended for a rollout (comma-separated); it resumes exactly these. */
+  suspended: 'tfe.operators.dev/suspended-processes',
 } as const;
 
 export type RolloutMode = 'single' | 'direct' | 'canary' | 'rollback';
@@ -47,6 +49,11 @@ export interface ObservedAsg {
   tags: Record<string, string>;
   /** The subnets the group launches into (VPCZoneIdentifier). */
   subnetIds?: string[];
+  /** EC2 or ELB (the target groups' health checks can make the ASG replace a node). */
+  healthCheckType?: string;
+  /** Seconds after launch before the ASG acts on health checks. */
+  healthCheckGracePeriod?: number;
+  suspendedProcesses?: string[];
   /**
    * A group with a MixedInstancesPolicy launches from the policy's launch template: its
    * instance type overrides and distribution are kept when the operator changes the version.

@@ -125,6 +125,7 @@ class PlanBuilder {
     this.validateStandalone(asg, current);
     this.validateNetwork(asg, baseline);
     this.validateUserDataSize(baseline);
+    this.validateGracePeriod(asg);
     this.condition('Validated', 'True', 'ChecksPassed', 'settings, Auto Scaling Group, launch template and network are ready');
 
     this.checkExternalRedis();
@@ -140,6 +141,18 @@ class PlanBuilder {
     this.checkRolledBack(asg, targets.full);
     this.checkAbort(asg, baseline);
     return this.planRollout(asg, baseline, current, targets);
+  }
+
+  /** With ELB health checks, a grace period shorter than the health wait lets the ASG replace a node the operator still waits for. */
+  private validateGracePeriod(asg: ObservedAsg) {
+    if (asg.healthCheckType !== 'ELB' || asg.healthCheckGracePeriod === undefined) return;
+    const timeoutS = Math.ceil(parseDuration(this.spec.health?.timeout ?? '15m') / 1000);
+    if (asg.healthCheckGracePeriod < timeoutS) {
+      this.fail(
+        'GracePeriodTooShort',
+        `Auto Scaling Group ${asg.name} checks health through its load balancer (ELB) with a grace period of ${asg.healthCheckGracePeriod}s, shorter than spec.health.timeout (${timeoutS}s): a node still installing could be replaced. Raise the group's HealthCheckGracePeriod to at least ${timeoutS} (aws autoscaling update-auto-scaling-group --auto-scaling-group-name ${asg.name} --health-check-grace-period ${timeoutS}) or lower spec.health.timeout`,
+      );
+    }
   }
 
   private targetsFor(baseline: ObservedTemplateVersion, redis: Parameters<typeof renderTargets>[0]['redis']) {
@@ -522,6 +535,7 @@ class PlanBuilder {
         `all ${n} nodes healthy: recording the last good state`,
       );
     }
+    this.ensureResumed(asg);
     this.step = 'Done';
     this.condition('ScaledOut', 'True', 'AllNodesHealthy', `${n} of ${n} nodes healthy on launch template version ${fullV}`);
     this.condition('Ready', 'True', 'ActiveActive', `Active/Active with ${n} healthy nodes`);
@@ -700,8 +714,32 @@ class PlanBuilder {
       this.condition('Progressing', 'False', 'Paused', 'spec.rollout.paused is true');
       throw new Stop(this.finish({ phase: 'Paused', message: `paused (spec.rollout.paused) before the next action: ${describeAction(action)}` }));
     }
+    if (isDisruptive(action)) this.ensureSuspended(this.obs.asg);
     this.condition('Progressing', 'True', action.kind, message);
     throw new Stop(this.finish({ phase, message, action }));
+  }
+
+  /**
+   * With ELB health checks the ASG replaces a node the target groups call unhealthy, and
+   * AZRebalance terminates nodes to even out zones: both would kill nodes that are still
+   * installing. Suspended before the first disruptive action, resumed once Ready (below).
+   */
+  private ensureSuspended(asg: ObservedAsg | undefined) {
+    if (!asg || asg.healthCheckType !== 'ELB') return;
+    const missing = ROLLOUT_SUSPENDED.filter((p) => !(asg.suspendedProcesses ?? []).includes(p));
+    if (missing.length === 0) return;
+    const recorded = (asg.tags[TAG.suspended] ?? '').split(',').filter(Boolean);
+    this.act(
+      { kind: 'SuspendProcesses', processes: [...new Set([...recorded, ...missing])] },
+      `suspending ${missing.join(', ')} on ${asg.name} while nodes are replaced (health check type ELB)`,
+    );
+  }
+
+  /** Resume exactly what the operator suspended (a tag says which), also after a crash. */
+  private ensureResumed(asg: ObservedAsg) {
+    const ours = (asg.tags[TAG.suspended] ?? '').split(',').filter(Boolean);
+    if (ours.length === 0) return;
+    this.act({ kind: 'ResumeProcesses', processes: ours }, `all nodes healthy: resuming ${ours.join(', ')} on ${asg.name}`);
   }
 
   /** Wait for something the world does by itself; fail (or roll back) past the deadline. */
@@ -825,6 +863,9 @@ export function parseRollout(tag: string | undefined): { version: number; mode: 
 }
 
 export type { SgRule };
+
+/** ASG processes that replace or move nodes on their own: suspended while a rollout replaces nodes. */
+export const ROLLOUT_SUSPENDED = ['ReplaceUnhealthy', 'AZRebalance'];
 
 /** EC2's limit on user data: 16 KB in raw form, before base64 (EC2 user guide, "Instance user data"). */
 export const USER_DATA_LIMIT = 16384;

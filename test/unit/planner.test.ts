@@ -72,6 +72,14 @@ function apply(obs: Observation, a: Action): void {
       asg.launchTemplateVersion = a.version;
       asg.launchTemplateVersionSpec = String(a.version);
       return;
+    case 'SuspendProcesses':
+      asg.tags[TAG.suspended] = a.processes.join(',');
+      asg.suspendedProcesses = [...new Set([...(asg.suspendedProcesses ?? []), ...a.processes])];
+      return;
+    case 'ResumeProcesses':
+      asg.suspendedProcesses = (asg.suspendedProcesses ?? []).filter((p) => !a.processes.includes(p));
+      delete asg.tags[TAG.suspended];
+      return;
   }
 }
 
@@ -787,4 +795,46 @@ test('an ASG on $Latest (HashiCorp\'s module) is pinned to its numeric baseline 
   assert.ok(kinds.indexOf('SetAsgVersion') >= 0 && kinds.indexOf('SetAsgVersion') < kinds.indexOf('CreateLaunchTemplateVersion'), kinds.join());
   assert.deepEqual(w.actions.find((a) => a.kind === 'SetAsgVersion'), { kind: 'SetAsgVersion', version: 1 });
   assert.match(obs.asg!.launchTemplateVersionSpec!, /^\d+$/);
+});
+
+test('ELB health checks: ReplaceUnhealthy and AZRebalance suspended before the first node is replaced, resumed once Ready; a process the user suspended stays suspended', () => {
+  const c = cluster();
+  const obs = world();
+  obs.asg!.healthCheckType = 'ELB';
+  obs.asg!.healthCheckGracePeriod = 900;
+  obs.asg!.suspendedProcesses = ['AlarmNotification']; // the user's own
+  const w = walk(c, obs);
+  assert.equal(w.last.phase, 'Ready', w.last.message);
+  assert.deepEqual(w.scale, [1, 0, 1, 0, 2]);
+  const kinds = w.actions.map((a) => a.kind);
+  assert.ok(kinds.indexOf('SuspendProcesses') < kinds.indexOf('RollAsg'), kinds.join());
+  assert.equal(kinds.filter((k) => k === 'SuspendProcesses').length, 1);
+  assert.equal(kinds.at(-1), 'ResumeProcesses');
+  assert.deepEqual(w.actions.at(-1), { kind: 'ResumeProcesses', processes: ['ReplaceUnhealthy', 'AZRebalance'] });
+  assert.deepEqual(obs.asg!.suspendedProcesses, ['AlarmNotification']);
+  assert.equal(obs.asg!.tags[TAG.suspended], undefined);
+});
+
+test('after a crash between the tag and the suspension, the tag still says what to resume', () => {
+  const c = cluster();
+  const obs = world();
+  obs.asg!.healthCheckType = 'ELB';
+  obs.asg!.healthCheckGracePeriod = 900;
+  obs.asg!.tags[TAG.suspended] = 'ReplaceUnhealthy,AZRebalance'; // tagged, then the operator died
+  const w = walk(c, obs);
+  assert.equal(w.last.phase, 'Ready');
+  assert.deepEqual(obs.asg!.suspendedProcesses, []);
+});
+
+test('ELB health checks with a grace period shorter than spec.health.timeout: refused before any change, with the fix', () => {
+  const c = cluster();
+  const obs = world();
+  obs.asg!.healthCheckType = 'ELB';
+  obs.asg!.healthCheckGracePeriod = 300;
+  const p = plan({ cluster: c, obs, salt: 'salt' });
+  assert.equal(p.failure?.reason, 'GracePeriodTooShort');
+  assert.equal(p.action, undefined);
+  assert.match(p.message, /grace period of 300s, shorter than spec\.health\.timeout \(\d+s\).*--health-check-grace-period/);
+  obs.asg!.healthCheckType = 'EC2';
+  assert.notEqual(plan({ cluster: c, obs, salt: 'salt' }).failure?.reason, 'GracePeriodTooShort');
 });

@@ -17,6 +17,7 @@ import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-
 import { repoRoot } from '../sandbox/controlplane-bin.ts';
 import { readEnv, type SandboxEnv } from '../sandbox/env.ts';
 import { waitFor } from '../sandbox/procs.ts';
+import { parse as parseYaml } from 'yaml';
 import { DEFAULT_INSTALL_ARGS, HOSTNAME, NAMES, renderHashicorpUserData, worldUserDataParams, type HashicorpWorldInfo } from '../sandbox/worlds/hashicorp.ts';
 
 const GRACE_S = 4;
@@ -156,4 +157,16 @@ test('a broken script: the new node shows the script\'s own error, the target gr
   const replacedAfterMs = Date.now() - Date.parse(first.bootedAt);
   assert.notEqual(next, old);
   assert.ok(replacedAfterMs >= GRACE_S * 1000 - 500, `replaced ${replacedAfterMs} ms after launch, before the ${GRACE_S} s grace period`);
+});
+
+test('examples/tfecluster-hashicorp.yaml names this world: its ASG, launch template and seeded security groups', () => {
+  const example = parseYaml(readFileSync(join(repoRoot, 'examples', 'tfecluster-hashicorp.yaml'), 'utf8')) as {
+    spec: { autoScalingGroupName: string; launchTemplate: { name: string }; network: { nodeSecurityGroupIds: string[] }; redis: { elastiCache: { securityGroupIds: string[]; subnetGroupName: string; port: number } } };
+  };
+  assert.equal(example.spec.autoScalingGroupName, world.asgName);
+  assert.equal(example.spec.launchTemplate.name, world.launchTemplateName);
+  assert.deepEqual(example.spec.network.nodeSecurityGroupIds, [world.nodeSecurityGroupId]);
+  assert.deepEqual(example.spec.redis.elastiCache.securityGroupIds, [world.redisSecurityGroupId]);
+  assert.equal(example.spec.redis.elastiCache.subnetGroupName, world.cacheSubnetGroupName);
+  assert.equal(example.spec.redis.elastiCache.port, world.redisPort);
 });

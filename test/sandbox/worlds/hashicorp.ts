@@ -627,22 +627,10 @@ async function seedAws(ctx: SeedContext): Promise<HashicorpWorldInfo> {
       Protocol: 'HTTP',
       DefaultActions: [{ Type: 'redirect', RedirectConfig: { Port: '443', Protocol: 'HTTPS', StatusCode: 'HTTP_301' } }],
     });
-    await listen({
-      LoadBalancerArn: lbArn,
-      Port: 443,
-      Protocol: 'HTTPS',
-      SslPolicy: SSL_POLICY,
-      Certificates: [{ CertificateArn: certArn }],
-      DefaultActions: [{ Type: 'forward', TargetGroupArn: tg443 }],
-    });
-    await listen({
-      LoadBalancerArn: lbArn,
-      Port: 8800,
-      Protocol: 'HTTPS',
-      SslPolicy: SSL_POLICY,
-      Certificates: [{ CertificateArn: certArn }],
-      DefaultActions: [{ Type: 'forward', TargetGroupArn: tg8800 }],
-    });
+    // HTTPS listeners forward 443 and 8800 to their target groups.
+    for (const [Port, TargetGroupArn] of [[443, tg443], [8800, tg8800]] as const) {
+      await listen({ LoadBalancerArn: lbArn, Port, Protocol: 'HTTPS', SslPolicy: SSL_POLICY, Certificates: [{ CertificateArn: certArn }], DefaultActions: [{ Type: 'forward', TargetGroupArn }] });
+    }
 
     // --- node security group (modules/vm): 443 and 8800 from the LB, everything from itself
     const nodeSg = await createSecurityGroup(ec2, vpcId, NAMES.nodeSecurityGroup, 'Managed by Terraform');

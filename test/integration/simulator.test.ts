@@ -10,7 +10,7 @@
 // TLS only, password required) and simulator on free loopback ports.
 // Each case gets its own launch template (CreateLaunchTemplate) and Auto Scaling group.
 // The user data comes from the operator's renderer (what the operator ships) or is written
-// here by hand; the simulator itself never reads it (test/integration/sandbox-independence).
+// here by hand; the simulator itself never reads it (test/integration/simulator-independence.test.ts).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

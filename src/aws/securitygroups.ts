@@ -26,11 +26,17 @@ export async function describeSecurityGroups(aws: AwsClients, ids: string[]): Pr
   }
 }
 
+/** A subnet's IPv4 CIDR never changes (EC2 has no call to change it): each is asked for once. */
+const subnetCidrCache = new Map<string, string>();
+
 /** IPv4 CIDR blocks of these subnets (where the nodes get their addresses). */
 export async function subnetCidrs(aws: AwsClients, ids: string[]): Promise<string[]> {
-  if (ids.length === 0) return [];
-  const out = await aws.ec2.send(new DescribeSubnetsCommand({ SubnetIds: ids }));
-  return (out.Subnets ?? []).map((s) => s.CidrBlock).filter((c): c is string => !!c);
+  const unknown = ids.filter((id) => !subnetCidrCache.has(id));
+  if (unknown.length > 0) {
+    const out = await aws.ec2.send(new DescribeSubnetsCommand({ SubnetIds: unknown }));
+    for (const s of out.Subnets ?? []) if (s.SubnetId && s.CidrBlock) subnetCidrCache.set(s.SubnetId, s.CidrBlock);
+  }
+  return ids.flatMap((id) => subnetCidrCache.get(id) ?? []);
 }
 
 function toRule(p: IpPermission): SgRule {

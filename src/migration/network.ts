@@ -25,15 +25,15 @@ export interface NetworkInput {
   nodeSubnetCidrs?: string[];
 }
 
-function ipv4(cidr: string): { net: number; bits: number } | undefined {
+const netmask = (bits: number): number => (bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0);
+
+function ipv4(cidr: string): { addr: number; bits: number } | undefined {
   const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
   if (!m) return undefined;
   const bits = Number(m[5]);
   const octets = m.slice(1, 5).map(Number);
   if (bits > 32 || octets.some((o) => o > 255)) return undefined;
-  const addr = ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0;
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return { net: (addr & mask) >>> 0, bits };
+  return { addr: ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0, bits };
 }
 
 /** Does `outer` contain all of `inner`? (IPv4 CIDRs) */
@@ -41,8 +41,8 @@ export function cidrContains(outer: string, inner: string): boolean {
   const o = ipv4(outer);
   const i = ipv4(inner);
   if (!o || !i || i.bits < o.bits) return false;
-  const mask = o.bits === 0 ? 0 : (0xffffffff << (32 - o.bits)) >>> 0;
-  return ((i.net & mask) >>> 0) === o.net;
+  const mask = netmask(o.bits);
+  return ((i.addr & mask) >>> 0) === ((o.addr & mask) >>> 0);
 }
 
 export const VAULT_HA_PORT = 8201;

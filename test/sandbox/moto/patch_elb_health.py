@@ -34,6 +34,8 @@ import traceback
 import uuid
 from datetime import datetime, timezone
 from typing import Any
+
+from wsgi_json import json_response
 from urllib.parse import parse_qs
 
 from moto.autoscaling import models as asg_models
@@ -565,12 +567,6 @@ MotoAPIBackend.reset = _api_reset
 
 
 # --- /_sandbox/ endpoints --------------------------------------------------------------------------
-def _json(start_response: Any, status: str, body: Any) -> list[bytes]:
-    data = json.dumps(body).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
-    return [data]
-
-
 def _validate(instance_id: str, entry: Any) -> dict[str, Any] | None:
     if entry is None:
         return None
@@ -598,7 +594,7 @@ def handle(path: str, method: str, environ: dict[str, Any], start_response: Any)
                     raise ValueError("body must be an object of instance id -> health or null")
                 updates = {str(k): _validate(str(k), v) for k, v in body.items()}
             except ValueError as err:  # json.JSONDecodeError is a ValueError
-                return _json(start_response, "400 Bad Request", {"error": str(err)})
+                return json_response(start_response, "400 Bad Request", {"error": str(err)})
             with STATE_LOCK:
                 for iid, entry in updates.items():
                     if entry is None:
@@ -606,15 +602,15 @@ def handle(path: str, method: str, environ: dict[str, Any], start_response: Any)
                     else:
                         _reports[iid] = entry
         elif method != "GET":
-            return _json(start_response, "405 Method Not Allowed", {"error": f"{method} {path}"})
+            return json_response(start_response, "405 Method Not Allowed", {"error": f"{method} {path}"})
         with STATE_LOCK:
-            return _json(start_response, "200 OK", dict(_reports))
+            return json_response(start_response, "200 OK", dict(_reports))
     if path == "/_sandbox/asg-replacements":
         with STATE_LOCK:
             if method == "DELETE":
                 _replacements.clear()
-                return _json(start_response, "200 OK", {"status": "ok"})
+                return json_response(start_response, "200 OK", {"status": "ok"})
             since = int(parse_qs(environ.get("QUERY_STRING", "")).get("since", ["0"])[0] or 0)
-            return _json(start_response, "200 OK", [e for e in _replacements if e["seq"] > since])
+            return json_response(start_response, "200 OK", [e for e in _replacements if e["seq"] > since])
     return None
 

@@ -60,6 +60,8 @@ import threading
 import time
 from datetime import datetime, timezone
 from typing import Any
+
+from wsgi_json import json_response
 from urllib.parse import parse_qs
 
 import moto
@@ -418,12 +420,6 @@ MotoAPIBackend.reset = _api_reset
 
 
 # --- WSGI middleware: /_sandbox endpoints and the call log --------------------------------
-def _json(start_response: Any, status: str, body: Any) -> list[bytes]:
-    data = json.dumps(body).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
-    return [data]
-
-
 def _service_and_action(environ: dict[str, Any]) -> tuple[str | None, str | None]:
     service = None
     auth = environ.get("HTTP_AUTHORIZATION", "")
@@ -490,9 +486,9 @@ class SandboxApp:
             with _lock:
                 if method == "DELETE":
                     logs[path].clear()
-                    return _json(start_response, "200 OK", {"status": "ok"})
+                    return json_response(start_response, "200 OK", {"status": "ok"})
                 since = int(parse_qs(environ.get("QUERY_STRING", "")).get("since", ["0"])[0] or 0)
-                return _json(start_response, "200 OK", [e for e in logs[path] if e["seq"] > since])
+                return json_response(start_response, "200 OK", [e for e in logs[path] if e["seq"] > since])
         if path == "/_sandbox/config":
             if method == "POST":
                 length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -500,13 +496,13 @@ class SandboxApp:
                 for key in ("redisCreateDelayMs", "terminateDelayMs", "elbCheckMs"):
                     if key in body:
                         _config[key] = int(body[key])
-            return _json(start_response, "200 OK", _config)
+            return json_response(start_response, "200 OK", _config)
         answer = patch_elb_health.handle(path, method, environ, start_response)  # target-health, asg-replacements
         if answer is not None:
             return answer
         if path == "/_sandbox/health":
-            return _json(start_response, "200 OK", {"status": "ok", "moto": moto.__version__})
-        return _json(start_response, "404 Not Found", {"error": f"no such endpoint {method} {path}"})
+            return json_response(start_response, "200 OK", {"status": "ok", "moto": moto.__version__})
+        return json_response(start_response, "404 Not Found", {"error": f"no such endpoint {method} {path}"})
 
 
 def main() -> None:

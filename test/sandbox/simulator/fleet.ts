@@ -93,7 +93,7 @@ export class Fleet {
         const state = n.stateName === 'installing' ? 'initial' : n.healthy ? 'healthy' : 'unhealthy';
         // Port 443 answers /_health_check with 200 only on a healthy node; 8800 answers
         // while Replicated's admin console runs.
-        const report: TargetReport = { state, ports: [...(n.healthy ? [443] : []), ...(n.consoleIsOpen ? [8800] : [])], reason: n.view().reason };
+        const report: TargetReport = { state, ports: [...(n.healthy ? [443] : []), ...(n.consoleIsOpen ? [8800] : [])], reason: n.reasonText };
         const key = JSON.stringify(report);
         if (this.reported.get(id) !== key) {
           out[id] = report;

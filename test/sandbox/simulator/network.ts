@@ -15,7 +15,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { InstanceFacts, RoleCredentials } from './aws.ts';
-import { installerFor } from './standins.ts';
+import { installerFor, servesHost } from './standins.ts';
 
 export const IMDS_HOST = '169.254.169.254';
 
@@ -165,7 +165,7 @@ export async function openNodeNetwork(id: NodeIdentity, site: InstallerSite): Pr
   // HTTPS through the proxy: CONNECT host:443. Only the installer downloads exist.
   server.on('connect', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
     const [host, port] = (req.url ?? '').split(':');
-    if (port !== '443' || !installerFor(host ?? '', undefined)) {
+    if (port !== '443' || !servesHost(host ?? '')) {
       note(`CONNECT ${req.url} 502`);
       socket.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\n\r\nno route to ${req.url}: the sandbox node has no internet\n`);
       return;

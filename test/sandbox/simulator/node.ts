@@ -149,6 +149,10 @@ export class SimNode {
     return this.console !== undefined;
   }
 
+  get reasonText(): string {
+    return this.reason;
+  }
+
   view(): NodeView {
     const i = this.installed;
     return {

@@ -72,12 +72,16 @@ export const INSTALL_KINDS: readonly InstallKind[] = [replicated];
 
 const scripts = new Map<string, string>();
 
-/** The stand-in a download URL serves (path undefined: does the host serve any?). */
-export function installerFor(host: string, path: string | undefined): { kind: string; script: string } | undefined {
+/** Does any install kind download from this host? (The node's network lets only those through.) */
+export function servesHost(host: string): boolean {
+  return INSTALL_KINDS.some((k) => k.downloads.some((d) => d.host === host));
+}
+
+/** The stand-in a download URL serves. */
+export function installerFor(host: string, path: string): { kind: string; script: string } | undefined {
   for (const k of INSTALL_KINDS) {
     for (const d of k.downloads) {
       if (d.host !== host) continue;
-      if (path === undefined) return { kind: k.kind, script: '' };
       if (!d.paths.includes(path.split('?')[0]!)) continue;
       let script = scripts.get(d.file);
       if (script === undefined) {

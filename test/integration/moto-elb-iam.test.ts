@@ -6,8 +6,7 @@
 // free port, independent of the rest of the sandbox.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -46,12 +45,20 @@ import {
   type TargetHealthDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { AttachRolePolicyCommand, CreatePolicyCommand, CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretsCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { asgReplacements, resetMoto, setMotoConfig, setTargetHealth, startMoto, targetHealthReports, type Moto } from '../sandbox/moto.ts';
+import { asgReplacements, resetMoto, setMotoConfig, setTargetHealth, targetHealthReports, type Moto } from '../sandbox/moto.ts';
 import { REGION, awsClientConfig } from '../sandbox/world.ts';
+import { ownMoto } from './own-moto.ts';
 
 const ACCOUNT = '123456789012';
+const own = ownMoto('tfe-moto-elb-iam-test-');
 let dir: string;
 let moto: Moto;
 let ec2: EC2Client;
@@ -59,18 +66,10 @@ let asg: AutoScalingClient;
 let elb: ElasticLoadBalancingV2Client;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tfe-moto-elb-iam-test-'));
-  moto = await startMoto({ dir });
-  const cfg = awsClientConfig(moto.endpoint);
-  ec2 = new EC2Client(cfg);
-  asg = new AutoScalingClient(cfg);
-  elb = new ElasticLoadBalancingV2Client(cfg);
-});
-
-after(async () => {
-  for (const c of [ec2, asg, elb]) c?.destroy();
-  await moto?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  ({ moto, dir } = await own.start());
+  ec2 = own.client(EC2Client);
+  asg = own.client(AutoScalingClient);
+  elb = own.client(ElasticLoadBalancingV2Client);
 });
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 5_000): Promise<T> {

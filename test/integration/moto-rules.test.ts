@@ -4,8 +4,6 @@
 // and the ClientToken idempotency the operator relies on. Each test fails without its patch.
 // Starts its own moto on a free port, independent of the rest of the sandbox.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -42,19 +40,14 @@ import {
   RemoveTagsFromResourceCommand,
   type CreateReplicationGroupCommandInput,
 } from '@aws-sdk/client-elasticache';
-import {
-  CreateSecretCommand,
-  ListSecretVersionIdsCommand,
-  PutSecretValueCommand,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
-import { asgHistory, resetMoto, setMotoConfig, startMoto, type Moto } from '../sandbox/moto.ts';
-import { awsClientConfig } from '../sandbox/world.ts';
+import { CreateSecretCommand, ListSecretVersionIdsCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { asgHistory, resetMoto, setMotoConfig, type Moto } from '../sandbox/moto.ts';
+import { ownMoto } from './own-moto.ts';
 
 const b64 = (s: string | Buffer) => (typeof s === 'string' ? Buffer.from(s, 'utf8') : s).toString('base64');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let dir: string;
+const own = ownMoto('tfe-moto-rules-');
 let moto: Moto;
 let ec2: EC2Client;
 let asg: AutoScalingClient;
@@ -62,19 +55,11 @@ let ec: ElastiCacheClient;
 let sm: SecretsManagerClient;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tfe-moto-rules-'));
-  moto = await startMoto({ dir });
-  const cfg = awsClientConfig(moto.endpoint);
-  ec2 = new EC2Client(cfg);
-  asg = new AutoScalingClient(cfg);
-  ec = new ElastiCacheClient(cfg);
-  sm = new SecretsManagerClient(cfg);
-});
-
-after(async () => {
-  for (const c of [ec2, asg, ec, sm]) c?.destroy();
-  await moto?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  ({ moto } = await own.start());
+  ec2 = own.client(EC2Client);
+  asg = own.client(AutoScalingClient);
+  ec = own.client(ElastiCacheClient);
+  sm = own.client(SecretsManagerClient);
 });
 
 /** An AWS error with this name (the SDK's exception name), message and HTTP status. */

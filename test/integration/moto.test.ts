@@ -2,8 +2,8 @@
 // observability endpoints, and the seeded world's determinism. Starts its own moto on a
 // free port, independent of the rest of the sandbox.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
@@ -40,11 +40,22 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { parseUserData } from '../../src/tfe/userdata.ts';
 import { validateBaseSettings } from '../../src/tfe/settings.ts';
 import { asgHistory, awsCalls, clearAsgHistory, clearAwsCalls, resetMoto, seedMoto, setMotoConfig, startMoto, type Moto } from '../sandbox/moto.ts';
-import { BASE_INSTALL, BASE_REPLICATED_CONF, BASE_SETTINGS, LICENSE, SECRET_VALUES, awsClientConfig, seedAws, type AwsWorld } from '../sandbox/world.ts';
+import { ownMoto } from './own-moto.ts';
+import {
+  BASE_INSTALL,
+  BASE_REPLICATED_CONF,
+  BASE_SETTINGS,
+  LICENSE,
+  SECRET_VALUES,
+  awsClientConfig,
+  seedAws,
+  type AwsWorld,
+} from '../sandbox/world.ts';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const unb64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
 
+const own = ownMoto('tfe-moto-test-');
 let dir: string;
 let moto: Moto;
 let ec2: EC2Client;
@@ -52,18 +63,10 @@ let asg: AutoScalingClient;
 let ec: ElastiCacheClient;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tfe-moto-test-'));
-  moto = await startMoto({ dir });
-  const cfg = awsClientConfig(moto.endpoint);
-  ec2 = new EC2Client(cfg);
-  asg = new AutoScalingClient(cfg);
-  ec = new ElastiCacheClient(cfg);
-});
-
-after(async () => {
-  for (const c of [ec2, asg, ec]) c?.destroy();
-  await moto?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  ({ moto, dir } = await own.start());
+  ec2 = own.client(EC2Client);
+  asg = own.client(AutoScalingClient);
+  ec = own.client(ElastiCacheClient);
 });
 
 async function subnet(): Promise<string> {

@@ -6,7 +6,13 @@
 // Secret values here are distinctive sandbox strings, never real credentials; tests grep
 // logs, Events and user data for them to prove that no secret leaks.
 import { CreateAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import { AuthorizeSecurityGroupIngressCommand, CreateLaunchTemplateCommand, CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand } from '@aws-sdk/client-ec2';
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateLaunchTemplateCommand,
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+} from '@aws-sdk/client-ec2';
 import { CreateCacheSubnetGroupCommand } from '@aws-sdk/client-elasticache';
 import { AddRoleToInstanceProfileCommand, CreateInstanceProfileCommand, CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';

@@ -88,10 +88,26 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import { AuthorizeSecurityGroupEgressCommand, AuthorizeSecurityGroupIngressCommand, CreateLaunchTemplateCommand, CreateSubnetCommand, CreateVpcCommand, RevokeSecurityGroupEgressCommand, type IpPermission } from '@aws-sdk/client-ec2';
+import {
+  AuthorizeSecurityGroupEgressCommand,
+  AuthorizeSecurityGroupIngressCommand,
+  CreateLaunchTemplateCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  RevokeSecurityGroupEgressCommand,
+  type IpPermission,
+} from '@aws-sdk/client-ec2';
 import { CreateListenerCommand, CreateLoadBalancerCommand, CreateTargetGroupCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CreateCacheSubnetGroupCommand } from '@aws-sdk/client-elasticache';
-import { AddRoleToInstanceProfileCommand, AttachRolePolicyCommand, CreateInstanceProfileCommand, CreatePolicyCommand, CreateRoleCommand, PutRolePolicyCommand, UploadServerCertificateCommand } from '@aws-sdk/client-iam';
+import {
+  AddRoleToInstanceProfileCommand,
+  AttachRolePolicyCommand,
+  CreateInstanceProfileCommand,
+  CreatePolicyCommand,
+  CreateRoleCommand,
+  PutRolePolicyCommand,
+  UploadServerCertificateCommand,
+} from '@aws-sdk/client-iam';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { createSecurityGroup, redisSecretData, seedClients, settingsConfigMap, startSeeding, tagSpec } from './seeding.ts';

@@ -8,9 +8,9 @@ import { makeLogger } from './log.ts';
 import { Operator } from './controller/operator.ts';
 import { DEFAULT_RESYNC_RATE, resyncPeriodMs } from './controller/resync.ts';
 import { formatPlan, planJson, previewPlan } from './controller/preview.ts';
+import { renderPreview } from './controller/render.ts';
 import { startHa, resolveHaConfig, NotLeaderError, TermFence, type HaRuntime } from './ha/index.ts';
 import { startStatusServer } from './server/http.ts';
-import { renderUserData } from './tfe/userdata.ts';
 
 // The AWS SDK warns on stderr (not JSON) that releases after January 2027 need Node 22; the
 // container image runs Node 22 and the warning would break JSON log parsing.
@@ -169,12 +169,23 @@ program
 
 program
   .command('render <name>')
-  .description('print the launch template user data the operator would write for a TfeCluster (no secret values)')
+  .description('print the launch template user data the operator would write for a TfeCluster (no secret values), then how it differs from what the nodes run now')
   .option('-n, --namespace <ns>', 'namespace', 'default')
+  .option('--stage <stage>', 'single (one node on the external Redis) or full (Active/Active); default: the next one the operator writes')
+  .option('--script-only', 'print only the script (to pipe it)')
   .action(async (name: string, o) => {
-    const { plan: p } = await previewPlan(loadKube(), o.namespace, name, 'tfe-operator/render');
-    if (p.action?.kind === 'CreateLaunchTemplateVersion') process.stdout.write(renderUserData(p.action.install));
-    else console.error(`nothing to render now: ${p.message}`);
+    if (o.stage !== undefined && o.stage !== 'single' && o.stage !== 'full') throw new Error(`--stage must be single or full, not ${o.stage}`);
+    const preview = await previewPlan(loadKube(), o.namespace, name, 'tfe-operator/render');
+    const r = await renderPreview(preview, o.stage);
+    if ('nothing' in r) {
+      console.error(`nothing to render: ${r.nothing}`);
+      process.exitCode = 1;
+      return;
+    }
+    process.stdout.write(r.script);
+    if (o.scriptOnly) return;
+    process.stdout.write(`\n# ---- ${r.notes.join('; ')}\n`);
+    if (r.diff) process.stdout.write(`# ---- difference from the script the nodes run now (launch template version ${r.current!.version}):\n${r.diff}`);
   });
 
 program.parseAsync(process.argv).catch((err) => {

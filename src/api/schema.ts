@@ -542,6 +542,76 @@ export const ValidationSchema = Type.Object(
   { description: 'Optional functional check after each step: a run in a canary workspace must succeed.' },
 );
 
+const N = `${S}.node`;
+/** A node file path: absolute, each part starting with a letter, digit or _ (no "..", no hidden files). */
+export const NODE_FILE_PATH = '^(/[A-Za-z0-9_][A-Za-z0-9_.-]*)+$';
+export const NodeFileSchema = Type.Object(
+  {
+    path: Type.String({
+      description: 'Absolute path the node writes the file to, e.g. /var/lib/terraform-enterprise/certificate.pem.',
+      maxLength: 256,
+      pattern: NODE_FILE_PATH,
+      errorMessage: `${N}.files[].path must be an absolute path such as /var/lib/terraform-enterprise/certificate.pem (each part starts with a letter, digit or _; no '..')`,
+    }),
+    secretKeyRef: SecretKeyRef(`${N}.files[].secretKeyRef`, 'The Secret key holding the file; its bytes are written exactly.'),
+    mode: Type.String({
+      description: 'File mode, octal.',
+      default: '0600',
+      maxLength: 4,
+      pattern: '^0[0-7]{3}$',
+      errorMessage: `${N}.files[].mode must be an octal file mode such as 0600 or 0644`,
+    }),
+  },
+  { description: 'A file the node needs before install.sh runs (TLS certificate and key, a CA bundle ...). Stored in AWS Secrets Manager; the node writes its exact bytes at boot.' },
+);
+
+export const NodeSchema = Type.Object(
+  {
+    installArgs: Type.Optional(
+      Type.Array(
+        Type.String({
+          minLength: 1,
+          maxLength: 512,
+          pattern: '^[^\\n\\r]+$',
+          errorMessage: `every entry of ${N}.installArgs must be one install.sh argument on one line, e.g. no-proxy or private-address=\${PRIVATE_IP}`,
+        }),
+        {
+          description:
+            'install.sh arguments, e.g. [no-proxy, "private-address=${PRIVATE_IP}"] (${PRIVATE_IP} is the node\'s private IP, read at boot). The operator adds disable-replicated-ui for Active/Active. Default: the arguments of the user data the operator wrote before; required when the launch template user data was written by something else (an adopted install).',
+          maxItems: 32,
+        },
+      ),
+    ),
+    files: Type.Optional(
+      Type.Array(NodeFileSchema, {
+        description: 'Files the node writes before install.sh, e.g. the TLS certificate and key that replicated.conf names.',
+        maxItems: 16,
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['path'],
+      }),
+    ),
+    preInstallScriptRef: Type.Optional(
+      Type.Object(
+        {
+          name: ObjectName(`${N}.preInstallScriptRef.name`, 'ConfigMap', "Name of a ConfigMap in the TfeCluster's namespace."),
+          key: Type.String({
+            description: 'Key inside the ConfigMap.',
+            minLength: 1,
+            maxLength: 253,
+            pattern: DATA_KEY,
+            errorMessage: `${N}.preInstallScriptRef.key must be a key of that ConfigMap: letters, digits, '-', '_' and '.', e.g. pre-install.sh`,
+          }),
+        },
+        {
+          description:
+            'A bash script of your own (monitoring agents, disks, proxy set-up) that the node runs as root after writing the settings and files, before install.sh. It is part of the launch template user data: no secrets in it.',
+        },
+      ),
+    ),
+  },
+  { description: 'How each TFE node is installed, besides the settings: install.sh arguments, files, your own pre-install steps.', default: {} },
+);
+
 const R = `${S}.rollout`;
 export const RolloutSchema = Type.Object(
   {
@@ -591,6 +661,7 @@ export const TfeClusterSpecSchema = Type.Object(
       }),
     ),
     redis: RedisSchema,
+    node: NodeSchema,
     network: NetworkSchema,
     health: HealthSchema,
     validation: Type.Optional(ValidationSchema),

@@ -15,6 +15,8 @@ import type {
   InstanceStatusSchema,
   LaunchTemplateRefSchema,
   NetworkSchema,
+  NodeSchema,
+  NodeFileSchema,
   RedisSchema,
   ReleaseSchema,
   RolloutSchema,
@@ -75,6 +77,8 @@ export type RedisSpec = Static<typeof RedisSchema>;
 export type ElastiCacheSpec = Static<typeof ElastiCacheSchema>;
 export type ExternalRedisSpec = Static<typeof ExternalRedisSchema>;
 export type NetworkSpec = Static<typeof NetworkSchema>;
+export type NodeSpec = Static<typeof NodeSchema>;
+export type NodeFileSpec = Static<typeof NodeFileSchema>;
 export type HealthSpec = Static<typeof HealthSchema>;
 export type ValidationSpec = Static<typeof ValidationSchema>;
 export type RolloutSpec = Static<typeof RolloutSchema>;

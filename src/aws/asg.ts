@@ -50,6 +50,7 @@ export async function describeAsg(aws: AwsClients, name: string, withPrivateIps:
     subnetIds: (g.VPCZoneIdentifier ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     healthCheckType: g.HealthCheckType,
     healthCheckGracePeriod: g.HealthCheckGracePeriod,
+    targetGroupArns: g.TargetGroupARNs ?? [],
     suspendedProcesses: (g.SuspendedProcesses ?? []).map((p) => p.ProcessName!).filter(Boolean),
     ...(g.MixedInstancesPolicy
       ? {

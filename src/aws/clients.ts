@@ -5,6 +5,7 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { MiddlewareStack } from '@smithy/types';
@@ -13,6 +14,7 @@ export interface AwsClients {
   asg: AutoScalingClient;
   ec2: EC2Client;
   elasticache: ElastiCacheClient;
+  elb: ElasticLoadBalancingV2Client;
   secrets: SecretsManagerClient;
 }
 
@@ -94,6 +96,7 @@ export function makeAwsClients(target: AwsTarget, hooks: CallHooks = {}, userAge
     asg: new AutoScalingClient(config),
     ec2: new EC2Client(config),
     elasticache: new ElastiCacheClient(config),
+    elb: new ElasticLoadBalancingV2Client(config),
     secrets: new SecretsManagerClient(config),
   };
   for (const [service, client] of Object.entries(clients)) instrument(service, client.middlewareStack, hooks);

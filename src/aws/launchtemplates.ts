@@ -60,12 +60,32 @@ function toObserved(v: LaunchTemplateVersion): ObservedTemplateVersion {
   const data = v.LaunchTemplateData ?? {};
   const groups = [...(data.SecurityGroupIds ?? []), ...(data.NetworkInterfaces ?? []).flatMap((n) => n.Groups ?? [])];
   const observed: ObservedTemplateVersion = { number: v.VersionNumber!, description: v.VersionDescription, securityGroupIds: groups };
+  const script = decodeUserData(data.UserData);
   try {
-    observed.install = parseUserData(decodeUserData(data.UserData));
+    observed.install = parseUserData(script);
   } catch (err) {
     observed.foreignReason = (err as Error).message;
+    const args = installLineArgs(script);
+    if (args) observed.foreignInstallArgs = args;
   }
   return observed;
+}
+
+/**
+ * The arguments after install.sh on the line (with its backslash continuations) that runs it,
+ * up to a pipe or redirection: shown to a person adopting an install, never acted on.
+ */
+export function installLineArgs(script: string): string | undefined {
+  const joined = script.replace(/\\\r?\n/g, ' ');
+  for (const line of joined.split(/\r?\n/)) {
+    if (/^\s*#/.test(line)) continue;
+    const m = /(?:^|[\s;&|])(?:bash|sh|sudo bash)?\s*\S*install\.sh['"]?\s+([^|>;&]*)/.exec(line);
+    if (m && !/\b(curl|wget)\b/.test(line)) {
+      const args = m[1]!.replace(/\s+/g, ' ').trim();
+      if (args) return args.slice(0, 300);
+    }
+  }
+  return undefined;
 }
 
 /** Resolve '$Latest', '$Default' or a number string to a version number. */

@@ -1,6 +1,7 @@
 // Act: carry out the one action the planner chose. Every action is idempotent given a fresh
 // observation: the planner only asks for what the world does not have yet.
 
+import { detachTargetGroups } from '../aws/targetgroups.ts';
 import type { AwsClients } from '../aws/clients.ts';
 import { resumeProcesses, rollAsg, scaleAsg, setAsgVersion, suspendProcesses, tagAsg } from '../aws/asg.ts';
 import { TAG } from '../migration/observation.ts';
@@ -25,7 +26,9 @@ function secretValue(inputs: SecretInputs, source: SecretSource): string | Uint8
         ? inputs.license
         : source.kind === 'redisPassword'
           ? inputs.redisPassword
-          : inputs.settings[source.setting];
+          : source.kind === 'setting'
+            ? inputs.settings[source.setting]
+            : inputs.files[source.path];
   if (v === undefined) throw new Error(`no value for secret ${source.kind}`);
   return v;
 }
@@ -76,6 +79,9 @@ export async function act(ctx: ActContext, action: Action): Promise<string> {
       await resumeProcesses(aws, asgName, action.processes);
       await tagAsg(aws, asgName, { [TAG.suspended]: '' });
       return `resumed ${action.processes.join(', ')} on ${asgName}`;
+    case 'DetachTargetGroups':
+      await detachTargetGroups(aws, asgName, action.arns);
+      return `detached target group(s) ${action.names.join(', ')} from ${asgName}: the admin console (8800) is closed and then disabled for Active/Active`;
     case 'SetAsgVersion':
       await setAsgVersion(aws, asgName, obs.launchTemplate!.id, action.version, obs.asg?.mixedInstances);
       return `pointed ${asgName} back at launch template version ${action.version}`;

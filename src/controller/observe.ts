@@ -8,9 +8,10 @@ import { describeLaunchTemplate, resolveVersion } from '../aws/launchtemplates.t
 import { describeReplicationGroup } from '../aws/elasticache.ts';
 import { describeSecurityGroups, subnetCidrs } from '../aws/securitygroups.ts';
 import { describeSecret } from '../aws/secrets.ts';
+import { describeTargetGroups } from '../aws/targetgroups.ts';
 import { readConfigMap, readSecretBytes, readSecretKey, type Kube } from '../kube/client.ts';
 import type { Inputs, NodeHealth, Observation } from '../migration/observation.ts';
-import { secretName } from '../migration/targets.ts';
+import { fileSecretName, secretName } from '../migration/targets.ts';
 import { probeRedis } from '../redis/probe.ts';
 import { nodeHealthUrl, probeHealth } from '../tfe/health.ts';
 
@@ -51,10 +52,19 @@ export async function readInputs(kube: Kube, cluster: TfeCluster): Promise<Input
     const v = await secret(s.secretKeyRef, `setting ${s.setting}`);
     if (v !== undefined) settings[s.setting] = v;
   }
+  const files: Record<string, Uint8Array> = {};
+  for (const f of spec.node?.files ?? []) {
+    const v = await bytes(f.secretKeyRef, `file ${f.path}`);
+    if (v !== undefined) files[f.path] = v;
+  }
+  const preRef = spec.node?.preInstallScriptRef;
+  const preInstallScript = preRef ? (await readConfigMap(kube, ns, preRef.name))?.[preRef.key] : undefined;
+  if (preRef && preInstallScript === undefined) missing.push(`ConfigMap ${ns}/${preRef.name} key ${preRef.key} (pre-install script)`);
   return {
     replicatedConfText: cm?.[confKey],
     settingsText: cm?.[settingsKey],
-    secrets: { encPassword, license, redisPassword, settings },
+    ...(preInstallScript === undefined ? {} : { preInstallScript }),
+    secrets: { encPassword, license, redisPassword, settings, files },
     missing,
   };
 }
@@ -85,13 +95,15 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
   const owner = `${ns}/${name}`;
   const ec = spec.redis.elastiCache;
   const ext = spec.redis.external;
-  const managedSecrets = ['enc_password', 'license', 'redis_pass', ...(spec.settings.secretSettings ?? []).map((s) => `setting-${s.setting}`)].map((p) =>
-    secretName(ns, name, p),
-  );
+  const managedSecrets = [
+    ...['enc_password', 'license', 'redis_pass', ...(spec.settings.secretSettings ?? []).map((s) => `setting-${s.setting}`)].map((p) => secretName(ns, name, p)),
+    ...(spec.node?.files ?? []).map((f) => fileSecretName(ns, name, f.path)),
+  ];
 
-  const [securityGroups, nodeSubnetCidrs, replicationGroup, externalRedis, secretList] = await Promise.all([
+  const [securityGroups, nodeSubnetCidrs, targetGroups, replicationGroup, externalRedis, secretList] = await Promise.all([
     describeSecurityGroups(aws, groupIds),
     subnetCidrs(aws, asg?.subnetIds ?? []),
+    asg?.targetGroupArns?.length ? describeTargetGroups(aws, asg.targetGroupArns) : Promise.resolve([]),
     ec ? describeReplicationGroup(aws, ec.replicationGroupId, owner) : Promise.resolve(undefined),
     ext
       ? probeRedis({
@@ -115,5 +127,5 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
     }),
   ]);
 
-  return { now, inputs, asg, launchTemplate, replicationGroup, externalRedis, securityGroups, nodeSubnetCidrs, awsSecrets, nodeHealth, lbHealth };
+  return { now, inputs, asg, launchTemplate, replicationGroup, externalRedis, securityGroups, nodeSubnetCidrs, targetGroups, awsSecrets, nodeHealth, lbHealth };
 }

@@ -3,10 +3,11 @@
 // mutating call. Shared by `tfe-operator plan` and `kubectl tfe plan`.
 
 import type { TfeCluster } from '../api/types.ts';
-import { makeAwsClients } from '../aws/clients.ts';
+import { makeAwsClients, type AwsClients } from '../aws/clients.ts';
 import { ClusterNotFoundError, getCluster, type Kube } from '../kube/client.ts';
 import { describeAction } from '../migration/actions.ts';
 import { plan, type Plan } from '../migration/planner.ts';
+import type { Observation } from '../migration/observation.ts';
 import { observe } from './observe.ts';
 
 export { ClusterNotFoundError };
@@ -14,6 +15,9 @@ export { ClusterNotFoundError };
 export interface Preview {
   cluster: TfeCluster;
   plan: Plan;
+  obs: Observation;
+  /** The read-only clients the preview used (every mutating call refused). */
+  aws: AwsClients;
 }
 
 /**
@@ -34,7 +38,7 @@ export async function previewPlan(kube: Kube, namespace: string, name: string, u
     userAgent,
   );
   const obs = await observe(kube, aws, cluster);
-  return { cluster, plan: plan({ cluster, obs, salt: cluster.metadata.uid ?? name }) };
+  return { cluster, obs, aws, plan: plan({ cluster, obs, salt: cluster.metadata.uid ?? name }) };
 }
 
 /** The JSON form (`-o json`). Actions are described, never dumped: they carry no secret values, but user data is long. */

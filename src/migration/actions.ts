@@ -8,7 +8,8 @@ export type SecretSource =
   | { kind: 'encPassword' }
   | { kind: 'license' }
   | { kind: 'redisPassword' }
-  | { kind: 'setting'; setting: string };
+  | { kind: 'setting'; setting: string }
+  | { kind: 'file'; path: string };
 
 export interface SecretPut {
   name: string;
@@ -62,11 +63,14 @@ export type Action =
   | { kind: 'SetAsgVersion'; version: number }
   /** Suspend (and record in a tag) / resume the ASG processes that would replace nodes mid-rollout. */
   | { kind: 'SuspendProcesses'; processes: string[] }
-  | { kind: 'ResumeProcesses'; processes: string[] };
+  | { kind: 'ResumeProcesses'; processes: string[] }
+  /** Detach target groups that check the admin console (8800) before it is closed or disabled. */
+  | { kind: 'DetachTargetGroups'; arns: string[]; names: string[] };
 
 export function isDisruptive(action: Action): boolean {
   if (action.kind === 'RollAsg') return true;
   if (action.kind === 'ScaleAsg') return true;
+  if (action.kind === 'DetachTargetGroups') return true;
   return false;
 }
 
@@ -74,6 +78,7 @@ export function isDisruptive(action: Action): boolean {
 export function approvalId(action: Action): string | undefined {
   if (action.kind === 'RollAsg') return `roll-v${action.version}-to-${action.capacity}`;
   if (action.kind === 'ScaleAsg') return `scale-to-${action.capacity}`;
+  if (action.kind === 'DetachTargetGroups') return 'detach-console-target-groups';
   return undefined;
 }
 
@@ -102,6 +107,8 @@ export function describeAction(action: Action): string {
       return `suspend the Auto Scaling Group processes ${action.processes.join(', ')} for the rollout`;
     case 'ResumeProcesses':
       return `resume the Auto Scaling Group processes ${action.processes.join(', ')}`;
+    case 'DetachTargetGroups':
+      return `detach target group(s) ${action.names.join(', ')} (the Replicated admin console, port 8800) from the Auto Scaling Group`;
   }
 }
 

@@ -4,7 +4,7 @@
 // (Vault HA), 8800 (Replicated admin console) closed to everyone but the nodes themselves (a
 // node-to-node rule on all ports, as HashiCorp's module has, exposes nothing).
 
-import type { ObservedSecurityGroup, SgRule } from './observation.ts';
+import type { ObservedSecurityGroup, ObservedTargetGroup, SgRule } from './observation.ts';
 
 export interface NetworkFix {
   groupId: string;
@@ -107,4 +107,9 @@ export function checkNetwork(input: NetworkInput): { missingGroups: string[]; fi
     }
   }
   return { missingGroups, fixes };
+}
+
+/** A target group that sends traffic to, or health-checks, the admin console (8800): it turns unhealthy once the console is off. */
+export function isConsoleGroup(g: ObservedTargetGroup): boolean {
+  return g.port === REPLICATED_UI_PORT || g.healthCheckPort === String(REPLICATED_UI_PORT);
 }

@@ -53,6 +53,8 @@ export interface ObservedAsg {
   healthCheckType?: string;
   /** Seconds after launch before the ASG acts on health checks. */
   healthCheckGracePeriod?: number;
+  /** Load balancer target groups attached to the group (HashiCorp's module: 443 and 8800). */
+  targetGroupArns?: string[];
   suspendedProcesses?: string[];
   /**
    * A group with a MixedInstancesPolicy launches from the policy's launch template: its
@@ -61,12 +63,22 @@ export interface ObservedAsg {
   mixedInstances?: { overrides: Array<Record<string, unknown>>; distribution?: Record<string, unknown> };
 }
 
+export interface ObservedTargetGroup {
+  arn: string;
+  name: string;
+  port?: number;
+  /** "traffic-port" or a port number as text, as AWS gives it. */
+  healthCheckPort?: string;
+}
+
 export interface ObservedTemplateVersion {
   number: number;
   description?: string;
   /** Parsed user data, or the reason it could not be parsed. */
   install?: NodeInstall;
   foreignReason?: string;
+  /** For user data the operator did not write: the arguments its install.sh line appears to pass (a hint, never used as is). */
+  foreignInstallArgs?: string;
   securityGroupIds: string[];
 }
 
@@ -124,11 +136,15 @@ export interface SecretInputs {
   license?: Uint8Array;
   redisPassword?: string;
   settings: Record<string, string>;
+  /** spec.node.files: path -> the file's exact bytes. */
+  files: Record<string, Uint8Array>;
 }
 
 export interface Inputs {
   replicatedConfText?: string;
   settingsText?: string;
+  /** spec.node.preInstallScriptRef's text. */
+  preInstallScript?: string;
   secrets: SecretInputs;
   /** References that could not be read: "Secret tfe/tfe-secrets key enc_password". */
   missing: string[];
@@ -150,6 +166,8 @@ export interface Observation {
   securityGroups: ObservedSecurityGroup[];
   /** IPv4 CIDRs of the subnets the ASG launches nodes into (a Redis rule by CIDR must cover them). */
   nodeSubnetCidrs?: string[];
+  /** The ASG's load balancer target groups. */
+  targetGroups?: ObservedTargetGroup[];
   /** Secrets Manager secrets the operator manages, by name. */
   awsSecrets: Record<string, ObservedSecret>;
   /** Health per instance id, and of the load balancer URL when configured. */

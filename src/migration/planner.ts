@@ -7,13 +7,13 @@
 import type { TfeCluster } from '../api/types.ts';
 import { parseDuration } from '../api/defaults.ts';
 import { formatProblems, loadBaseSettings } from '../tfe/settings.ts';
-import { renderUserData } from '../tfe/userdata.ts';
+import { DEFAULT_LICENSE_PATH, renderUserData, REPLICATED_CONF_PATH, SETTINGS_PATH } from '../tfe/userdata.ts';
 import type { Action, ReplicationGroupParams, SecretPut, SecretSource } from './actions.ts';
 import { approvalId, describeAction, isDisruptive } from './actions.ts';
 import type { Observation, ObservedAsg, ObservedTemplateVersion, RolloutMode, SgRule } from './observation.ts';
 import { isLeaving, TAG } from './observation.ts';
 import { contentHash, fingerprint, isActiveActive, renderTargets, secretName, type Target } from './targets.ts';
-import { checkNetwork } from './network.ts';
+import { checkNetwork, isConsoleGroup } from './network.ts';
 
 export type Step = 'Validate' | 'Redis' | 'SingleNode' | 'ScaleOut' | 'Done' | 'Upgrade' | 'Scale' | 'Rollback';
 export type Phase =
@@ -60,6 +60,11 @@ export interface Plan {
   approval?: { waitingFor: string; description: string };
   /** The wait in progress and since when (kept in status to judge deadlines across restarts). */
   wait?: { id: string; since: string };
+  /**
+   * What the launch template will say at each stage, once the inputs validate (for
+   * `tfe-operator render`); before the Redis exists its endpoint is a named placeholder.
+   */
+  targets?: { single: Target; full: Target; redisKnown: boolean };
 }
 
 export interface PlanContext {
@@ -123,9 +128,11 @@ class PlanBuilder {
     const current = this.versionOf(asg.launchTemplateVersion);
     this.validateRelease(inputs.releaseSequence, current);
     this.validateStandalone(asg, current);
-    this.validateNetwork(asg, baseline);
+    this.validateNodeFiles(inputs.replicatedConf);
     this.validateUserDataSize(baseline);
     this.validateGracePeriod(asg);
+    this.detachConsoleTargetGroups(asg);
+    this.validateNetwork(asg, baseline);
     this.condition('Validated', 'True', 'ChecksPassed', 'settings, Auto Scaling Group, launch template and network are ready');
 
     this.checkExternalRedis();
@@ -141,6 +148,23 @@ class PlanBuilder {
     this.checkRolledBack(asg, targets.full);
     this.checkAbort(asg, baseline);
     return this.planRollout(asg, baseline, current, targets);
+  }
+
+  /**
+   * HashiCorp's module attaches a target group for the admin console (8800). Active/Active
+   * closes 8800 and disables the console, which turns that group unhealthy, and with health
+   * check type ELB the ASG would then replace every node in a loop. So it is detached first, as
+   * a step of its own (behind the approval gate with approval Manual), before 8800 is closed or
+   * a UI-disabled version rolls. Never re-attached: the console does not come back.
+   */
+  private detachConsoleTargetGroups(asg: ObservedAsg) {
+    const attached = new Set(asg.targetGroupArns ?? []);
+    const console = (this.obs.targetGroups ?? []).filter((g) => attached.has(g.arn) && isConsoleGroup(g));
+    if (console.length === 0) return;
+    this.gateAndAct(
+      { kind: 'DetachTargetGroups', arns: console.map((g) => g.arn), names: console.map((g) => g.name) },
+      `detaching the admin console target group(s) ${console.map((g) => g.name).join(', ')} before port 8800 is closed and the console disabled`,
+    );
   }
 
   /** With ELB health checks, a grace period shorter than the health wait lets the ASG replace a node the operator still waits for. */
@@ -162,7 +186,9 @@ class PlanBuilder {
       name: this.name,
       baseReplicatedConf: inputs.replicatedConf,
       baseSettings: inputs.settings,
-      baseInstallArgs: baseline.install?.installArgs ?? [],
+      installArgs: this.spec.node?.installArgs ?? baseline.install?.installArgs ?? [],
+      files: this.spec.node?.files ?? [],
+      preInstallScript: this.obs.inputs.preInstallScript,
       secretSettingKeys: (this.spec.settings.secretSettings ?? []).map((s) => s.setting),
       releaseSequence: this.spec.release.sequence,
       redis,
@@ -177,7 +203,18 @@ class PlanBuilder {
     const placeholder = `master.${'r'.repeat(40)}.xxxxxx.euw1.cache.amazonaws.com`;
     const t = this.targetsFor(baseline, { host: placeholder, port: 65535, useTls: true, usePassword: true });
     for (const target of [t.single, t.full]) this.checkUserDataSize(target);
+    const ec = this.spec.redis.elastiCache;
+    const ext = this.spec.redis.external;
+    const host = ext?.host ?? this.ctx.cluster.status?.redis?.endpoint ?? `PRIMARY-ENDPOINT-OF-ELASTICACHE-${ec?.replicationGroupId ?? ''}`;
+    const preview = this.targetsFor(baseline, {
+      host,
+      port: ec?.port ?? ext?.port ?? 6379,
+      useTls: ec ? (ec.transitEncryption ?? true) : (ext?.tls ?? true),
+      usePassword: !!(ec?.authTokenSecretRef ?? ext?.passwordSecretRef),
+    });
+    this.previewTargets = { ...preview, redisKnown: !!ext || !!this.ctx.cluster.status?.redis?.endpoint };
   }
+  private previewTargets?: Plan['targets'];
 
   private checkUserDataSize(t: Target) {
     const size = Buffer.byteLength(renderUserData(t.install), 'utf8');
@@ -259,11 +296,39 @@ class PlanBuilder {
     const n = Number.isInteger(tagged) && tagged > 0 ? tagged : asg.launchTemplateVersion;
     const version = this.versionOf(n);
     if (!version) this.fail('LaunchTemplateNotFound', `launch template version ${n} that the Auto Scaling Group uses was not found`);
-    if (!version.install) {
-      this.fail('ForeignUserData', `launch template version ${n}: ${version.foreignReason ?? 'user data was not written by an automated install this operator recognises'}. Render the install with 'tfe-operator render' so the operator owns the user data`);
+    if (!version.install && !this.spec.node?.installArgs) {
+      // An install the operator did not write (HashiCorp's modules, by hand): adopted from the
+      // TfeCluster alone, but install.sh's arguments are not guessed from someone else's script.
+      const seen = version.foreignInstallArgs ? ` (the script appears to run install.sh ${version.foreignInstallArgs})` : '';
+      this.fail(
+        'InstallArgsRequired',
+        `launch template version ${n} was not written by tfe-operator${seen}: to adopt it, set spec.node.installArgs to the install.sh arguments your nodes use (e.g. [no-proxy, "private-address=\${PRIVATE_IP}"]), and spec.node.files for the TLS files replicated.conf names; 'tfe-operator render' then shows the script the operator will write and how it differs`,
+      );
     }
     this.lt = { ...this.lt, baselineVersion: n, lastGoodVersion: numberTag(asg, TAG.lastGoodVersion) ?? n };
     return version;
+  }
+
+  /**
+   * Files the node must have: the TLS certificate and key replicated.conf names with
+   * server-path, none written over the files the operator writes itself.
+   */
+  private validateNodeFiles(conf: Record<string, unknown>) {
+    const files = new Set((this.spec.node?.files ?? []).map((f) => f.path));
+    if (conf.TlsBootstrapType === 'server-path') {
+      const need = (['TlsBootstrapCert', 'TlsBootstrapKey'] as const).flatMap((k) => (typeof conf[k] === 'string' && !files.has(conf[k] as string) ? [`${k} ${conf[k] as string}`] : []));
+      if (need.length > 0) {
+        this.fail(
+          'TlsFilesMissing',
+          `replicated.conf says TlsBootstrapType "server-path", but no entry of spec.node.files writes ${need.join(' or ')}: add them (path and the Secret key holding the PEM), or use TlsBootstrapType "self-signed"`,
+        );
+      }
+    }
+    const own = [REPLICATED_CONF_PATH, SETTINGS_PATH, typeof conf.LicenseFileLocation === 'string' ? conf.LicenseFileLocation : DEFAULT_LICENSE_PATH];
+    const clash = own.filter((p) => files.has(p));
+    if (clash.length > 0) {
+      this.fail('NodeFileConflict', `spec.node.files writes ${clash.join(', ')}, which the operator writes itself (settings, replicated.conf, the license): remove it from spec.node.files`);
+    }
   }
 
   private validateRelease(baseRelease: unknown, current: ObservedTemplateVersion | undefined) {
@@ -425,6 +490,7 @@ class PlanBuilder {
     const wanted: Array<{ purpose: string; source: SecretSource; value?: string | Uint8Array }> = [
       { purpose: 'enc_password', source: { kind: 'encPassword' }, value: this.obs.inputs.secrets.encPassword },
       { purpose: 'license', source: { kind: 'license' }, value: this.obs.inputs.secrets.license },
+      ...(this.spec.node?.files ?? []).map((f) => ({ purpose: `file${f.path}`, source: { kind: 'file', path: f.path } as SecretSource, value: this.obs.inputs.secrets.files[f.path] })),
     ];
     if (redisPassword) {
       wanted.push({ purpose: 'redis_pass', source: { kind: 'redisPassword' }, value: this.obs.inputs.secrets.redisPassword });
@@ -833,6 +899,7 @@ class PlanBuilder {
       redis: this.redis,
       launchTemplate: this.lt ? { ...this.lt, currentVersion: asg?.launchTemplateVersion } : undefined,
       encryptionPasswordFingerprint: this.fingerprintValue ?? this.ctx.cluster.status?.encryptionPasswordFingerprint,
+      targets: this.lastTargets ? { ...this.lastTargets, redisKnown: true } : this.previewTargets,
       ...p,
     };
   }

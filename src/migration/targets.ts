@@ -3,7 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { renderActiveActive } from '../tfe/settings.ts';
-import type { NodeInstall } from '../tfe/userdata.ts';
+import type { NodeFile, NodeInstall } from '../tfe/userdata.ts';
 
 export const DISABLE_UI = 'disable-replicated-ui';
 
@@ -12,13 +12,22 @@ export function secretName(namespace: string, name: string, purpose: string): st
   return `tfe-operator/${namespace}/${name}/${purpose}`;
 }
 
+/** The secret holding a node file: the path is part of the name (Secrets Manager allows / _ . -). */
+export function fileSecretName(namespace: string, name: string, path: string): string {
+  return secretName(namespace, name, `file${path}`);
+}
+
 export interface TargetInputs {
   namespace: string;
   name: string;
   baseReplicatedConf: Record<string, unknown>;
   baseSettings: Record<string, { value: string }>;
-  /** install.sh arguments of the baseline install (kept as they were). */
-  baseInstallArgs: string[];
+  /** install.sh arguments: spec.node.installArgs, else the baseline install's (kept as they were). */
+  installArgs: string[];
+  /** spec.node.files: path and mode; each is stored as its own secret. */
+  files?: Array<{ path: string; mode: string }>;
+  /** spec.node.preInstallScriptRef's text. */
+  preInstallScript?: string;
   secretSettingKeys: string[];
   releaseSequence: number;
   redis: { host: string; port: number; useTls: boolean; usePassword: boolean };
@@ -47,8 +56,10 @@ export function renderTargets(t: TargetInputs): { single: Target; full: Target }
     settings: rendered.settings,
     secretSettings: { ...secretSettings, ...rendered.secretSettings },
     licenseSecretId: secretName(t.namespace, t.name, 'license'),
+    files: (t.files ?? []).map((f): NodeFile => ({ path: f.path, mode: f.mode, secretId: fileSecretName(t.namespace, t.name, f.path) })),
+    ...(t.preInstallScript === undefined ? {} : { preInstallScript: t.preInstallScript.endsWith('\n') ? t.preInstallScript : `${t.preInstallScript}\n` }),
   };
-  const singleArgs = t.baseInstallArgs.filter((a) => a !== DISABLE_UI);
+  const singleArgs = t.installArgs.filter((a) => a !== DISABLE_UI);
   const single = target('single', { ...base, installArgs: singleArgs });
   const full = target('full', { ...base, installArgs: [...singleArgs, DISABLE_UI] });
   return { single, full };

@@ -24,6 +24,7 @@ const install: NodeInstall = {
   secretSettings: { enc_password: 'tfe-operator/tfe/tfe/enc_password', pg_password: 'tfe-operator/tfe/tfe/setting-pg_password' },
   licenseSecretId: 'tfe-operator/tfe/tfe/license',
   installArgs: ['no-proxy', 'private-address=${PRIVATE_IP}', 'disable-replicated-ui'],
+  files: [],
 };
 
 test('round trip: parse(render(x)) deep-equals x', () => {
@@ -37,9 +38,11 @@ test('round trip with awkward values', () => {
     secretSettings: { "key'q": "arn:aws:secretsmanager:us-east-1:123:secret:it's-AbCd" },
     licenseSecretId: 'lic ense',
     installArgs: ["we'ird $HOME", 'a="b"', 'x=${PRIVATE_IP}:8800', '$(id)'],
+    files: [{ path: '/etc/tfe/ca_bundle.pem', mode: '0644', secretId: "id'q $x" }],
+    preInstallScript: "echo 'pre' $HOME <<EOF\n\nEOF\nexit 0\n",
   };
   assert.deepEqual(parseUserData(renderUserData(odd)), odd);
-  const empty: NodeInstall = { replicatedConf: {}, settings: {}, secretSettings: {}, licenseSecretId: 'l', installArgs: [] };
+  const empty: NodeInstall = { replicatedConf: {}, settings: {}, secretSettings: {}, licenseSecretId: 'l', installArgs: [], files: [] };
   assert.deepEqual(parseUserData(renderUserData(empty)), empty);
   // CRLF (e.g. edited on Windows and pasted back) still reads.
   assert.deepEqual(parseUserData(renderUserData(install).replace(/\n/g, '\r\n')), install);

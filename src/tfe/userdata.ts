@@ -16,6 +16,15 @@ export interface NodeInstall {
   secretSettings: Record<string, string>; // setting key -> Secrets Manager secret id, fetched at boot
   licenseSecretId: string; // Secrets Manager secret id of the license
   installArgs: string[]; // install.sh arguments, e.g. ['no-proxy', 'disable-replicated-ui']
+  files: NodeFile[]; // files written before install.sh (TLS certificate and key ...), fetched at boot
+  preInstallScript?: string; // the user's own bash, run before install.sh (ends with a newline)
+}
+
+/** A file the node writes from a Secrets Manager secret, byte for byte. */
+export interface NodeFile {
+  path: string;
+  mode: string; // octal, e.g. 0600
+  secretId: string;
 }
 
 /** The header line that marks a script written by this renderer. */
@@ -36,6 +45,8 @@ export const INSTALL_ARG_VARIABLES = ['PRIVATE_IP'] as const;
 
 const CONF_EOF = 'TFE_OPERATOR_REPLICATED_CONF';
 const SETTINGS_EOF = 'TFE_OPERATOR_PTFE_SETTINGS';
+const PRE_INSTALL_EOF = 'TFE_OPERATOR_PRE_INSTALL';
+export const PRE_INSTALL_PATH = '/var/lib/tfe-operator/pre-install.sh';
 
 export type ForeignReason = 'no-marker' | 'base64' | 'unsupported-version' | 'malformed';
 
@@ -61,6 +72,18 @@ export function renderUserData(install: NodeInstall): string {
       : DEFAULT_LICENSE_PATH;
   const secretLines = Object.entries(install.secretSettings).map(([key, id]) => `set_secret_setting ${shq(key)} ${shq(id)}`);
   const argLines = install.installArgs.map((a) => `  ${a.includes('${') ? shdq(a, INSTALL_ARG_VARIABLES) : shq(a)}`);
+  const fileLines = install.files.map((f) => `fetch_file ${shq(f.path)} ${shq(f.mode)} ${shq(f.secretId)}`);
+  const preInstall =
+    install.preInstallScript === undefined
+      ? ''
+      : `
+# Pre-install script (spec.node.preInstallScriptRef): the user's own steps, run as root.
+mkdir -p "$(dirname "$PRE_INSTALL")"
+cat > "$PRE_INSTALL" <<'${PRE_INSTALL_EOF}'
+${install.preInstallScript}${PRE_INSTALL_EOF}
+log "running the pre-install script"
+(umask 022 && bash "$PRE_INSTALL") || fail "the pre-install script (spec.node.preInstallScriptRef) failed with exit code $?"
+`;
 
   return `#!/bin/bash
 ${USER_DATA_MARKER}
@@ -109,16 +132,28 @@ set_secret_setting() {
   mv "$tmp" "$SETTINGS_FILE"
 }
 
-# fetch_license SECRET_ID: the license file (binary), stored as SecretBinary (as tfe-operator
-# stores it) or SecretString, written byte for byte.
-fetch_license() {
-  local secret_id="$1" answer
-  answer="$(get_secret "$secret_id")" || fail "cannot read license secret $secret_id from AWS Secrets Manager"
+# write_secret_file SECRET_ID PATH WHAT: a file (binary or text), stored as SecretBinary (as
+# tfe-operator stores it) or SecretString, written byte for byte.
+write_secret_file() {
+  local secret_id="$1" path="$2" answer
+  answer="$(get_secret "$secret_id")" || fail "cannot read $3 secret $secret_id from AWS Secrets Manager"
   if printf '%s' "$answer" | jq -e 'has("SecretBinary")' >/dev/null; then
-    printf '%s' "$answer" | jq -r '.SecretBinary' | base64 -d > "$LICENSE_FILE"
+    printf '%s' "$answer" | jq -r '.SecretBinary' | base64 -d > "$path"
   else
-    printf '%s' "$answer" | jq -j '.SecretString' > "$LICENSE_FILE"
+    printf '%s' "$answer" | jq -j '.SecretString' > "$path"
   fi
+}
+
+# fetch_license SECRET_ID: the license file (binary .rli).
+fetch_license() {
+  write_secret_file "$1" "$LICENSE_FILE" license
+}
+
+# fetch_file PATH MODE SECRET_ID: a file the node needs (spec.node.files), with its mode.
+fetch_file() {
+  mkdir -p "$(dirname "$1")"
+  write_secret_file "$3" "$1" "file $1"
+  chmod "$2" "$1"
 }
 
 ensure_tool curl
@@ -130,6 +165,7 @@ PRIVATE_IP="$(imds local-ipv4)"
 REPLICATED_CONF=${shq(REPLICATED_CONF_PATH)}
 SETTINGS_FILE=${shq(SETTINGS_PATH)}
 LICENSE_FILE=${shq(licensePath)}
+PRE_INSTALL=${shq(PRE_INSTALL_PATH)}
 
 # Installer settings (replicated.conf).
 cat > "$REPLICATED_CONF" <<'${CONF_EOF}'
@@ -148,6 +184,8 @@ fetch_license ${shq(install.licenseSecretId)}
 
 chmod 0600 "$REPLICATED_CONF" "$SETTINGS_FILE" "$LICENSE_FILE"
 
+# Files: path, mode, Secrets Manager secret id.
+${fileLines.join('\n')}${fileLines.length ? '\n' : ''}${preInstall}
 # install.sh arguments.
 INSTALL_ARGS=(
 ${argLines.join('\n')}${argLines.length ? '\n' : ''})
@@ -184,6 +222,17 @@ function checkInstall(install: NodeInstall): void {
   }
   if (typeof install.licenseSecretId !== 'string' || install.licenseSecretId === '') bad('licenseSecretId is required');
   if (/[\n\r\0]/.test(install.licenseSecretId)) bad('licenseSecretId: line breaks are not allowed');
+  if (!Array.isArray(install.files)) bad('files must be an array');
+  for (const f of install.files) {
+    if (!/^(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)+$/.test(f.path)) bad(`file path ${JSON.stringify(f.path)} must be absolute, without '..'`);
+    if (!/^0[0-7]{3}$/.test(f.mode)) bad(`file ${f.path}: mode ${JSON.stringify(f.mode)} must be octal, e.g. 0600`);
+    if (typeof f.secretId !== 'string' || f.secretId === '' || /[\n\r\0]/.test(f.secretId)) bad(`file ${f.path}: a one-line secret id is required`);
+  }
+  if (install.preInstallScript !== undefined) {
+    if (!install.preInstallScript.endsWith('\n')) bad('preInstallScript must end with a newline');
+    if (install.preInstallScript.split('\n').includes(PRE_INSTALL_EOF)) bad(`preInstallScript must not contain the line ${PRE_INSTALL_EOF}`);
+    if (install.preInstallScript.includes('\0')) bad('preInstallScript must not contain NUL');
+  }
   if (!Array.isArray(install.installArgs)) bad('installArgs must be an array');
   for (const a of install.installArgs) {
     if (typeof a !== 'string' || a === '') bad('installArgs must be non-empty strings');
@@ -293,6 +342,19 @@ export function parseUserData(script: string): NodeInstall {
   if (licenseLines.length !== 1) malformed(`it has ${licenseLines.length} fetch_license lines, expected 1`);
   const [, licenseSecretId] = words(licenseLines[0]!, 2, 'fetch_license');
 
+  const files: NodeFile[] = [];
+  for (const line of lines.filter((l) => l.startsWith('fetch_file '))) {
+    const [, path, mode, secretId] = words(line, 4, 'fetch_file');
+    files.push({ path: path!, mode: mode!, secretId: secretId! });
+  }
+  let preInstallScript: string | undefined;
+  const preStart = lines.findIndex((l) => l.trimEnd().endsWith(`<<'${PRE_INSTALL_EOF}'`));
+  if (preStart >= 0) {
+    const preEnd = lines.indexOf(PRE_INSTALL_EOF, preStart + 1);
+    if (preEnd < 0) malformed(`its pre-install script is not closed by ${PRE_INSTALL_EOF}`);
+    preInstallScript = lines.slice(preStart + 1, preEnd).map((l) => `${l}\n`).join('');
+  }
+
   const start = lines.indexOf('INSTALL_ARGS=(');
   if (start < 0) malformed('its INSTALL_ARGS=( block is missing');
   const end = lines.indexOf(')', start);
@@ -313,6 +375,8 @@ export function parseUserData(script: string): NodeInstall {
     secretSettings,
     licenseSecretId: licenseSecretId!,
     installArgs,
+    files,
+    ...(preInstallScript === undefined ? {} : { preInstallScript }),
   };
 }
 

@@ -144,6 +144,7 @@ const standalone: NodeInstall = {
   secretSettings: { enc_password: 'sim/enc_password', pg_password: 'sim/pg_password' },
   licenseSecretId: 'sim/license',
   installArgs: ['no-proxy', 'private-address=${PRIVATE_IP}'],
+  files: [],
 };
 
 function activeActive(redis: Partial<Record<'redis_host' | 'redis_port' | 'redis_use_tls' | 'redis_use_password_auth', string>> = {}, pass = 'sim/redis_pass'): NodeInstall {

@@ -91,6 +91,7 @@ export const BASE_INSTALL: NodeInstall = {
   secretSettings: { enc_password: SECRET_IDS.encPassword, pg_password: SECRET_IDS.pgPassword },
   licenseSecretId: SECRET_IDS.license,
   installArgs: BASE_INSTALL_ARGS,
+  files: [],
 };
 
 export interface WorldContext {

@@ -23,6 +23,7 @@ export const BASE_INSTALL: NodeInstall = {
   secretSettings: { enc_password: 'tfe/enc', pg_password: 'tfe/pg' },
   licenseSecretId: 'tfe/license',
   installArgs: ['no-proxy'],
+  files: [],
 };
 
 export function cluster(patch: Partial<TfeCluster['spec']> = {}, meta: Partial<TfeCluster['metadata']> = {}): TfeCluster {
@@ -72,7 +73,7 @@ export function world(): Observation {
     inputs: {
       replicatedConfText: JSON.stringify(BASE_CONF),
       settingsText: JSON.stringify(BASE_SETTINGS),
-      secrets: { encPassword: 'enc-secret', license: Buffer.from('license-secret'), redisPassword: 'redis-secret-token-0001', settings: { pg_password: 'pg-secret' } },
+      secrets: { encPassword: 'enc-secret', license: Buffer.from('license-secret'), redisPassword: 'redis-secret-token-0001', settings: { pg_password: 'pg-secret' }, files: {} },
       missing: [],
     },
     asg: {

@@ -276,7 +276,7 @@ test('a node that never turns healthy: Rollback returns to the baseline version 
   assert.equal(obs.asg!.desired, 1);
   assert.equal(obs.asg!.launchTemplateVersion, 1);
   // Not retried until the spec changes.
-  assert.equal(plan({ cluster: c, obs, salt: 'salt' }).action, undefined);
+  assert.deepEqual(plan({ cluster: c, obs, salt: 'salt' }).action, { kind: 'DetachTargetGroups', arns: [tg(443).arn], names: ['tg-443'] });
 });
 
 test('abort annotation rolls back', () => {
@@ -331,7 +331,12 @@ const broken: Array<[string, Breaker, string]> = [
   ['not external services', (o) => (o.inputs.settingsText = JSON.stringify({ ...BASE_SETTINGS, production_type: { value: 'disk' } })), 'NotExternalServices'],
   ['enc_password in the ConfigMap', (o) => (o.inputs.settingsText = JSON.stringify({ ...BASE_SETTINGS, enc_password: { value: 'x' } })), 'SecretInPlainSettings'],
   ['enc_password empty', (o) => (o.inputs.secrets.encPassword = ''), 'EncryptionPasswordMissing'],
-  ['foreign user data', (o) => (o.launchTemplate!.versions = [baselineVersion(true)]), 'ForeignUserData'],
+  ['foreign user data without spec.node.installArgs', (o) => (o.launchTemplate!.versions = [baselineVersion(true)]), 'InstallArgsRequired'],
+  ['server-path TLS without the files in spec.node.files', (o) => (o.inputs.replicatedConfText = JSON.stringify({ ...BASE_CONF, TlsBootstrapType: 'server-path', TlsBootstrapCert: '/etc/tfe/cert.pem', TlsBootstrapKey: '/etc/tfe/key.pem' })), 'TlsFilesMissing'],
+  ['a node file written over the license', (o, c) => {
+    c.spec.node = { files: [{ path: BASE_CONF.LicenseFileLocation, mode: '0600', secretKeyRef: { name: 'f', key: 'k' } }] };
+    o.inputs.secrets.files[BASE_CONF.LicenseFileLocation] = Buffer.from('x');
+  }, 'NodeFileConflict'],
   ['several instances before the migration', (o) => {
     o.asg!.desired = 2;
     o.asg!.instances.push({ id: 'i-extra', lifecycleState: 'InService', launchTemplateVersion: '1' });
@@ -837,4 +842,73 @@ test('ELB health checks with a grace period shorter than spec.health.timeout: re
   assert.match(p.message, /grace period of 300s, shorter than spec\.health\.timeout \(\d+s\).*--health-check-grace-period/);
   obs.asg!.healthCheckType = 'EC2';
   assert.notEqual(plan({ cluster: c, obs, salt: 'salt' }).failure?.reason, 'GracePeriodTooShort');
+});
+
+test('adoption: user data the operator did not write is taken from the TfeCluster (install args, TLS files, pre-install script) and the migration reaches Ready', () => {
+  const c = cluster();
+  const cert = '/var/lib/terraform-enterprise/certificate.pem';
+  const key = '/var/lib/terraform-enterprise/key.pem';
+  c.spec.node = {
+    installArgs: ['fast-timeouts', 'no-proxy', 'private-address=${PRIVATE_IP}'],
+    files: [
+      { path: cert, mode: '0644', secretKeyRef: { name: 'tls', key: 'tls.crt' } },
+      { path: key, mode: '0600', secretKeyRef: { name: 'tls', key: 'tls.key' } },
+    ],
+    preInstallScriptRef: { name: 'node', key: 'pre-install.sh' },
+  };
+  const obs = world();
+  obs.launchTemplate!.versions = [{ ...baselineVersion(true), foreignInstallArgs: 'fast-timeouts no-proxy' }];
+  obs.inputs.replicatedConfText = JSON.stringify({ ...BASE_CONF, TlsBootstrapType: 'server-path', TlsBootstrapCert: cert, TlsBootstrapKey: key });
+  obs.inputs.secrets.files = { [cert]: Buffer.from('-----BEGIN CERTIFICATE-----\n'), [key]: Buffer.from([0x2d, 0x00, 0xff]) };
+  obs.inputs.preInstallScript = 'echo monitoring agent';
+  const w = walk(c, obs);
+  assert.equal(w.last.phase, 'Ready', w.last.message);
+  assert.deepEqual(w.scale, [1, 0, 1, 0, 2]);
+  const puts = w.actions.flatMap((a) => (a.kind === 'PutSecrets' ? a.secrets.map((x) => x.name) : []));
+  assert.ok(puts.includes(`tfe-operator/tfe/tfe/file${cert}`) && puts.includes(`tfe-operator/tfe/tfe/file${key}`), puts.join(', '));
+  const versions = w.actions.flatMap((a) => (a.kind === 'CreateLaunchTemplateVersion' ? [a.install] : []));
+  assert.equal(versions.length, 2);
+  for (const v of versions) {
+    assert.deepEqual(v.installArgs.filter((a) => a !== 'disable-replicated-ui'), c.spec.node.installArgs);
+    assert.deepEqual(v.files.map((f) => [f.path, f.mode]), [[cert, '0644'], [key, '0600']]);
+    assert.equal(v.preInstallScript, 'echo monitoring agent\n');
+  }
+  // The new versions are the operator's: its own parser reads them back.
+  assert.ok(versions.every((v) => v.files.every((f) => f.secretId.startsWith('tfe-operator/tfe/tfe/file/'))));
+});
+
+test('adoption: without spec.node.installArgs the message shows what the foreign script passes to install.sh', () => {
+  const c = cluster();
+  const obs = world();
+  obs.launchTemplate!.versions = [{ ...baselineVersion(true), foreignInstallArgs: 'fast-timeouts bypass-firewalld-warning no-proxy' }];
+  const p = plan({ cluster: c, obs, salt: 'salt' });
+  assert.equal(p.failure?.reason, 'InstallArgsRequired');
+  assert.match(p.message, /appears to run install.sh fast-timeouts bypass-firewalld-warning no-proxy/);
+  assert.match(p.message, /spec\.node\.installArgs/);
+});
+
+test('an 8800 target group (HashiCorp module) is detached, behind the approval gate, before 8800 is closed or the console disabled; the 443 group stays', () => {
+  const c = cluster();
+  c.spec.rollout = { ...c.spec.rollout, approval: 'Manual' };
+  c.spec.network = { mode: 'Manage' } as never;
+  const obs = world();
+  const tg = (port: number) => ({ arn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg-${port}/0123`, name: `tg-${port}`, port, healthCheckPort: 'traffic-port' });
+  obs.asg!.targetGroupArns = [tg(8800).arn, tg(443).arn];
+  obs.targetGroups = [tg(8800), tg(443)];
+  // The load balancer may reach 8800: in Manage mode that rule is revoked, but only after the detach.
+  obs.securityGroups[0]!.ingress.push({ protocol: 'tcp', fromPort: 8800, toPort: 8800, groups: ['sg-lb'], cidrs: [] });
+  const p = plan({ cluster: c, obs, salt: 'salt' });
+  assert.equal(p.phase, 'WaitingForApproval', p.message);
+  assert.equal(p.approval?.waitingFor, 'detach-console-target-groups');
+  assert.equal(p.action, undefined);
+  c.metadata.annotations = { 'tfe.operators.dev/approve': 'detach-console-target-groups' };
+  const approved = plan({ cluster: c, obs, salt: 'salt' });
+  assert.deepEqual(approved.action, { kind: 'DetachTargetGroups', arns: [tg(8800).arn], names: ['tg-8800'] });
+  obs.asg!.targetGroupArns = [tg(443).arn];
+  const next = plan({ cluster: c, obs, salt: 'salt' });
+  assert.equal(next.action?.kind, 'RevokeIngress', next.message);
+  // A health check on 8800 (traffic on 443) counts too.
+  obs.targetGroups = [{ ...tg(443), healthCheckPort: '8800' }];
+  c.metadata.annotations = { 'tfe.operators.dev/approve': 'detach-console-target-groups' };
+  assert.deepEqual(plan({ cluster: c, obs, salt: 'salt' }).action, { kind: 'DetachTargetGroups', arns: [tg(443).arn], names: ['tg-443'] });
 });

@@ -6,7 +6,7 @@ const minimal = {
   aws: { region: 'us-east-1' },
   autoScalingGroupName: 'tfe',
   launchTemplate: { name: 'tfe' },
-  release: { sequence: 504 },
+  release: { sequence: 528 },
   settings: { configMapRef: { name: 'tfe-settings' }, licenseSecretRef: { name: 'tfe-license', key: 'license.rli' } },
   encryptionPasswordSecretRef: { name: 'tfe-secrets', key: 'enc_password' },
   redis: { elastiCache: { replicationGroupId: 'tfe-redis', nodeType: 'cache.t3.medium', subnetGroupName: 'tfe-redis', securityGroupIds: ['sg-0a'] } },

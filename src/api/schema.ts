@@ -83,8 +83,16 @@ export const DELETION_POLICIES = ['Retain', 'Delete'] as const;
 
 export const MIN_NODES = 2;
 export const MAX_NODES = 5;
-/** v202101-1: the first TFE release that supports Active/Active. */
-export const MIN_RELEASE_SEQUENCE = 504;
+/**
+ * v202104-1 (release sequence 528; HashiCorp's release table for 2021). Active/Active came
+ * with v202101-1 (504), but below v202104-1 every node also needs the same internal tokens
+ * (install_id, root_secret, user_token, cookie_hash, archivist_token, internal_api_token,
+ * registry_session_*; HashiCorp's Active/Active guide), values a running install made at
+ * random and the operator cannot read back. So the operator installs v202104-1 or later: the
+ * migration's first new version upgrades an older standalone install to it.
+ */
+export const MIN_RELEASE_SEQUENCE = 528;
+export const MIN_RELEASE_NAME = 'v202104-1';
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -247,9 +255,9 @@ export const LaunchTemplateRefSchema = Type.Object(
 export const ReleaseSchema = Type.Object(
   {
     sequence: Type.Integer({
-      description: `Replicated release sequence of TFE to install (ReleaseSequence), at least ${MIN_RELEASE_SEQUENCE} (v202101-1).`,
+      description: `Replicated release sequence of TFE to install (ReleaseSequence), at least ${MIN_RELEASE_SEQUENCE} (${MIN_RELEASE_NAME}). An older running install is upgraded to it by the migration.`,
       minimum: MIN_RELEASE_SEQUENCE,
-      errorMessage: `${S}.release.sequence must be at least ${MIN_RELEASE_SEQUENCE}: v202101-1 (sequence ${MIN_RELEASE_SEQUENCE}) is the first TFE release that supports Active/Active; set ${S}.release.sequence to ${MIN_RELEASE_SEQUENCE} or a later sequence`,
+      errorMessage: `${S}.release.sequence must be at least ${MIN_RELEASE_SEQUENCE}: ${MIN_RELEASE_NAME} (sequence ${MIN_RELEASE_SEQUENCE}) is the first TFE release whose Active/Active nodes need no shared install tokens; set ${S}.release.sequence to ${MIN_RELEASE_SEQUENCE} or a later sequence (the migration upgrades an older install)`,
     }),
   },
   { description: 'The pinned TFE release. Changing it later performs an upgrade (a repave: 0 -> 1 -> validate -> N).' },

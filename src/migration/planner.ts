@@ -242,6 +242,8 @@ class PlanBuilder {
     }
     const base = loadBaseSettings(inputs.replicatedConfText ?? '', inputs.settingsText ?? '', {
       secretSettingKeys: (this.spec.settings.secretSettings ?? []).map((s) => s.setting),
+      // The spec pins the release the operator installs: an older running install is upgraded.
+      releaseSequence: this.spec.release.sequence,
     });
     if (!base.ok) {
       const errors = base.problems.filter((p) => p.severity === 'error');

@@ -42,8 +42,8 @@ const secretKeys = ['pg_password'];
 const codes = (ps: SettingsProblem[]) => ps.map((p) => `${p.code}:${p.key ?? ''}`);
 
 test('good base settings have no problems', () => {
-  assert.deepEqual(validateBaseSettings({ replicatedConf: conf, settings, secretSettingKeys: secretKeys, releaseSequence: 504 }), []);
-  const loaded = loadBaseSettings(JSON.stringify(conf), JSON.stringify(settings), { secretSettingKeys: secretKeys });
+  assert.deepEqual(validateBaseSettings({ replicatedConf: conf, settings, secretSettingKeys: secretKeys, releaseSequence: 528 }), []);
+  const loaded = loadBaseSettings(JSON.stringify(conf), JSON.stringify(settings), { secretSettingKeys: secretKeys, releaseSequence: 528 });
   assert.equal(loaded.ok, true);
 });
 
@@ -72,7 +72,7 @@ test('parsePtfeSettings: every value must be {"value": "<string>"}, naming the k
   assert.deepEqual(ok.ok && ok.value, { a: { value: 'x' } });
 });
 
-test('ReleaseSequence must be an integer >= 504', () => {
+test('ReleaseSequence must be an integer >= 528 (v202104-1)', () => {
   assert.deepEqual(codes(checkReleaseSequence({})), ['ReleaseSequenceMissing:ReleaseSequence']);
   const quoted = checkReleaseSequence({ ReleaseSequence: '504' });
   assert.deepEqual(codes(quoted), ['ReleaseSequenceNotInteger:ReleaseSequence']);
@@ -80,10 +80,13 @@ test('ReleaseSequence must be an integer >= 504', () => {
   assert.deepEqual(codes(checkReleaseSequence({ ReleaseSequence: 503.5 })), ['ReleaseSequenceNotInteger:ReleaseSequence']);
   assert.deepEqual(codes(checkReleaseSequence({ ReleaseSequence: 480 })), ['ReleaseSequenceTooLow:ReleaseSequence']);
   // The spec pins the release: an older base value is upgraded, a missing one is fine.
-  assert.deepEqual(checkReleaseSequence({ ReleaseSequence: 480 }, 504), []);
+  assert.deepEqual(checkReleaseSequence({ ReleaseSequence: 480 }, 528), []);
   assert.deepEqual(checkReleaseSequence({}, 600), []);
-  const low = checkReleaseSequence({ ReleaseSequence: 504 }, 503);
+  const low = checkReleaseSequence({ ReleaseSequence: 504 }, 527);
   assert.deepEqual(codes(low), ['ReleaseSequenceTooLow:ReleaseSequence']);
+  assert.match(low[0]!.message, /v202104-1, the first release whose Active\/Active nodes need no shared install tokens/);
+  // The base file alone (no pin): v202101-1 (504) runs several nodes but needs shared tokens.
+  assert.deepEqual(codes(checkReleaseSequence({ ReleaseSequence: 504 })), ['ReleaseSequenceTooLow:ReleaseSequence']);
   assert.equal(low[0]!.file, 'spec');
 });
 
@@ -159,12 +162,12 @@ test('renderActiveActive: the Active/Active keys, strings only, secrets by refer
   const out = renderActiveActive({
     replicatedConf: { ...conf, ReleaseSequence: 480 },
     settings: base,
-    releaseSequence: 510,
+    releaseSequence: 534,
     redis: { host: 'master.tfe.abc.use1.cache.amazonaws.com', port: 6379, useTls: true, usePassword: true },
     encPasswordSecretId: 'tfe/enc',
     redisPasswordSecretId: 'tfe/redis',
   });
-  assert.equal(out.replicatedConf.ReleaseSequence, 510);
+  assert.equal(out.replicatedConf.ReleaseSequence, 534);
   assert.deepEqual(out.settings.enable_active_active, { value: '1' });
   assert.deepEqual(out.settings.redis_host, { value: 'master.tfe.abc.use1.cache.amazonaws.com' });
   assert.deepEqual(out.settings.redis_port, { value: '6379' });
@@ -184,7 +187,7 @@ test('renderActiveActive without password or TLS', () => {
   const out = renderActiveActive({
     replicatedConf: conf,
     settings,
-    releaseSequence: 504,
+    releaseSequence: 528,
     redis: { host: 'redis.internal', port: 6380, useTls: false, usePassword: false },
     encPasswordSecretId: 'tfe/enc',
   });
@@ -195,9 +198,9 @@ test('renderActiveActive without password or TLS', () => {
 });
 
 test('renderActiveActive refuses caller errors', () => {
-  const input = { replicatedConf: conf, settings, releaseSequence: 504, redis: { host: 'h', port: 6379, useTls: true, usePassword: true }, encPasswordSecretId: 'e' };
+  const input = { replicatedConf: conf, settings, releaseSequence: 528, redis: { host: 'h', port: 6379, useTls: true, usePassword: true }, encPasswordSecretId: 'e' };
   assert.throws(() => renderActiveActive(input), /redisPasswordSecretId/);
-  assert.throws(() => renderActiveActive({ ...input, redisPasswordSecretId: 'r', releaseSequence: 503 }), /504/);
+  assert.throws(() => renderActiveActive({ ...input, redisPasswordSecretId: 'r', releaseSequence: 527 }), /528/);
   assert.throws(() => renderActiveActive({ ...input, redisPasswordSecretId: 'r', redis: { ...input.redis, port: 0 } }), /port/);
 });
 
@@ -210,14 +213,14 @@ test('problem messages never quote a secret: broken JSON around it, a secret set
     `{"redis_pass": {"value": ["${secret}"]}}`,
   ];
   for (const text of texts) {
-    const r = loadBaseSettings(JSON.stringify({ ReleaseSequence: 504 }), text);
+    const r = loadBaseSettings(JSON.stringify({ ReleaseSequence: 528 }), text);
     assert.equal(r.ok, false, text);
     const message = formatProblems(r.problems);
     assert.ok(!message.includes(secret) && !message.includes(secret.slice(0, 12)), `the message quotes the secret: ${message}`);
   }
   // Non-secret values are still quoted in the hint, and JSON positions read as line/column.
-  const r = loadBaseSettings(JSON.stringify({ ReleaseSequence: 504 }), '{"capacity_concurrency": {"value": 10}}');
+  const r = loadBaseSettings(JSON.stringify({ ReleaseSequence: 528 }), '{"capacity_concurrency": {"value": 10}}');
   assert.match(formatProblems(r.problems), /write \{"value": "10"\}/);
-  const broken = loadBaseSettings(JSON.stringify({ ReleaseSequence: 504 }), '{"a": {"value": "b"}\n "c": 1}');
+  const broken = loadBaseSettings(JSON.stringify({ ReleaseSequence: 528 }), '{"a": {"value": "b"}\n "c": 1}');
   assert.match(formatProblems(broken.problems), /at line 2 column 2/);
 });

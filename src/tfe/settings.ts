@@ -3,6 +3,8 @@
 // rendering of the Active/Active settings. Pure: no I/O. Checks return typed problems
 // (a code, the key, and a message that says how to fix it) so the planner can report them.
 
+import { MIN_RELEASE_NAME, MIN_RELEASE_SEQUENCE } from '../api/schema.ts';
+
 export type ReplicatedConf = Record<string, unknown>;
 export type PtfeSettings = Record<string, { value: string }>;
 
@@ -43,8 +45,7 @@ export interface SettingsProblem {
 
 export type Parsed<T> = { ok: true; value: T; problems: SettingsProblem[] } | { ok: false; problems: SettingsProblem[] };
 
-/** v202101-1, the first Terraform Enterprise release that runs several nodes. */
-export const MIN_RELEASE_SEQUENCE = 504;
+export { MIN_RELEASE_SEQUENCE };
 export const SETTINGS_FILE_PATH = '/etc/ptfe-settings.json';
 
 /** Settings whose values are secrets: they must come from secretSettings, never the ConfigMap. */
@@ -186,7 +187,7 @@ function stringish(v: unknown): string {
 // Checks
 
 /**
- * ReleaseSequence: an integer >= 504. `wanted` is the TfeCluster's spec.release.sequence
+ * ReleaseSequence: an integer >= MIN_RELEASE_SEQUENCE. `wanted` is the TfeCluster's spec.release.sequence
  * (the operator pins that one); the base file's own value must then still be well formed.
  */
 export function checkReleaseSequence(conf: ReplicatedConf, wanted?: number): SettingsProblem[] {
@@ -198,13 +199,13 @@ export function checkReleaseSequence(conf: ReplicatedConf, wanted?: number): Set
       out.push(problem('ReleaseSequenceNotInteger', 'spec', `spec.release.sequence must be an integer, found ${JSON.stringify(wanted)}`, 'ReleaseSequence'));
     } else if (wanted < MIN_RELEASE_SEQUENCE) {
       out.push(
-        problem('ReleaseSequenceTooLow', 'spec', `spec.release.sequence ${wanted} is below ${MIN_RELEASE_SEQUENCE} (v202101-1, the first release that runs several nodes); set it to ${MIN_RELEASE_SEQUENCE} or later`, 'ReleaseSequence'),
+        problem('ReleaseSequenceTooLow', 'spec', `spec.release.sequence ${wanted} is below ${MIN_RELEASE_SEQUENCE} (${MIN_RELEASE_NAME}, the first release whose Active/Active nodes need no shared install tokens); set it to ${MIN_RELEASE_SEQUENCE} or later`, 'ReleaseSequence'),
       );
     }
   }
   if (base === undefined) {
     if (wanted === undefined) {
-      out.push(problem('ReleaseSequenceMissing', f, `ReleaseSequence is not set; pin the release with "ReleaseSequence": ${MIN_RELEASE_SEQUENCE} (an integer, v202101-1 or later)`, 'ReleaseSequence'));
+      out.push(problem('ReleaseSequenceMissing', f, `ReleaseSequence is not set; pin the release with "ReleaseSequence": ${MIN_RELEASE_SEQUENCE} (an integer, ${MIN_RELEASE_NAME} or later)`, 'ReleaseSequence'));
     }
     return out;
   }
@@ -213,7 +214,7 @@ export function checkReleaseSequence(conf: ReplicatedConf, wanted?: number): Set
     out.push(problem('ReleaseSequenceNotInteger', f, `ReleaseSequence must be an integer, found ${JSON.stringify(base)}; ${hint}`, 'ReleaseSequence'));
   } else if (base < MIN_RELEASE_SEQUENCE && wanted === undefined) {
     out.push(
-      problem('ReleaseSequenceTooLow', f, `ReleaseSequence ${base} is below ${MIN_RELEASE_SEQUENCE} (v202101-1, the first release that runs several nodes); set it to ${MIN_RELEASE_SEQUENCE} or later`, 'ReleaseSequence'),
+      problem('ReleaseSequenceTooLow', f, `ReleaseSequence ${base} is below ${MIN_RELEASE_SEQUENCE} (${MIN_RELEASE_NAME}, the first release whose Active/Active nodes need no shared install tokens); set it to ${MIN_RELEASE_SEQUENCE} or later`, 'ReleaseSequence'),
     );
   }
   return out;

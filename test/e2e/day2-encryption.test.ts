@@ -67,7 +67,7 @@ test('a changed enc_password is refused (Degraded EncryptionPasswordChanged) and
   assert.equal(condition(c, 'Ready')?.status, 'False');
 
   // A release upgrade asked for now must wait: no new version, no scaling.
-  await patchSpec({ release: { sequence: 523 } });
+  await patchSpec({ release: { sequence: 550 } });
   c = await waitFor((x) => x.status?.observedGeneration === x.metadata.generation && x.status?.phase === 'Degraded', 'the new generation observed, still Degraded');
   assert.equal(condition(c, 'Degraded')?.reason, 'EncryptionPasswordChanged');
   await assertQuiet(calls, 4_000, 'enc_password changed');
@@ -85,7 +85,7 @@ test('a changed enc_password is refused (Degraded EncryptionPasswordChanged) and
 });
 
 test('restoring the previous enc_password clears the refusal, without a roll', async () => {
-  await patchSpec({ release: { sequence: 504 } });
+  await patchSpec({ release: { sequence: 528 } });
   const mark = await asgMark();
   await setEncPassword(SECRET_VALUES.encPassword);
   const c = await waitReady('Ready once the value is restored');

@@ -110,7 +110,7 @@ test('Rollback after Ready: a release upgrade whose canary never turns healthy -
   const mark = await asgMark();
 
   await simConfig({ neverHealthy: true });
-  await patchSpec({ release: { sequence: 523 } });
+  await patchSpec({ release: { sequence: 550 } });
   await waitFor((x) => x.status?.phase === 'RollingBack', 'phase RollingBack');
   await simConfig({ neverHealthy: false });
   const c = await waitFor((x) => x.status?.phase === 'RolledBack', 'phase RolledBack');
@@ -127,7 +127,7 @@ test('Rollback after Ready: a release upgrade whose canary never turns healthy -
 
   // Going back to the release that runs is a spec change, and it is simply Ready.
   const calm = await callMark();
-  await patchSpec({ release: { sequence: 504 } });
+  await patchSpec({ release: { sequence: 528 } });
   await waitReady('Ready on the last good version');
   assert.deepEqual((await scalesSince(mark)).length, 4, 'no more scaling');
   assert.equal(await countCalls('CreateLaunchTemplateVersion', calm), 0);

@@ -28,12 +28,12 @@ before(async () => {
 });
 after(stopOperator);
 
-test('upgrade 504 -> 523: canary repave 2 -> 0 -> 1 -> 2 onto a new launch template version, then Ready', async () => {
+test('upgrade 528 -> 550: canary repave 2 -> 0 -> 1 -> 2 onto a new launch template version, then Ready', async () => {
   const mark = await asgMark();
   const calls = await callMark();
-  await patchSpec({ release: { sequence: 523 } });
+  await patchSpec({ release: { sequence: 550 } });
 
-  const ready = await waitReady('Ready on release 523');
+  const ready = await waitReady('Ready on release 550');
   const g = await describeAsg();
   const to = Number(g.LaunchTemplate!.Version);
   assert.ok(to > from, `a new launch template version (${from} -> ${to})`);
@@ -44,7 +44,7 @@ test('upgrade 504 -> 523: canary repave 2 -> 0 -> 1 -> 2 onto a new launch templ
   assert.equal(await countCalls('CreateLaunchTemplateVersion', calls), 1);
 
   const install = parseUserData(await userDataOf(g.LaunchTemplate!.LaunchTemplateId!, String(to)));
-  assert.equal(install.replicatedConf.ReleaseSequence, 523);
+  assert.equal(install.replicatedConf.ReleaseSequence, 550);
   assert.equal(install.settings.enable_active_active.value, '1');
   assert.ok(install.installArgs.includes('disable-replicated-ui'));
 
@@ -59,21 +59,21 @@ test('upgrade 504 -> 523: canary repave 2 -> 0 -> 1 -> 2 onto a new launch templ
   for (const t of ['Ready', 'ScaledOut', 'SingleNodeHealthy', 'ReplicatedUIDisabled']) assert.equal(condition(ready, t)?.status, 'True', t);
 });
 
-test('downgrade 523 -> 510 is refused: Degraded DowngradeRefused, nothing changes; back to 523 is Ready without a roll', async () => {
+test('downgrade 550 -> 534 is refused: Degraded DowngradeRefused, nothing changes; back to 550 is Ready without a roll', async () => {
   const before = await describeAsg();
   const mark = await asgMark();
   const calls = await callMark();
-  await patchSpec({ release: { sequence: 510 } });
+  await patchSpec({ release: { sequence: 534 } });
   const c = await waitFor((x) => x.status?.phase === 'Degraded' && x.status.observedGeneration === x.metadata.generation, 'phase Degraded');
   assert.equal(condition(c, 'Degraded')?.reason, 'DowngradeRefused');
-  assert.match(c.status!.message!, /spec\.release\.sequence 510 is older than the running release 523; TFE does not support downgrades: set spec\.release\.sequence to 523 or newer/);
+  assert.match(c.status!.message!, /spec\.release\.sequence 534 is older than the running release 550; TFE does not support downgrades: set spec\.release\.sequence to 550 or newer/);
   await assertQuiet(calls, 4_000, 'downgrade refused');
   const after = await describeAsg();
   assert.equal(after.LaunchTemplate?.Version, before.LaunchTemplate?.Version);
   assert.deepEqual(after.Instances?.map((i) => i.InstanceId).sort(), before.Instances?.map((i) => i.InstanceId).sort(), 'the same nodes still run');
 
-  await patchSpec({ release: { sequence: 523 } });
-  await waitReady('Ready again on 523');
+  await patchSpec({ release: { sequence: 550 } });
+  await waitReady('Ready again on 550');
   assert.deepEqual(await scalesSince(mark), []);
   assert.deepEqual(await countCalls('CreateLaunchTemplateVersion', calls), 0);
 });

@@ -60,7 +60,7 @@ test('apply the example: the operator migrates the standalone node to Active/Act
   assert.equal(install.settings.redis_use_tls.value, '1');
   assert.equal(install.settings.redis_use_password_auth.value, '1');
   assert.ok(install.secretSettings.redis_pass && install.secretSettings.enc_password);
-  assert.equal(install.replicatedConf.ReleaseSequence, 504);
+  assert.equal(install.replicatedConf.ReleaseSequence, 528);
   assert.ok(install.installArgs.includes('disable-replicated-ui'));
   for (const secret of [SECRET_VALUES.encPassword, SECRET_VALUES.pgPassword, process.env.REDIS_PASSWORD ?? 'unset-redis-password']) {
     assert.ok(!script.includes(secret), 'a secret value is in the user data');

@@ -109,7 +109,7 @@ function validExternal(name = 'tfe-external'): Obj {
     aws: { region: 'eu-west-2' },
     autoScalingGroupName: spec.autoScalingGroupName,
     launchTemplate: { id: 'lt-0123456789abcdef0' },
-    release: { sequence: 504 },
+    release: { sequence: 528 },
     settings: { configMapRef: spec.settings.configMapRef, licenseSecretRef: spec.settings.licenseSecretRef },
     encryptionPasswordSecretRef: spec.encryptionPasswordSecretRef,
     redis: {
@@ -134,7 +134,7 @@ function minimalCluster(name = 'tfe-minimal'): Obj {
       aws: { region: 'us-east-1' },
       autoScalingGroupName: 'tfe',
       launchTemplate: { name: 'tfe' },
-      release: { sequence: 504 },
+      release: { sequence: 528 },
       settings: { configMapRef: { name: 'tfe-settings' }, licenseSecretRef: { name: 'tfe-license', key: 'license.rli' } },
       encryptionPasswordSecretRef: { name: 'tfe-secrets', key: 'enc_password' },
       redis: {
@@ -257,7 +257,7 @@ describe('TfeCluster CRD on a real kube-apiserver', () => {
   const invalid: Array<[string, (o: Obj) => void, ...Array<string | RegExp>]> = [
     ['too few nodes', (o) => (o.spec.nodes = 1), 'spec.nodes must be between 2 and 5'],
     ['too many nodes', (o) => (o.spec.nodes = 6), 'spec.nodes must be between 2 and 5'],
-    ['release before v202101-1', (o) => (o.spec.release.sequence = 503), 'spec.release.sequence must be at least 504: v202101-1 (sequence 504) is the first TFE release that supports Active/Active'],
+    ['release before v202104-1 (shared install tokens)', (o) => (o.spec.release.sequence = 527), 'spec.release.sequence must be at least 528: v202104-1 (sequence 528) is the first TFE release whose Active/Active nodes need no shared install tokens'],
     ['both Redis kinds', (o) => (o.spec.redis.external = { host: 'redis.example.com' }), 'spec.redis must set exactly one of elastiCache'],
     ['no Redis kind', (o) => (o.spec.redis = {}), 'spec.redis must set exactly one of elastiCache'],
     ['launch template name and id', (o) => (o.spec.launchTemplate.id = 'lt-0123456789abcdef0'), 'spec.launchTemplate must set exactly one of name'],

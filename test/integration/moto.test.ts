@@ -486,7 +486,7 @@ describe('the seeded world', () => {
       replicatedConf: BASE_REPLICATED_CONF,
       settings: BASE_SETTINGS,
       secretSettingKeys: ['pg_password'],
-      releaseSequence: 504,
+      releaseSequence: 528,
     });
     assert.deepEqual(problems.filter((p) => p.severity === 'error'), []);
 

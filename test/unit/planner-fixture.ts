@@ -36,7 +36,7 @@ export function cluster(patch: Partial<TfeCluster['spec']> = {}, meta: Partial<T
       aws: { region: 'us-east-1' },
       autoScalingGroupName: 'tfe',
       launchTemplate: { name: 'tfe' },
-      release: { sequence: 504 },
+      release: { sequence: 528 },
       settings: {
         configMapRef: { name: 'tfe-settings' },
         licenseSecretRef: { name: 'tfe-license', key: 'license.rli' },

@@ -160,7 +160,7 @@ test('a fresh migration walks every step to Ready: 1 -> 0 -> 1 -> 0 -> 2', () =>
   assert.equal(single.install!.settings.redis_use_password_auth.value, '1');
   assert.ok(!single.install!.installArgs.includes('disable-replicated-ui'));
   assert.ok(full.install!.installArgs.includes('disable-replicated-ui'));
-  assert.equal(full.install!.replicatedConf.ReleaseSequence, 504);
+  assert.equal(full.install!.replicatedConf.ReleaseSequence, 528);
   assert.equal(obs.asg!.tags[TAG.lastGoodVersion], String(full.number));
   for (const t of ['Validated', 'RedisReady', 'SingleNodeHealthy', 'ReplicatedUIDisabled', 'ScaledOut', 'Ready']) {
     assert.equal(w.last.conditions.find((x) => x.type === t)?.status, 'True', t);
@@ -194,24 +194,24 @@ test('an already Active/Active cluster with a new release repaves 2 -> 0 -> 1 ->
   const c = cluster();
   const obs = world();
   walk(c, obs);
-  c.spec.release.sequence = 523;
+  c.spec.release.sequence = 550;
   c.metadata.generation = 2;
   const w = walk(c, obs);
   assert.equal(w.last.phase, 'Ready', w.last.message);
   assert.deepEqual(w.scale, [2, 0, 1, 2]);
   assert.deepEqual(w.actions.map((a) => a.kind), ['CreateLaunchTemplateVersion', 'RollAsg', 'ScaleAsg', 'ScaleAsg', 'TagAsg']);
-  assert.equal(obs.launchTemplate!.versions.at(-1)!.install!.replicatedConf.ReleaseSequence, 523);
+  assert.equal(obs.launchTemplate!.versions.at(-1)!.install!.replicatedConf.ReleaseSequence, 550);
 });
 
 test('a downgrade is refused', () => {
-  const c = cluster({ release: { sequence: 523 } });
+  const c = cluster({ release: { sequence: 550 } });
   const obs = world();
   walk(c, obs);
-  c.spec.release.sequence = 510;
+  c.spec.release.sequence = 534;
   const p = plan({ cluster: c, obs, salt: 'salt' });
   assert.equal(p.phase, 'Degraded');
   assert.equal(p.failure?.reason, 'DowngradeRefused');
-  assert.match(p.message, /older than the running release 523/);
+  assert.match(p.message, /older than the running release 550/);
   assert.equal(p.action, undefined);
 });
 
@@ -326,7 +326,7 @@ const broken: Array<[string, Breaker, string]> = [
   ['input missing', (o) => o.inputs.missing.push('Secret tfe/tfe-secrets key enc_password'), 'InputMissing'],
   ['broken JSON', (o) => (o.inputs.settingsText = '{"hostname": '), 'InvalidJson'],
   ['value not a string', (o) => (o.inputs.settingsText = JSON.stringify({ ...BASE_SETTINGS, capacity_concurrency: { value: 10 } })), 'SettingValueNotString'],
-  ['ReleaseSequence below 504', (o) => (o.inputs.replicatedConfText = JSON.stringify({ ...BASE_CONF, ReleaseSequence: 480 })), 'ReleaseSequenceTooLow'],
+  ['spec.release.sequence below 528 (v202104-1; the CRD refuses it first)', (_o, c) => (c.spec.release.sequence = 527), 'ReleaseSequenceTooLow'],
   ['ReleaseSequence not an integer', (o) => (o.inputs.replicatedConfText = JSON.stringify({ ...BASE_CONF, ReleaseSequence: '504' })), 'ReleaseSequenceNotInteger'],
   ['not external services', (o) => (o.inputs.settingsText = JSON.stringify({ ...BASE_SETTINGS, production_type: { value: 'disk' } })), 'NotExternalServices'],
   ['enc_password in the ConfigMap', (o) => (o.inputs.settingsText = JSON.stringify({ ...BASE_SETTINGS, enc_password: { value: 'x' } })), 'SecretInPlainSettings'],
@@ -679,7 +679,7 @@ test('enc_password guard: the message says how to restore, and how to really rot
   assert.match(p.message, /Restore the previous value in the Secret/);
   assert.match(p.message, /kubectl patch tfecluster tfe -n tfe --subresource=status --type=merge -p '\{"status":\{"encryptionPasswordFingerprint":null\}\}'/);
   // A release change meanwhile does not roll either.
-  c.spec.release.sequence = 523;
+  c.spec.release.sequence = 550;
   assert.equal(step(c, obs).action, undefined);
 });
 

@@ -7,37 +7,27 @@
 // Starts its own sandbox (make sandbox-up, in a temporary folder) and stops it at the end.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand, TerminateInstanceInAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { CreateLaunchTemplateVersionCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { repoRoot } from '../sandbox/controlplane-bin.ts';
-import { readEnv, type SandboxEnv } from '../sandbox/env.ts';
+import type { SandboxEnv } from '../sandbox/env.ts';
+import { startHashicorpSandbox, type HashicorpSandbox } from './hashicorp-sandbox.ts';
 import { waitFor } from '../sandbox/procs.ts';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_INSTALL_ARGS, HOSTNAME, NAMES, renderHashicorpUserData, worldUserDataParams, type HashicorpWorldInfo } from '../sandbox/worlds/hashicorp.ts';
 
 const GRACE_S = 4;
-let dir: string;
+let sb: HashicorpSandbox;
 let env: SandboxEnv;
 let world: HashicorpWorldInfo;
 let asg: AutoScalingClient;
 let ec2: EC2Client;
 let elb: ElasticLoadBalancingV2Client;
-
-function make(target: string): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(
-      'make',
-      [target],
-      { cwd: repoRoot, env: { ...process.env, SANDBOX_ENV: '', SANDBOX_DIR: dir, SANDBOX_SIM_PORT: '0', SANDBOX_WORLD: 'hashicorp', SANDBOX_ELB_GRACE_S: String(GRACE_S) }, timeout: 600_000 },
-      (err, stdout, stderr) => (err ? reject(new Error(`make ${target}: ${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout)),
-    ),
-  );
-}
+let dir: string;
 
 interface SimNode {
   id: string;
@@ -69,25 +59,13 @@ async function targetHealth(arn: string): Promise<string[]> {
 }
 
 before(async () => {
-  dir = mkdtempSync(join(repoRoot, '.sandbox-world-hashicorp-'));
-  await make('sandbox-up');
-  env = readEnv(dir)!;
+  sb = await startHashicorpSandbox('world-hashicorp', GRACE_S);
+  ({ dir, env, world, asg, ec2, elb } = sb);
   assert.equal(env.SANDBOX_WORLD, 'hashicorp');
-  world = JSON.parse(readFileSync(join(dir, 'world.json'), 'utf8')) as HashicorpWorldInfo;
-  const cfg = { endpoint: env.AWS_ENDPOINT_URL, region: env.AWS_REGION, credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! } };
-  asg = new AutoScalingClient(cfg);
-  ec2 = new EC2Client(cfg);
-  elb = new ElasticLoadBalancingV2Client(cfg);
 });
 
 after(async () => {
-  asg?.destroy();
-  ec2?.destroy();
-  elb?.destroy();
-  if (dir) {
-    await make('sandbox-down').catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await sb?.stop();
 });
 
 test('the baseline node boots healthy from the module-shaped script; /sim/state shows what it installed', async () => {

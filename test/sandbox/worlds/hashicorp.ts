@@ -157,6 +157,7 @@ export const NAMES = {
   role: tfUnique(`${PREFIX}-tfe`, 1),
   instanceProfile: tfUnique(`${PREFIX}-tfe`, 2),
   secretsPolicy: `${PREFIX}-tfe-secretsmanager`,
+  operatorSecretsPolicy: `${PREFIX}-tfe-operator-secrets`,
   asgDiscoveryPolicy: `${PREFIX}-tfe-asg-discovery`,
   kmsPolicy: `${PREFIX}-key`,
   launchTemplate: tfUnique(`${PREFIX}-tfe-ec2-asg-launch-template-`, 3),
@@ -714,6 +715,26 @@ async function seedAws(ctx: SeedContext): Promise<HashicorpWorldInfo> {
               Effect: 'Allow',
               Action: 'secretsmanager:GetSecretValue',
               Resource: (Object.keys(SECRET_NAMES) as SecretKey[]).map((k) => secretArns[k]),
+            },
+          ],
+        }),
+      }),
+    );
+    // Not from the module: the one change docs/adoption.md asks of a user before applying a
+    // TfeCluster, letting the nodes read the secrets the operator stores for TfeCluster tfe/tfe.
+    // Tests that show the operator's check of node access delete this policy.
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: NAMES.role,
+        PolicyName: NAMES.operatorSecretsPolicy,
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'AllowTfeOperatorSecrets',
+              Effect: 'Allow',
+              Action: 'secretsmanager:GetSecretValue',
+              Resource: `arn:aws:secretsmanager:${REGION}:${accountId}:secret:tfe-operator/${NAMESPACE}/tfe/*`,
             },
           ],
         }),

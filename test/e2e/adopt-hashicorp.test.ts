@@ -1,0 +1,157 @@
+// Adoption end to end: an install built the way HashiCorp's Terraform modules build one (the
+// "hashicorp" sandbox world: the module's user data, an ASG on $Latest with target groups for
+// 443 and 8800 and ELB health checks, the module's security groups, a binary license, TLS files)
+// is migrated to Active/Active from examples/tfecluster-hashicorp.yaml alone.
+//
+// Starts its own sandbox (make sandbox-up with SANDBOX_WORLD=hashicorp, in a temporary folder)
+// and its own operator against it; stops both at the end.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
+import { GROUP, PLURAL, VERSION, type TfeCluster } from '../../src/api/types.ts';
+import { USER_DATA_MARKER } from '../../src/tfe/userdata.ts';
+import { startHashicorpSandbox, type HashicorpSandbox } from '../integration/hashicorp-sandbox.ts';
+import { asgHistory, asgReplacements, awsCalls } from '../sandbox/moto.ts';
+import { LICENSE_BYTES, NAMES, PATHS, SECRET_VALUES } from '../sandbox/worlds/hashicorp.ts';
+import { ROOT, startOperator, type OperatorProcess } from '../operator-process.ts';
+import { freePort } from '../sandbox/ports.ts';
+
+let sb: HashicorpSandbox;
+let op: OperatorProcess | undefined;
+let custom: CustomObjectsApi;
+let core: CoreV1Api;
+let cluster: TfeCluster;
+
+const NS = 'tfe';
+const NAME = 'tfe';
+
+/** The example as a user would apply it, its health URLs pointed at this sandbox's simulator. */
+function example(): TfeCluster {
+  const c = parseYaml(readFileSync(join(ROOT, 'examples/tfecluster-hashicorp.yaml'), 'utf8')) as TfeCluster;
+  const sim = sb.env.TFE_SIM_URL;
+  c.spec.health = { ...c.spec.health, url: `${sim}/_health_check`, nodeUrlTemplate: `${sim}/nodes/{instanceId}/_health_check`, interval: '500ms' } as TfeCluster['spec']['health'];
+  return c;
+}
+
+const sandboxEnv = (): Record<string, string> => Object.fromEntries(Object.entries(sb.env).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+
+/** Runs the operator's CLI against this sandbox. */
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), ...args], { cwd: ROOT, env: { ...process.env, ...sandboxEnv() }, maxBuffer: 8 << 20 }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    ),
+  );
+}
+
+async function getCluster(): Promise<TfeCluster> {
+  return (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name: NAME })) as TfeCluster;
+}
+
+async function group() {
+  return (await sb.asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [NAMES.asg] }))).AutoScalingGroups![0]!;
+}
+
+before(async () => {
+  sb = await startHashicorpSandbox('adopt-hashicorp');
+  const kc = new KubeConfig();
+  kc.loadFromFile(sb.env.KUBECONFIG);
+  custom = kc.makeApiClient(CustomObjectsApi);
+  core = kc.makeApiClient(CoreV1Api);
+  cluster = example();
+  await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, body: cluster });
+});
+
+after(async () => {
+  await op?.stop();
+  await sb?.stop();
+});
+
+test('before any migration: `tfe-operator render` prints the script it would write and how it differs from the module\'s; `plan` names the first step', async () => {
+  const r = await cli('render', NAME, '-n', NS);
+  assert.equal(r.code, 0, r.stderr);
+  const [script, rest] = r.stdout.split('\n# ---- ');
+  assert.ok(script!.startsWith(`#!/bin/bash\n${USER_DATA_MARKER}\n`));
+  // spec.node, rendered: install.sh's arguments, the TLS files from Secrets Manager.
+  assert.ok(
+    script!.includes(`\nINSTALL_ARGS=(\n  'fast-timeouts'\n  'bypass-firewalld-warning'\n  'no-proxy'\n  "private-address=\${PRIVATE_IP}"\n  "public-address=\${PRIVATE_IP}"\n)\n`),
+    'install.sh arguments from spec.node.installArgs',
+  );
+  assert.ok(script!.includes(`\nfetch_file '${PATHS.tlsCert}' '0644' 'tfe-operator/tfe/tfe/file${PATHS.tlsCert}'\n`));
+  assert.ok(script!.includes(`\nfetch_file '${PATHS.tlsKey}' '0600' 'tfe-operator/tfe/tfe/file${PATHS.tlsKey}'\n`));
+  assert.match(rest!, /stage single: tfe-operator single node on Redis [0-9a-f]{12}; the Redis endpoint is a placeholder until the ElastiCache replication group exists/);
+  // The difference: the module's script goes, the operator's comes.
+  assert.match(rest!, /difference from the script the nodes run now \(launch template version 1\)/);
+  assert.match(rest!, /\n-\s+\| tee -a "\$log_pathname"\n/);
+  assert.ok(rest!.includes(`\n+fetch_file '${PATHS.tlsKey}'`));
+  for (const secret of [SECRET_VALUES.encPassword, SECRET_VALUES.pgPassword, ...Object.values(SECRET_VALUES.installTokens), readFileSync(sb.world.tls.keyFile, 'utf8').split('\n')[1]!]) {
+    assert.ok(!r.stdout.includes(secret), 'no secret value in the render output');
+  }
+  const p = await cli('plan', NAME, '-n', NS);
+  assert.equal(p.code, 0, p.stderr);
+  assert.match(p.stdout, /next action: /);
+  assert.match(p.stdout, /read-only: nothing was changed/);
+  // The CLI changed nothing: no mutating call reached AWS.
+  const writes = (await awsCalls(sb.env.AWS_ENDPOINT_URL)).filter((c) => c.userAgent?.includes('tfe-operator/') && !/^(Describe|List|Get)/.test(c.action ?? ''));
+  assert.deepEqual(writes.map((c) => c.action), []);
+});
+
+test('the operator adopts it and reaches Ready: 1 -> 0 -> 1 -> 0 -> 2 on numeric versions, no ELB replacement, exact file bytes on every new node, processes resumed', async () => {
+  op = await startOperator({ id: 'adopt', port: await freePort(), env: sandboxEnv(), logFile: join(sb.dir, 'logs', 'operator-adopt.log') });
+  const deadline = Date.now() + 300_000;
+  let c = await getCluster();
+  while (!(c.status?.phase === 'Ready' && c.status.observedGeneration === c.metadata.generation)) {
+    assert.ok(Date.now() < deadline, `not Ready in time: ${JSON.stringify(c.status, null, 1)}`);
+    assert.notEqual(c.status?.phase, 'Degraded', c.status?.message);
+    await new Promise((r) => setTimeout(r, 500));
+    c = await getCluster();
+  }
+
+  // Scale history of the module's ASG: one node, 0 -> 1 on the single-node version, 0 -> 2.
+  const history = (await asgHistory(sb.env.AWS_ENDPOINT_URL, NAMES.asg)).map((h) => h.to);
+  assert.deepEqual(history, [1, 0, 1, 0, 2]);
+  const g = await group();
+  assert.match(g.LaunchTemplate!.Version!, /^\d+$/, 'pinned to a number, never back to $Latest');
+  assert.equal(Number(g.LaunchTemplate!.Version), c.status!.launchTemplate!.currentVersion);
+  assert.equal(c.status!.launchTemplate!.baselineVersion, 1);
+
+  // The 8800 target group was detached before 8800 closed; the 443 one stays.
+  assert.deepEqual(g.TargetGroupARNs, [sb.world.targetGroupArns.https]);
+  const [nodeSg] = (await sb.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [sb.world.nodeSecurityGroupId] }))).SecurityGroups!;
+  const from8800 = (nodeSg!.IpPermissions ?? []).filter((p) => p.FromPort !== undefined && p.FromPort <= 8800 && (p.ToPort ?? 0) >= 8800 && p.IpProtocol !== '-1');
+  assert.deepEqual(from8800.flatMap((p) => (p.UserIdGroupPairs ?? []).map((u) => u.GroupId)), [], 'the load balancer can no longer reach 8800');
+  const calls = await awsCalls(sb.env.AWS_ENDPOINT_URL);
+  const seqOf = (action: string) => calls.find((x) => x.action === action)?.seq ?? Infinity;
+  assert.ok(seqOf('DetachLoadBalancerTargetGroups') < seqOf('RevokeSecurityGroupIngress'), 'detached before 8800 was closed');
+
+  // No node replaced through a target group (the grace period and the suspended processes held).
+  assert.deepEqual(await asgReplacements(sb.env.AWS_ENDPOINT_URL), []);
+  assert.deepEqual(g.SuspendedProcesses ?? [], []);
+  assert.equal((g.Tags ?? []).find((t) => t.Key === 'tfe.operators.dev/suspended-processes')?.Value ?? '', '');
+
+  // Every node running now was launched by the operator's versions and wrote the exact bytes.
+  const state = (await (await fetch(`${sb.env.TFE_SIM_URL}/sim/state`)).json()) as { nodes: Array<{ id: string; asg: string; state: string; version: number | null }> };
+  const running = state.nodes.filter((n) => n.asg === NAMES.asg && g.Instances!.some((i) => i.InstanceId === n.id));
+  assert.equal(running.length, 2);
+  const tls = await core.readNamespacedSecret({ name: 'tfe-tls', namespace: NS });
+  const want: Record<string, Buffer> = {
+    [PATHS.tlsCert]: Buffer.from(tls.data!['tls.crt']!, 'base64'),
+    [PATHS.tlsKey]: Buffer.from(tls.data!['tls.key']!, 'base64'),
+    [PATHS.license]: LICENSE_BYTES,
+  };
+  for (const n of running) {
+    assert.equal(n.state, 'healthy');
+    assert.ok((n.version ?? 0) > 1, `${n.id} launched from version ${n.version}`);
+    for (const [path, bytes] of Object.entries(want)) {
+      const got = readFileSync(join(sb.dir, 'nodes', n.id, 'upper', path));
+      assert.ok(got.equals(bytes), `${n.id}:${path}: ${got.length} bytes, the Secret has ${bytes.length}`);
+    }
+  }
+});

@@ -77,7 +77,8 @@ after(async () => {
 test('before any migration: `tfe-operator render` prints the script it would write and how it differs from the module\'s; `plan` names the first step', async () => {
   const r = await cli('render', NAME, '-n', NS);
   assert.equal(r.code, 0, r.stderr);
-  const [script, rest] = r.stdout.split('\n# ---- ');
+  const cut = r.stdout.indexOf('\n# ---- ');
+  const [script, rest] = [r.stdout.slice(0, cut + 1), r.stdout.slice(cut)];
   assert.ok(script!.startsWith(`#!/bin/bash\n${USER_DATA_MARKER}\n`));
   // spec.node, rendered: install.sh's arguments, the TLS files from Secrets Manager.
   assert.ok(

@@ -6,6 +6,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { MiddlewareStack } from '@smithy/types';
@@ -15,6 +16,7 @@ export interface AwsClients {
   ec2: EC2Client;
   elasticache: ElastiCacheClient;
   elb: ElasticLoadBalancingV2Client;
+  iam: IAMClient;
   secrets: SecretsManagerClient;
 }
 
@@ -30,9 +32,9 @@ export interface AwsTarget {
   roleArn?: string;
 }
 
-/** Operations that only read. Everything else counts as a mutation and passes the fence. */
+/** Operations that only read (iam:SimulatePrincipalPolicy evaluates policies, changes nothing). Everything else counts as a mutation and passes the fence. */
 export function isReadOperation(operation: string): boolean {
-  return /^(Describe|List|Get)/.test(operation.replace(/Command$/, ''));
+  return /^(Describe|List|Get|SimulatePrincipalPolicy$)/.test(operation.replace(/Command$/, ''));
 }
 
 /** A positive number from the environment, else the default. */
@@ -97,6 +99,7 @@ export function makeAwsClients(target: AwsTarget, hooks: CallHooks = {}, userAge
     ec2: new EC2Client(config),
     elasticache: new ElastiCacheClient(config),
     elb: new ElasticLoadBalancingV2Client(config),
+    iam: new IAMClient(config),
     secrets: new SecretsManagerClient(config),
   };
   for (const [service, client] of Object.entries(clients)) instrument(service, client.middlewareStack, hooks);

@@ -60,6 +60,8 @@ function toObserved(v: LaunchTemplateVersion): ObservedTemplateVersion {
   const data = v.LaunchTemplateData ?? {};
   const groups = [...(data.SecurityGroupIds ?? []), ...(data.NetworkInterfaces ?? []).flatMap((n) => n.Groups ?? [])];
   const observed: ObservedTemplateVersion = { number: v.VersionNumber!, description: v.VersionDescription, securityGroupIds: groups };
+  const profile = data.IamInstanceProfile;
+  if (profile?.Arn || profile?.Name) observed.instanceProfile = { ...(profile.Arn ? { arn: profile.Arn } : {}), ...(profile.Name ? { name: profile.Name } : {}) };
   const script = decodeUserData(data.UserData);
   try {
     observed.install = parseUserData(script);

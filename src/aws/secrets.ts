@@ -17,7 +17,7 @@ export async function describeSecret(aws: AwsClients, name: string): Promise<Obs
   try {
     const out = await aws.secrets.send(new DescribeSecretCommand({ SecretId: name }));
     if (out.DeletedDate) return undefined;
-    return { name, hash: out.Tags?.find((t) => t.Key === TAG.secretHash)?.Value };
+    return { name, arn: out.ARN, hash: out.Tags?.find((t) => t.Key === TAG.secretHash)?.Value };
   } catch (err) {
     if ((err as Error).name === 'ResourceNotFoundException') return undefined;
     throw err;

@@ -9,8 +9,10 @@ import { describeReplicationGroup } from '../aws/elasticache.ts';
 import { describeSecurityGroups, subnetCidrs } from '../aws/securitygroups.ts';
 import { describeSecret } from '../aws/secrets.ts';
 import { describeTargetGroups } from '../aws/targetgroups.ts';
+import { checkNodeAccess } from '../aws/iam.ts';
+import { awsErrorText, isTerminalAwsError } from '../aws/errors.ts';
 import { readConfigMap, readSecretBytes, readSecretKey, type Kube } from '../kube/client.ts';
-import type { Inputs, NodeHealth, Observation } from '../migration/observation.ts';
+import type { Inputs, NodeAccess, NodeHealth, Observation } from '../migration/observation.ts';
 import { fileSecretName, secretName } from '../migration/targets.ts';
 import { probeRedis } from '../redis/probe.ts';
 import { nodeHealthUrl, probeHealth } from '../tfe/health.ts';
@@ -117,6 +119,13 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
     Promise.all(managedSecrets.map((n) => describeSecret(aws, n))),
   ]);
   const awsSecrets = Object.fromEntries(secretList.filter((s) => s !== undefined).map((s) => [s!.name, s!]));
+  const nodeSecrets = managedSecrets.filter((n) => n !== secretName(ns, name, 'redis_pass') || !!(ec?.authTokenSecretRef ?? ext?.passwordSecretRef));
+  const nodeAccess = await observeNodeAccess(
+    aws,
+    cluster,
+    launchTemplate?.versions.find((v) => v.number === baselineNumber)?.instanceProfile,
+    Object.fromEntries(nodeSecrets.map((n) => [n, awsSecrets[n]?.arn])),
+  );
 
   const probeOpts = { insecureSkipTLSVerify: spec.health?.insecureSkipTLSVerify ?? false };
   const nodeHealth: Record<string, NodeHealth> = {};
@@ -127,5 +136,26 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
     }),
   ]);
 
-  return { now, inputs, asg, launchTemplate, replicationGroup, externalRedis, securityGroups, nodeSubnetCidrs, targetGroups, awsSecrets, nodeHealth, lbHealth };
+  return { now, inputs, asg, launchTemplate, replicationGroup, externalRedis, securityGroups, nodeSubnetCidrs, targetGroups, awsSecrets, nodeAccess, nodeHealth, lbHealth };
+}
+
+/**
+ * Until the cluster is Ready for its current spec (a migration, an upgrade, a spec change):
+ * whether the baseline version's instance profile may read the secrets the nodes need (name ->
+ * ARN, undefined while not stored yet). Skipped when Ready: no IAM calls in steady state.
+ */
+async function observeNodeAccess(
+  aws: AwsClients,
+  cluster: TfeCluster,
+  profile: { arn?: string; name?: string } | undefined,
+  secrets: Record<string, string | undefined>,
+): Promise<NodeAccess | undefined> {
+  const steady = cluster.status?.phase === 'Ready' && cluster.status.observedGeneration === cluster.metadata?.generation;
+  if (steady || !profile) return undefined;
+  try {
+    return await checkNodeAccess(aws, cluster.spec.aws.region, profile, secrets);
+  } catch (err) {
+    if (!isTerminalAwsError(err)) throw err;
+    return { profile: profile.name ?? profile.arn ?? '', denied: [], error: awsErrorText(err) };
+  }
 }

@@ -63,6 +63,17 @@ export interface ObservedAsg {
   mixedInstances?: { overrides: Array<Record<string, unknown>>; distribution?: Record<string, unknown> };
 }
 
+export interface NodeAccess {
+  profile: string;
+  role?: string;
+  /** The instance profile has no role. */
+  noRole?: boolean;
+  /** Names of the operator's secrets the role may not read. */
+  denied: string[];
+  /** AWS refused the check itself (e.g. the operator may not call iam:SimulatePrincipalPolicy). */
+  error?: string;
+}
+
 export interface ObservedTargetGroup {
   arn: string;
   name: string;
@@ -77,6 +88,8 @@ export interface ObservedTemplateVersion {
   /** Parsed user data, or the reason it could not be parsed. */
   install?: NodeInstall;
   foreignReason?: string;
+  /** The launch template's IamInstanceProfile: what the nodes' AWS CLI calls run as. */
+  instanceProfile?: { arn?: string; name?: string };
   /** For user data the operator did not write: the arguments its install.sh line appears to pass (a hint, never used as is). */
   foreignInstallArgs?: string;
   securityGroupIds: string[];
@@ -152,6 +165,7 @@ export interface Inputs {
 
 export interface ObservedSecret {
   name: string;
+  arn?: string;
   /** The salted hash tag on the secret, compared to the wanted value's hash. */
   hash?: string;
 }
@@ -166,6 +180,8 @@ export interface Observation {
   securityGroups: ObservedSecurityGroup[];
   /** IPv4 CIDRs of the subnets the ASG launches nodes into (a Redis rule by CIDR must cover them). */
   nodeSubnetCidrs?: string[];
+  /** Whether the nodes' instance profile may read the operator's secrets (checked until Ready). */
+  nodeAccess?: NodeAccess;
   /** The ASG's load balancer target groups. */
   targetGroups?: ObservedTargetGroup[];
   /** Secrets Manager secrets the operator manages, by name. */

@@ -12,8 +12,9 @@ import type { Action, ReplicationGroupParams, SecretPut, SecretSource } from './
 import { approvalId, describeAction, isDisruptive } from './actions.ts';
 import type { Observation, ObservedAsg, ObservedTemplateVersion, RolloutMode, SgRule } from './observation.ts';
 import { isLeaving, TAG } from './observation.ts';
-import { contentHash, fingerprint, isActiveActive, renderTargets, secretName, type Target } from './targets.ts';
+import { contentHash, fingerprint, isActiveActive, NODE_SECRET_ACTION, renderTargets, secretName, type Target } from './targets.ts';
 import { checkNetwork, isConsoleGroup } from './network.ts';
+
 
 export type Step = 'Validate' | 'Redis' | 'SingleNode' | 'ScaleOut' | 'Done' | 'Upgrade' | 'Scale' | 'Rollback';
 export type Phase =
@@ -131,6 +132,7 @@ class PlanBuilder {
     this.validateNodeFiles(inputs.replicatedConf);
     this.validateUserDataSize(baseline);
     this.validateGracePeriod(asg);
+    this.checkNodeAccess(baseline);
     this.detachConsoleTargetGroups(asg);
     this.validateNetwork(asg, baseline);
     this.condition('Validated', 'True', 'ChecksPassed', 'settings, Auto Scaling Group, launch template and network are ready');
@@ -510,6 +512,35 @@ class PlanBuilder {
     }
     if (puts.length > 0) {
       this.act({ kind: 'PutSecrets', secrets: puts }, `storing ${puts.length} secret(s) in AWS Secrets Manager for the nodes to fetch at boot`);
+    }
+  }
+
+  /**
+   * The nodes read their secrets with the launch template's instance profile. If it may not,
+   * every new node would die at boot before install.sh (seen only as a health timeout), so
+   * refuse before the first new version, with the policy statement to add.
+   */
+  private checkNodeAccess(baseline: ObservedTemplateVersion) {
+    const prefix = secretName(this.ns, this.name, '');
+    if (!baseline.instanceProfile) {
+      this.fail(
+        'NodeProfileMissing',
+        `launch template version ${baseline.number} has no IAM instance profile, so the nodes could not read their settings, license and files from AWS Secrets Manager: give the launch template an instance profile whose role may ${NODE_SECRET_ACTION} on the secrets named ${prefix}* (docs/adoption.md)`,
+      );
+    }
+    const access = this.obs.nodeAccess;
+    if (!access) return; // not checked while Ready
+    if (access.error) {
+      this.fail('NodeAccessUnchecked', `cannot check what the nodes' instance profile ${access.profile} may read: ${access.error}. Let the operator call iam:GetInstanceProfile and iam:SimulatePrincipalPolicy (manifests/iam/tfe-operator-policy.json)`);
+    }
+    if (access.noRole) this.fail('NodeProfileMissing', `instance profile ${access.profile} of launch template version ${baseline.number} has no role: add the nodes' role to it`);
+    if (access.denied.length > 0) {
+      const account = access.role?.split(':')[4] ?? '<account>';
+      const statement = JSON.stringify({ Effect: 'Allow', Action: NODE_SECRET_ACTION, Resource: `arn:aws:secretsmanager:${this.spec.aws.region}:${account}:secret:${prefix}*` });
+      this.fail(
+        'NodeSecretAccessDenied',
+        `the nodes' role ${access.role} (instance profile ${access.profile}) may not ${NODE_SECRET_ACTION} on ${access.denied.join(', ')} (IAM policy simulation), so new nodes would fail at boot: add this statement to the role's policy: ${statement}`,
+      );
     }
   }
 

@@ -6,6 +6,8 @@ import { renderActiveActive } from '../tfe/settings.ts';
 import type { NodeFile, NodeInstall } from '../tfe/userdata.ts';
 
 export const DISABLE_UI = 'disable-replicated-ui';
+/** What a node does with each secret the operator stores for it. */
+export const NODE_SECRET_ACTION = 'secretsmanager:GetSecretValue';
 
 /** Secrets Manager names the operator owns for one TfeCluster. */
 export function secretName(namespace: string, name: string, purpose: string): string {

@@ -44,7 +44,7 @@ import {
   ElasticLoadBalancingV2Client,
   type TargetHealthDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { AttachRolePolicyCommand, CreatePolicyCommand, CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { AttachRolePolicyCommand, CreatePolicyCommand, CreateRoleCommand, IAMClient, PutRolePolicyCommand, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
@@ -650,6 +650,35 @@ describe('IAM: STS session credentials are held to the role policies; root crede
       (err: { code: number; stderr: string }) => err,
     );
     assert.match(ec2Denied.stderr, /An error occurred \(UnauthorizedOperation\) when calling the DescribeInstances operation: You are not authorized to perform this operation\. User: arn:aws:sts::123456789012:assumed-role\/tfe-node\/i-0abc123/);
+  });
+
+  test('iam:SimulatePrincipalPolicy (our moto patch) judges the role as the session is judged: allowed, implicitDeny, explicitDeny; NoSuchEntity for no such role', async () => {
+    const iam = new IAMClient(root);
+    const sm = new SecretsManagerClient(asSession());
+    try {
+      const resources = [secrets.cert, secrets.license, secrets.other, secrets.denied, `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:tfe/license-next-xxxxxx`];
+      const res = await iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: roleArn, ActionNames: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], ResourceArns: resources }));
+      const decision = (action: string, resource: string) => res.EvaluationResults!.find((r) => r.EvalActionName === action && r.EvalResourceName === resource)?.EvalDecision;
+      assert.equal(res.EvaluationResults!.length, 10);
+      assert.equal(decision('secretsmanager:GetSecretValue', secrets.cert), 'allowed');
+      assert.equal(decision('secretsmanager:GetSecretValue', secrets.license), 'allowed');
+      assert.equal(decision('secretsmanager:GetSecretValue', resources[4]!), 'allowed', 'a secret not created yet, by the ARN it will have');
+      assert.equal(decision('secretsmanager:GetSecretValue', secrets.other), 'implicitDeny');
+      assert.equal(decision('secretsmanager:GetSecretValue', secrets.denied), 'explicitDeny');
+      assert.equal(decision('secretsmanager:DescribeSecret', secrets.other), 'allowed', 'the attached managed policy counts');
+      // What the simulation says is what the role's session gets.
+      for (const arn of [secrets.cert, secrets.license, secrets.other, secrets.denied]) {
+        const got = await sm.send(new GetSecretValueCommand({ SecretId: arn })).then(() => 'allowed', (err: Error) => err.name);
+        assert.equal(got === 'allowed' ? 'allowed' : 'denied', decision('secretsmanager:GetSecretValue', arn) === 'allowed' ? 'allowed' : 'denied', arn);
+      }
+      await assert.rejects(
+        iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: `arn:aws:iam::${ACCOUNT}:role/no-such-role`, ActionNames: ['s3:GetObject'] })),
+        (err: Error) => err.name === 'NoSuchEntityException' || err.name === 'NoSuchEntity',
+      );
+    } finally {
+      iam.destroy();
+      sm.destroy();
+    }
   });
 });
 

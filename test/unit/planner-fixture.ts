@@ -63,8 +63,8 @@ export function cluster(patch: Partial<TfeCluster['spec']> = {}, meta: Partial<T
 
 export function baselineVersion(foreign = false): ObservedTemplateVersion {
   return foreign
-    ? { number: 1, securityGroupIds: ['sg-nodes'], foreignReason: 'no "# tfe-operator:user-data" marker line' }
-    : { number: 1, securityGroupIds: ['sg-nodes'], install: BASE_INSTALL };
+    ? { number: 1, securityGroupIds: ['sg-nodes'], instanceProfile: { name: 'tfe-node' }, foreignReason: 'no "# tfe-operator:user-data" marker line' }
+    : { number: 1, securityGroupIds: ['sg-nodes'], instanceProfile: { name: 'tfe-node' }, install: BASE_INSTALL };
 }
 
 export function world(): Observation {

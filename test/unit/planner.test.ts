@@ -333,6 +333,13 @@ const broken: Array<[string, Breaker, string]> = [
   ['enc_password empty', (o) => (o.inputs.secrets.encPassword = ''), 'EncryptionPasswordMissing'],
   ['foreign user data without spec.node.installArgs', (o) => (o.launchTemplate!.versions = [baselineVersion(true)]), 'InstallArgsRequired'],
   ['server-path TLS without the files in spec.node.files', (o) => (o.inputs.replicatedConfText = JSON.stringify({ ...BASE_CONF, TlsBootstrapType: 'server-path', TlsBootstrapCert: '/etc/tfe/cert.pem', TlsBootstrapKey: '/etc/tfe/key.pem' })), 'TlsFilesMissing'],
+  ['a launch template without an instance profile', (o) => delete o.launchTemplate!.versions[0]!.instanceProfile, 'NodeProfileMissing'],
+  ['a node role that may not read the operator\'s secrets (IAM policy simulation)', (o) => {
+    o.nodeAccess = { profile: 'tfe-node', role: 'arn:aws:iam::123456789012:role/tfe-node', denied: ['tfe-operator/tfe/tfe/license'] };
+  }, 'NodeSecretAccessDenied'],
+  ['the operator may not simulate the node role\'s policies', (o) => {
+    o.nodeAccess = { profile: 'tfe-node', denied: [], error: 'AccessDenied: User: arn:aws:sts::1:assumed-role/op/x is not authorized to perform: iam:SimulatePrincipalPolicy' };
+  }, 'NodeAccessUnchecked'],
   ['a node file written over the license', (o, c) => {
     c.spec.node = { files: [{ path: BASE_CONF.LicenseFileLocation, mode: '0600', secretKeyRef: { name: 'f', key: 'k' } }] };
     o.inputs.secrets.files[BASE_CONF.LicenseFileLocation] = Buffer.from('x');
@@ -911,4 +918,17 @@ test('an 8800 target group (HashiCorp module) is detached, behind the approval g
   obs.targetGroups = [{ ...tg(443), healthCheckPort: '8800' }];
   c.metadata.annotations = { 'tfe.operators.dev/approve': 'detach-console-target-groups' };
   assert.deepEqual(plan({ cluster: c, obs, salt: 'salt' }).action, { kind: 'DetachTargetGroups', arns: [tg(443).arn], names: ['tg-443'] });
+});
+
+test('node access: the refusal names the role, the secrets and the statement to add; nothing is created before it', () => {
+  const c = cluster();
+  const obs = world();
+  obs.nodeAccess = { profile: 'tfe-node', role: 'arn:aws:iam::123456789012:role/tfe-node', denied: ['tfe-operator/tfe/tfe/license', 'tfe-operator/tfe/tfe/enc_password'] };
+  const w = walk(c, obs);
+  assert.equal(w.last.failure?.reason, 'NodeSecretAccessDenied');
+  assert.ok(!w.actions.some((a) => a.kind === 'CreateLaunchTemplateVersion' || a.kind === 'RollAsg'), w.actions.map((a) => a.kind).join(', '));
+  assert.match(w.last.message, /role arn:aws:iam::123456789012:role\/tfe-node \(instance profile tfe-node\) may not secretsmanager:GetSecretValue on tfe-operator\/tfe\/tfe\/license, tfe-operator\/tfe\/tfe\/enc_password/);
+  assert.match(w.last.message, /"Resource":"arn:aws:secretsmanager:us-east-1:123456789012:secret:tfe-operator\/tfe\/tfe\/\*"/);
+  obs.nodeAccess = { ...obs.nodeAccess, denied: [] };
+  assert.equal(walk(c, obs).last.phase, 'Ready');
 });

@@ -41,6 +41,8 @@ Patches in modules beside this file, imported below after this file's own:
                             HealthCheckGracePeriod defaults to 0 as in AWS
   patch_iam_sessions.py     STS session credentials (ASIA...) held to the assumed role's IAM policies
                             with AWS's AccessDenied texts; every other caller stays unrestricted
+  patch_iam_simulate.py     iam:SimulatePrincipalPolicy (moto has none) for roles and users, with the
+                            same policy evaluation as patch_iam_sessions
 
 Every patch below names the moto function it changes; each was checked in moto
 5.2.1's source (and moto 5.2.5, the newest on PyPI when written: it adds
@@ -400,6 +402,7 @@ import patch_asg_terminating  # noqa: E402  Terminating / Terminating:Wait, life
 patch_asg_terminating.config = _config
 import patch_elb_health  # noqa: E402  target health from the simulator, ASG ELB health checks
 import patch_iam_sessions  # noqa: E402,F401  STS session (ASIA) callers held to their role's policies
+import patch_iam_simulate  # noqa: E402,F401  iam:SimulatePrincipalPolicy (moto has none), same evaluation
 
 patch_elb_health.start(_config)  # adds elbCheckMs; starts the health checker thread
 

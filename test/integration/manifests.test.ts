@@ -317,6 +317,8 @@ describe('manifests/iam: the IRSA role policy', () => {
       'auto-scaling': 'autoscaling',
       ec2: 'ec2',
       elasticache: 'elasticache',
+      'elastic-load-balancing-v2': 'elasticloadbalancing',
+      iam: 'iam',
       'secrets-manager': 'secretsmanager',
       sts: 'sts',
     };

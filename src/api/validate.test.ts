@@ -20,7 +20,7 @@ test('a valid spec has no problems', () => {
 test('problems carry the same messages as the API server', () => {
   const table: Array<[string, object, string, RegExp]> = [
     ['nodes', { nodes: 9 }, 'spec.nodes', /spec\.nodes must be between 2 and 5/],
-    ['sequence', { release: { sequence: 503 } }, 'spec.release.sequence', /v202101-1/],
+    ['sequence', { release: { sequence: 527 } }, 'spec.release.sequence', /v202104-1/],
     ['region', { aws: { region: 'us-east-1a' } }, 'spec.aws.region', /AWS region code/],
     ['duration', { health: { timeout: '15 minutes' } }, 'spec.health.timeout', /must be a duration such as 90s/],
     ['duration bounds', { health: { interval: '2h' } }, 'spec.health.interval', /between 100ms and 1h/],

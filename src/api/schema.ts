@@ -553,6 +553,13 @@ export const ValidationSchema = Type.Object(
 const N = `${S}.node`;
 /** A node file path: absolute, each part starting with a letter, digit or _ (no "..", no hidden files). */
 export const NODE_FILE_PATH = '^(/[A-Za-z0-9_][A-Za-z0-9_.-]*)+$';
+/**
+ * Where the operator may write a file on a node: files are root-owned content from a Secret, so
+ * a path like /etc/cron.d/x would be code run as root. The TLS paths of HashiCorp's module are
+ * under /var/lib/terraform-enterprise/; the license may also be at its two usual exact paths.
+ */
+export const NODE_FILE_PREFIXES = ['/etc/tfe/', '/var/lib/tfe/', '/var/lib/terraform-enterprise/'] as const;
+export const LICENSE_PATHS = ['/etc/tfe-license.rli', '/etc/terraform-enterprise.rli'] as const;
 export const NodeFileSchema = Type.Object(
   {
     path: Type.String({
@@ -560,6 +567,10 @@ export const NodeFileSchema = Type.Object(
       maxLength: 256,
       pattern: NODE_FILE_PATH,
       errorMessage: `${N}.files[].path must be an absolute path such as /var/lib/terraform-enterprise/certificate.pem (each part starts with a letter, digit or _; no '..')`,
+      ...cel({
+        rule: NODE_FILE_PREFIXES.map((p) => `self.startsWith('${p}')`).join(' || '),
+        message: `${N}.files[].path must lie under ${NODE_FILE_PREFIXES.join(', ')}: the operator writes node files only there (a file elsewhere, e.g. in /etc/cron.d, could run as root)`,
+      }),
     }),
     secretKeyRef: SecretKeyRef(`${N}.files[].secretKeyRef`, 'The Secret key holding the file; its bytes are written exactly.'),
     mode: Type.String({

@@ -5,6 +5,7 @@
 // ASG's launch template version, capacity, instances, and the operator's ASG tags) each time.
 
 import type { TfeCluster } from '../api/types.ts';
+import { LICENSE_PATHS, NODE_FILE_PREFIXES } from '../api/schema.ts';
 import { parseDuration } from '../api/defaults.ts';
 import { formatProblems, loadBaseSettings } from '../tfe/settings.ts';
 import { DEFAULT_LICENSE_PATH, renderUserData, REPLICATED_CONF_PATH, SETTINGS_PATH } from '../tfe/userdata.ts';
@@ -328,7 +329,14 @@ class PlanBuilder {
         );
       }
     }
-    const own = [REPLICATED_CONF_PATH, SETTINGS_PATH, typeof conf.LicenseFileLocation === 'string' ? conf.LicenseFileLocation : DEFAULT_LICENSE_PATH];
+    const license = typeof conf.LicenseFileLocation === 'string' ? conf.LicenseFileLocation : DEFAULT_LICENSE_PATH;
+    if (!(LICENSE_PATHS as readonly string[]).includes(license) && !NODE_FILE_PREFIXES.some((p) => license.startsWith(p) && !license.includes('/../'))) {
+      this.fail(
+        'NodeFilePathNotAllowed',
+        `replicated.conf's LicenseFileLocation ${JSON.stringify(license)} is not a path the operator writes node files to: use ${LICENSE_PATHS.join(' or ')}, or a path under ${NODE_FILE_PREFIXES.join(', ')}, in the settings ConfigMap`,
+      );
+    }
+    const own = [REPLICATED_CONF_PATH, SETTINGS_PATH, license];
     const clash = own.filter((p) => files.has(p));
     if (clash.length > 0) {
       this.fail('NodeFileConflict', `spec.node.files writes ${clash.join(', ')}, which the operator writes itself (settings, replicated.conf, the license): remove it from spec.node.files`);

@@ -340,9 +340,11 @@ const broken: Array<[string, Breaker, string]> = [
   ['the operator may not simulate the node role\'s policies', (o) => {
     o.nodeAccess = { profile: 'tfe-node', denied: [], error: 'AccessDenied: User: arn:aws:sts::1:assumed-role/op/x is not authorized to perform: iam:SimulatePrincipalPolicy' };
   }, 'NodeAccessUnchecked'],
+  ['LicenseFileLocation where the operator does not write files (/etc/cron.d)', (o) => (o.inputs.replicatedConfText = JSON.stringify({ ...BASE_CONF, LicenseFileLocation: '/etc/cron.d/tfe' })), 'NodeFilePathNotAllowed'],
   ['a node file written over the license', (o, c) => {
-    c.spec.node = { files: [{ path: BASE_CONF.LicenseFileLocation, mode: '0600', secretKeyRef: { name: 'f', key: 'k' } }] };
-    o.inputs.secrets.files[BASE_CONF.LicenseFileLocation] = Buffer.from('x');
+    o.inputs.replicatedConfText = JSON.stringify({ ...BASE_CONF, LicenseFileLocation: '/etc/tfe/license.rli' });
+    c.spec.node = { files: [{ path: '/etc/tfe/license.rli', mode: '0600', secretKeyRef: { name: 'f', key: 'k' } }] };
+    o.inputs.secrets.files['/etc/tfe/license.rli'] = Buffer.from('x');
   }, 'NodeFileConflict'],
   ['several instances before the migration', (o) => {
     o.asg!.desired = 2;

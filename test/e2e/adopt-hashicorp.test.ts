@@ -130,7 +130,7 @@ test('a node role that may not read the operator\'s secrets: Degraded NodeSecret
   }
 });
 
-test('the operator adopts it and reaches Ready: 1 -> 0 -> 1 -> 0 -> 2 on numeric versions, no ELB replacement, exact file bytes on every new node, processes resumed', async () => {
+test('the operator adopts it and reaches Ready: 1 -> 0 -> 1 -> 0 -> 2 on numeric versions, the module\'s security groups kept, no ELB replacement, exact file bytes on every new node, processes resumed', async () => {
   const deadline = Date.now() + 300_000;
   let c = await getCluster();
   while (!(c.status?.phase === 'Ready' && c.status.observedGeneration === c.metadata.generation)) {
@@ -157,6 +157,12 @@ test('the operator adopts it and reaches Ready: 1 -> 0 -> 1 -> 0 -> 2 on numeric
   const calls = await awsCalls(sb.env.AWS_ENDPOINT_URL);
   const seqOf = (action: string) => calls.find((x) => x.action === action)?.seq ?? Infinity;
   assert.ok(seqOf('DetachLoadBalancerTargetGroups') < seqOf('RevokeSecurityGroupIngress'), 'detached before 8800 was closed');
+  // The module's layout is accepted as it is: the node-to-node rule on all ports (8201 between
+  // nodes) stays, Redis opened by CIDR is enough; only the load balancer's 8800 source went.
+  assert.deepEqual(calls.filter((x) => x.action === 'AuthorizeSecurityGroupIngress').map((x) => x.action), [], 'no rule added');
+  assert.equal(calls.filter((x) => x.action === 'RevokeSecurityGroupIngress').length, 1);
+  const self = (nodeSg!.IpPermissions ?? []).find((p) => p.IpProtocol === '-1' && (p.UserIdGroupPairs ?? []).some((u) => u.GroupId === sb.world.nodeSecurityGroupId));
+  assert.ok(self, 'the self rule on all ports is kept');
 
   // No node replaced through a target group (the grace period and the suspended processes held).
   assert.deepEqual(await asgReplacements(sb.env.AWS_ENDPOINT_URL), []);

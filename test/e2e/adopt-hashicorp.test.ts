@@ -31,6 +31,8 @@ let core: CoreV1Api;
 let cluster: TfeCluster;
 
 const NS = 'tfe';
+/** Writes a marker with its umask and what it sees of the operator's files (they exist before it runs). */
+const PRE_INSTALL = 'set -eu\nmkdir -p /etc/tfe\n{ echo "umask $(umask)"; test -s /var/lib/terraform-enterprise/key.pem && echo "tls key present"; } > /etc/tfe/pre-install-ran\n';
 const NAME = 'tfe';
 
 /** The example as a user would apply it, its health URLs pointed at this sandbox's simulator. */
@@ -67,6 +69,9 @@ before(async () => {
   custom = kc.makeApiClient(CustomObjectsApi);
   core = kc.makeApiClient(CoreV1Api);
   cluster = example();
+  // The user's own step before install.sh (spec.node.preInstallScriptRef), run for real on each node.
+  await core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'tfe-node' }, data: { 'pre-install.sh': PRE_INSTALL } } });
+  cluster.spec.node = { ...cluster.spec.node, preInstallScriptRef: { name: 'tfe-node', key: 'pre-install.sh' } };
   await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, body: cluster });
 });
 
@@ -88,6 +93,7 @@ test('before any migration: `tfe-operator render` prints the script it would wri
   );
   assert.ok(script!.includes(`\nfetch_file '${PATHS.tlsCert}' '0644' 'tfe-operator/tfe/tfe/file${PATHS.tlsCert}'\n`));
   assert.ok(script!.includes(`\nfetch_file '${PATHS.tlsKey}' '0600' 'tfe-operator/tfe/tfe/file${PATHS.tlsKey}'\n`));
+  assert.ok(script!.includes(`<<'TFE_OPERATOR_PRE_INSTALL'\n${PRE_INSTALL}TFE_OPERATOR_PRE_INSTALL\n`), 'the pre-install script, as the ConfigMap holds it');
   assert.match(rest!, /stage single: tfe-operator single node on Redis [0-9a-f]{12}; the Redis endpoint is a placeholder until the ElastiCache replication group exists/);
   // The difference: the module's script goes, the operator's comes.
   assert.match(rest!, /difference from the script the nodes run now \(launch template version 1\)/);
@@ -130,7 +136,7 @@ test('a node role that may not read the operator\'s secrets: Degraded NodeSecret
   }
 });
 
-test('the operator adopts it and reaches Ready: 1 -> 0 -> 1 -> 0 -> 2 on numeric versions, the module\'s security groups kept, no ELB replacement, exact file bytes on every new node, processes resumed', async () => {
+test('the operator adopts it and reaches Ready: 1 -> 0 -> 1 -> 0 -> 2 on numeric versions, the module\'s security groups kept, no ELB replacement, exact file bytes and the pre-install script on every new node, processes resumed', async () => {
   const deadline = Date.now() + 300_000;
   let c = await getCluster();
   while (!(c.status?.phase === 'Ready' && c.status.observedGeneration === c.metadata.generation)) {
@@ -182,6 +188,8 @@ test('the operator adopts it and reaches Ready: 1 -> 0 -> 1 -> 0 -> 2 on numeric
   for (const n of running) {
     assert.equal(n.state, 'healthy');
     assert.ok((n.version ?? 0) > 1, `${n.id} launched from version ${n.version}`);
+    const marker = readFileSync(join(sb.dir, 'nodes', n.id, 'upper', 'etc/tfe/pre-install-ran'), 'utf8');
+    assert.equal(marker, 'umask 0022\ntls key present\n', `${n.id}: the pre-install script ran after the files were written, with umask 022`);
     for (const [path, bytes] of Object.entries(want)) {
       const got = readFileSync(join(sb.dir, 'nodes', n.id, 'upper', path));
       assert.ok(got.equals(bytes), `${n.id}:${path}: ${got.length} bytes, the Secret has ${bytes.length}`);

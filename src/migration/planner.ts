@@ -738,12 +738,32 @@ class PlanBuilder {
         wait,
       );
     }
+    this.refuseDowngradingRollback(asg, target, why);
     const fromHash = this.currentTargetHash();
     this.condition('Degraded', 'True', reason, why);
     this.act(
       { kind: 'RollAsg', version: target, capacity: 0, mode: 'rollback', tags: { [TAG.rollout]: `${target}:rollback:${capacity}`, [TAG.rolledBackFrom]: `${fromHash}:${this.retryKey()}` } },
       `${why}: rolling back to launch template version ${target} with ${capacity} node(s)`,
       'RollingBack',
+    );
+  }
+
+  /**
+   * A node of a newer release may already have migrated the database; TFE does not run an older
+   * release on it. So a rollback whose target installs an older ReleaseSequence than the version
+   * that failed is not carried out: Degraded, with what a person can do instead.
+   */
+  private refuseDowngradingRollback(asg: ObservedAsg, target: number, why: string) {
+    const failed = this.versionOf(asg.launchTemplateVersion);
+    const failedRelease = failed?.install?.replicatedConf.ReleaseSequence;
+    const targetVersion = this.versionOf(target);
+    // A baseline the operator did not write runs the release its settings ConfigMap names.
+    const targetRelease = targetVersion?.install ? targetVersion.install.replicatedConf.ReleaseSequence : this.inputs?.replicatedConf.ReleaseSequence;
+    if (typeof failedRelease !== 'number' || typeof targetRelease !== 'number' || targetRelease >= failedRelease) return;
+    if (!asg.instances.some((i) => i.launchTemplateVersion === String(asg.launchTemplateVersion))) return; // no node of the failed version ever ran
+    this.fail(
+      'RollbackWouldDowngrade',
+      `${why}; rolling back to launch template version ${target} would install release ${targetRelease} over a database that release ${failedRelease} (version ${asg.launchTemplateVersion}) may already have migrated, and TFE does not support downgrades. Nothing was rolled back. Fix forward: see status.nodes for why the nodes are unhealthy, fix it (or set spec.release.sequence to a newer release) and the operator carries on; to go back to release ${targetRelease}, first restore the database and object storage from the backup taken before the upgrade, then point the Auto Scaling Group at version ${target} by hand`,
     );
   }
 

@@ -475,7 +475,7 @@ describe('the seeded world', () => {
     const script = unb64(v[0]!.LaunchTemplateData!.UserData!);
     const install = parseUserData(script);
     assert.deepEqual(install, BASE_INSTALL);
-    assert.equal(install.replicatedConf.ReleaseSequence, 504);
+    assert.equal(install.replicatedConf.ReleaseSequence, 528);
     assert.deepEqual(install.installArgs, ['no-proxy']);
     assert.ok(!Object.keys(install.settings).some((k) => k.startsWith('redis_') || k === 'enable_active_active'));
     for (const secret of [SECRET_VALUES.encPassword, SECRET_VALUES.pgPassword, LICENSE.toString('base64'), LICENSE.toString('latin1')]) {

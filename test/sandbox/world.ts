@@ -62,7 +62,7 @@ export const BASE_REPLICATED_CONF: Record<string, unknown> = {
   BypassPreflightChecks: true,
   ImportSettingsFrom: '/etc/ptfe-settings.json',
   LicenseFileLocation: '/etc/tfe-license.rli',
-  ReleaseSequence: 504,
+  ReleaseSequence: 528, // v202104-1, the operator's minimum: the default migration is not also an upgrade
 };
 
 /** /etc/ptfe-settings.json of the baseline install, WITHOUT secret values (External Services, no Redis keys). */

@@ -4,7 +4,7 @@ import type { TfeCluster } from '../../src/api/types.ts';
 import type { Observation, ObservedTemplateVersion } from '../../src/migration/observation.ts';
 import type { NodeInstall } from '../../src/tfe/userdata.ts';
 
-export const BASE_CONF = { ImportSettingsFrom: '/etc/ptfe-settings.json', LicenseFileLocation: '/etc/tfe-license.rli', ReleaseSequence: 504 };
+export const BASE_CONF = { ImportSettingsFrom: '/etc/ptfe-settings.json', LicenseFileLocation: '/etc/tfe-license.rli', ReleaseSequence: 528 };
 export const BASE_SETTINGS = {
   hostname: { value: 'tfe.example.com' },
   installation_type: { value: 'production' },

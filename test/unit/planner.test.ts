@@ -934,3 +934,17 @@ test('node access: the refusal names the role, the secrets and the statement to 
   obs.nodeAccess = { ...obs.nodeAccess, denied: [] };
   assert.equal(walk(c, obs).last.phase, 'Ready');
 });
+
+test('a failed release upgrade with failurePolicy Rollback does not roll back across releases: Degraded RollbackWouldDowngrade, nothing rolled', () => {
+  const c = cluster({ health: { nodeUrlTemplate: 'http://x/{instanceId}', timeout: '30s', interval: '1s' }, rollout: { failurePolicy: 'Rollback', approval: 'Automatic' } } as never);
+  const obs = world();
+  assert.equal(walk(c, obs).last.phase, 'Ready');
+  const readyVersion = obs.asg!.launchTemplateVersion;
+  c.spec.release.sequence = 550;
+  c.metadata.generation = 2;
+  const w = walk(c, obs, { healthy: false, max: 200 });
+  assert.equal(w.last.failure?.reason, 'RollbackWouldDowngrade', w.last.message);
+  assert.match(w.last.message, new RegExp(`rolling back to launch template version ${readyVersion} would install release 528 over a database that release 550 .* may already have migrated`));
+  assert.ok(!w.actions.some((a) => a.kind === 'RollAsg' && a.mode === 'rollback'), w.actions.map((a) => a.kind).join(', '));
+  // The same failure within one release still rolls back (the migration's own test above).
+});

@@ -103,14 +103,14 @@ test('Pause: the single node never turns healthy -> Degraded ProgressDeadlineExc
   assert.deepEqual(await scalesSince(), [[1, 0], [0, 1], [1, 0], [0, 2]]);
 });
 
-test('Rollback after Ready: a release upgrade whose canary never turns healthy -> back to the last good version with all nodes', async () => {
+test('Rollback after Ready: a change whose canary never turns healthy (same release) -> back to the last good version with all nodes', async () => {
   const ready = await migrate('day2-upgrade-rollback', shortDeadline('Rollback'));
   const lastGood = ready.status!.launchTemplate!.currentVersion!;
   const versionsBefore = await countCalls('CreateLaunchTemplateVersion');
   const mark = await asgMark();
 
   await simConfig({ neverHealthy: true });
-  await patchSpec({ release: { sequence: 550 } });
+  await patchSpec({ node: { installArgs: ['no-proxy', 'fast-timeouts'] } });
   await waitFor((x) => x.status?.phase === 'RollingBack', 'phase RollingBack');
   await simConfig({ neverHealthy: false });
   const c = await waitFor((x) => x.status?.phase === 'RolledBack', 'phase RolledBack');
@@ -118,19 +118,38 @@ test('Rollback after Ready: a release upgrade whose canary never turns healthy -
   const g = await describeAsg();
   assert.equal(g.LaunchTemplate?.Version, String(lastGood), 'back on the last good version, not the baseline');
   assert.deepEqual([g.MinSize, g.MaxSize, g.DesiredCapacity], [2, 2, 2]);
-  assert.equal(await countCalls('CreateLaunchTemplateVersion'), versionsBefore + 1, 'one version for the upgrade');
+  assert.equal(await countCalls('CreateLaunchTemplateVersion'), versionsBefore + 1, 'one version for the change');
   // 2 -> 0 -> 1 (canary, never healthy) -> 0 -> 2 (rollback onto the last good version)
   assert.deepEqual(await scalesSince(mark), [[2, 0], [0, 1], [1, 0], [0, 2]]);
   await waitFor((x) => (x.status?.nodes?.ready ?? 0) === 2, 'both nodes healthy after the rollback');
   assert.equal(c.status?.launchTemplate?.lastGoodVersion, lastGood);
   assert.equal(condition(c, 'Degraded')?.status, 'True');
 
-  // Going back to the release that runs is a spec change, and it is simply Ready.
+  // Going back to what runs is a spec change, and it is simply Ready.
   const calm = await callMark();
-  await patchSpec({ release: { sequence: 528 } });
+  await patchSpec({ node: { installArgs: null } });
   await waitReady('Ready on the last good version');
   assert.deepEqual((await scalesSince(mark)).length, 4, 'no more scaling');
   assert.equal(await countCalls('CreateLaunchTemplateVersion', calm), 0);
+});
+
+test('Rollback never downgrades: a release upgrade whose canary never turns healthy holds Degraded RollbackWouldDowngrade; once the canary is healthy the upgrade carries on', async () => {
+  await waitReady('Ready (left so by the previous test)');
+  const c0 = await waitFor(() => true, 'the cluster');
+  const upgraded = c0.status!.launchTemplate!.currentVersion!;
+  const mark = await asgMark();
+  await simConfig({ neverHealthy: true });
+  await patchSpec({ release: { sequence: 550 } });
+  const c = await waitFor((x) => condition(x, 'Degraded')?.reason === 'RollbackWouldDowngrade', 'Degraded RollbackWouldDowngrade');
+  assert.match(c.status!.message!, new RegExp(`rolling back to launch template version ${upgraded} would install release 528 over a database that release 550 \\(version ${upgraded + 1}\\) may already have migrated`));
+  // The canary stays for inspection; nothing rolls back to the older release.
+  await assertQuiet(await callMark(), 4_000, 'RollbackWouldDowngrade');
+  assert.deepEqual(await scalesSince(mark), [[2, 0], [0, 1]]);
+  assert.equal((await describeAsg()).LaunchTemplate?.Version, String(upgraded + 1));
+  // Fixed forward: the canary turns healthy and the upgrade completes.
+  await simConfig({ neverHealthy: false });
+  await waitReady('Ready on release 550');
+  assert.deepEqual(await scalesSince(mark), [[2, 0], [0, 1], [1, 2]]);
 });
 
 test('abort on a Ready cluster: nothing to roll back, so nothing is repaved; removing the annotation carries on', async () => {

@@ -18,6 +18,7 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node
 import { parse as parseYaml } from 'yaml';
 import { GROUP, PLURAL, VERSION, type TfeCluster } from '../../src/api/types.ts';
 import { USER_DATA_MARKER } from '../../src/tfe/userdata.ts';
+import { isReadOperation } from '../../src/aws/clients.ts';
 import { startHashicorpSandbox, type HashicorpSandbox } from '../integration/hashicorp-sandbox.ts';
 import { asgHistory, asgReplacements, awsCalls } from '../sandbox/moto.ts';
 import { LICENSE_BYTES, NAMES, PATHS, SECRET_VALUES } from '../sandbox/worlds/hashicorp.ts';
@@ -52,6 +53,11 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     ),
   );
+}
+
+/** AWS calls the operator (or its CLI) made, by their user agent: the world's seeding made its own. */
+async function operatorCalls(since?: number) {
+  return (await awsCalls(sb.env.AWS_ENDPOINT_URL, since === undefined ? {} : { since })).filter((x) => /tfe-operator\//.test(`${x.userAgent ?? ''} ${x.amzUserAgent ?? ''}`));
 }
 
 async function getCluster(): Promise<TfeCluster> {
@@ -107,7 +113,9 @@ test('before any migration: `tfe-operator render` prints the script it would wri
   assert.match(p.stdout, /next action: /);
   assert.match(p.stdout, /read-only: nothing was changed/);
   // The CLI changed nothing: no mutating call reached AWS.
-  const writes = (await awsCalls(sb.env.AWS_ENDPOINT_URL)).filter((c) => c.userAgent?.includes('tfe-operator/') && !/^(Describe|List|Get|SimulatePrincipalPolicy)/.test(c.action ?? ''));
+  const mine = await operatorCalls();
+  assert.ok(mine.some((c) => c.action === 'DescribeLaunchTemplateVersions'), 'the CLI\'s calls are seen');
+  const writes = mine.filter((c) => !isReadOperation(c.action ?? ''));
   assert.deepEqual(writes.map((c) => c.action), []);
 });
 
@@ -127,7 +135,9 @@ test('a node role that may not read the operator\'s secrets: Degraded NodeSecret
     assert.equal(c.status!.conditions!.find((x) => x.type === 'Degraded')!.reason, 'NodeSecretAccessDenied');
     assert.match(c.status!.message!, new RegExp(`role ${sb.world.roleArn.replace(/[/.]/g, '\\$&')} \\(instance profile ${NAMES.instanceProfile}\\) may not secretsmanager:GetSecretValue on tfe-operator/tfe/tfe/enc_password`));
     assert.ok(c.status!.message!.includes(`"Resource":"arn:aws:secretsmanager:${sb.env.AWS_REGION}:${sb.world.accountId}:secret:tfe-operator/tfe/tfe/*"`), c.status!.message);
-    const writes = (await awsCalls(sb.env.AWS_ENDPOINT_URL, { since })).filter((x) => x.userAgent?.includes('tfe-operator') && !/^(Describe|List|Get|Simulate)/.test(x.action ?? ''));
+    const reads = (await operatorCalls(since)).filter((x) => isReadOperation(x.action ?? ''));
+    assert.ok(reads.some((x) => x.action === 'SimulatePrincipalPolicy'), 'the operator asked IAM');
+    const writes = (await operatorCalls(since)).filter((x) => !isReadOperation(x.action ?? ''));
     assert.deepEqual(writes.map((x) => x.action), [], 'nothing changed in AWS');
     // The user adds the statement back: the operator goes on (next test).
     await iam.send(new PutRolePolicyCommand({ RoleName: NAMES.role, PolicyName: NAMES.operatorSecretsPolicy, PolicyDocument: decodeURIComponent(policy.PolicyDocument!) }));
@@ -160,7 +170,8 @@ test('the operator adopts it and reaches Ready: 1 -> 0 -> 1 -> 0 -> 2 on numeric
   const [nodeSg] = (await sb.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [sb.world.nodeSecurityGroupId] }))).SecurityGroups!;
   const from8800 = (nodeSg!.IpPermissions ?? []).filter((p) => p.FromPort !== undefined && p.FromPort <= 8800 && (p.ToPort ?? 0) >= 8800 && p.IpProtocol !== '-1');
   assert.deepEqual(from8800.flatMap((p) => (p.UserIdGroupPairs ?? []).map((u) => u.GroupId)), [], 'the load balancer can no longer reach 8800');
-  const calls = await awsCalls(sb.env.AWS_ENDPOINT_URL);
+  // The operator's calls (the world's seeding made its own security group rules).
+  const calls = await operatorCalls();
   const seqOf = (action: string) => calls.find((x) => x.action === action)?.seq ?? Infinity;
   assert.ok(seqOf('DetachLoadBalancerTargetGroups') < seqOf('RevokeSecurityGroupIngress'), 'detached before 8800 was closed');
   // The module's layout is accepted as it is: the node-to-node rule on all ports (8201 between

@@ -2,7 +2,7 @@
 // console (port 8800), and detaching those from the group.
 
 import { DetachLoadBalancerTargetGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import { DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeTargetGroupsCommand, DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AwsClients } from './clients.ts';
 import type { ObservedTargetGroup } from '../migration/observation.ts';
 
@@ -22,4 +22,16 @@ export async function describeTargetGroups(aws: AwsClients, arns: string[]): Pro
 
 export async function detachTargetGroups(aws: AwsClients, asgName: string, arns: string[]): Promise<void> {
   await aws.asg.send(new DetachLoadBalancerTargetGroupsCommand({ AutoScalingGroupName: asgName, TargetGroupARNs: arns }));
+}
+
+/** Each registered instance's state in one target group, with AWS's reason when not healthy. */
+export async function describeTargetHealth(aws: AwsClients, arn: string): Promise<Record<string, { state: string; reason?: string }>> {
+  const res = await aws.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }));
+  const out: Record<string, { state: string; reason?: string }> = {};
+  for (const d of res.TargetHealthDescriptions ?? []) {
+    const id = d.Target?.Id;
+    if (!id) continue;
+    out[id] = { state: d.TargetHealth?.State ?? 'unknown', ...(d.TargetHealth?.Reason ? { reason: d.TargetHealth.Reason } : {}) };
+  }
+  return out;
 }

@@ -8,7 +8,7 @@ import { describeLaunchTemplate, resolveVersion } from '../aws/launchtemplates.t
 import { describeReplicationGroup } from '../aws/elasticache.ts';
 import { describeSecurityGroups, subnetCidrs } from '../aws/securitygroups.ts';
 import { describeSecret } from '../aws/secrets.ts';
-import { describeTargetGroups } from '../aws/targetgroups.ts';
+import { describeTargetGroups, describeTargetHealth } from '../aws/targetgroups.ts';
 import { checkNodeAccess } from '../aws/iam.ts';
 import { awsErrorText, isTerminalAwsError } from '../aws/errors.ts';
 import { readConfigMap, readSecretBytes, readSecretKey, type Kube } from '../kube/client.ts';
@@ -129,12 +129,26 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
 
   const probeOpts = { insecureSkipTLSVerify: spec.health?.insecureSkipTLSVerify ?? false };
   const nodeHealth: Record<string, NodeHealth> = {};
+  const attached = targetGroups.filter((g) => asg?.targetGroupArns?.includes(g.arn));
   const [lbHealth] = await Promise.all([
     spec.health?.url ? probeHealth(spec.health.url, probeOpts) : Promise.resolve(undefined),
     ...(asg?.instances ?? []).map(async (i) => {
       nodeHealth[i.id] = await probeHealth(nodeHealthUrl(nodeTemplate, i), probeOpts);
     }),
+    ...attached.map(async (g) => {
+      g.targets = await describeTargetHealth(aws, g.arn);
+    }),
   ]);
+  // With target groups, a node serves only when every attached group says so too (TFE's own
+  // /_health_check can answer while the load balancer still sends it nothing).
+  for (const i of asg?.instances ?? []) {
+    const h = nodeHealth[i.id];
+    const out = attached.find((g) => g.targets?.[i.id]?.state !== 'healthy');
+    if (h?.healthy && out) {
+      const t = out.targets?.[i.id];
+      nodeHealth[i.id] = { healthy: false, detail: `target group ${out.name}: ${t ? `${t.state}${t.reason ? ` (${t.reason})` : ''}` : 'not registered'}` };
+    }
+  }
 
   return { now, inputs, asg, launchTemplate, replicationGroup, externalRedis, securityGroups, nodeSubnetCidrs, targetGroups, awsSecrets, nodeAccess, nodeHealth, lbHealth };
 }

@@ -80,6 +80,8 @@ export interface ObservedTargetGroup {
   port?: number;
   /** "traffic-port" or a port number as text, as AWS gives it. */
   healthCheckPort?: string;
+  /** Instance id -> the group's view of it (DescribeTargetHealth), for groups attached to the ASG. */
+  targets?: Record<string, { state: string; reason?: string }>;
 }
 
 export interface ObservedTemplateVersion {

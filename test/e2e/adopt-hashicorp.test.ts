@@ -20,7 +20,7 @@ import { GROUP, PLURAL, VERSION, type TfeCluster } from '../../src/api/types.ts'
 import { USER_DATA_MARKER } from '../../src/tfe/userdata.ts';
 import { isReadOperation } from '../../src/aws/clients.ts';
 import { startHashicorpSandbox, type HashicorpSandbox } from '../integration/hashicorp-sandbox.ts';
-import { asgHistory, asgReplacements, awsCalls } from '../sandbox/moto.ts';
+import { asgHistory, asgReplacements, awsCalls, setTargetHealth } from '../sandbox/moto.ts';
 import { LICENSE_BYTES, NAMES, PATHS, SECRET_VALUES } from '../sandbox/worlds/hashicorp.ts';
 import { ROOT, startOperator, type OperatorProcess } from '../operator-process.ts';
 import { freePort } from '../sandbox/ports.ts';
@@ -205,5 +205,25 @@ test('the operator adopts it and reaches Ready: 1 -> 0 -> 1 -> 0 -> 2 on numeric
       const got = readFileSync(join(sb.dir, 'nodes', n.id, 'upper', path));
       assert.ok(got.equals(bytes), `${n.id}:${path}: ${got.length} bytes, the Secret has ${bytes.length}`);
     }
+  }
+});
+
+test('a node its target group reports unhealthy is not counted healthy, though its own /_health_check answers', async () => {
+  const g = await group();
+  const victim = g.Instances!.find((i) => i.LifecycleState === 'InService')!.InstanceId!;
+  // The load balancer's view only (the node itself stays healthy): a 502 on the 443 group.
+  await setTargetHealth(sb.env.AWS_ENDPOINT_URL, { [victim]: { state: 'unhealthy', ports: [], reason: 'test: the load balancer gets 502', code: 502 } });
+  try {
+    let c = await getCluster();
+    for (const end = Date.now() + 30_000; !c.status?.nodes?.instances?.some((i) => i.id === victim && !i.healthy); c = await getCluster()) {
+      assert.ok(Date.now() < end, `still counted healthy: ${JSON.stringify(c.status?.nodes)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const i = c.status!.nodes!.instances!.find((x) => x.id === victim)!;
+    assert.match(i.message ?? '', new RegExp(`^target group ${NAMES.targetGroup443}: unhealthy \\(Target\\.ResponseCodeMismatch\\)`));
+    const node = (await (await fetch(`${sb.env.TFE_SIM_URL}/nodes/${victim}/_health_check`)).status);
+    assert.equal(node, 200, 'the node itself answers healthy');
+  } finally {
+    await setTargetHealth(sb.env.AWS_ENDPOINT_URL, { [victim]: { state: 'healthy', ports: [443] } });
   }
 });

@@ -109,8 +109,8 @@ const cases: Case[] = [
   },
   {
     name: 'foreign-user-data',
-    reason: 'ForeignUserData',
-    message: /not written by tfe-operator/,
+    reason: 'InstallArgsRequired',
+    message: /not written by tfe-operator \(the script appears to run install\.sh no-proxy\): to adopt it, set spec\.node\.installArgs/,
     setup: async () => void (await createExtraAsg(world, 'tfe-foreign', { userData: FOREIGN_USER_DATA })),
     mutate: (c) => {
       c.spec.autoScalingGroupName = 'tfe-foreign';

@@ -29,6 +29,10 @@ crds: ## regenerate crds/*.yaml from src/api/schema.ts (commit the result)
 check-crds: ## fail when crds/*.yaml differs from what src/api/schema.ts generates
 	npm run --silent check:crd
 
+.PHONY: argocd-check
+argocd-check: ## Argo CD's own util/lua tests and argocd-cm loading over argocd/ (argo-cd from the Go module proxy, cached in .cache/argocd-harness/)
+	$(NODE_TS) scripts/argocd-harness.ts
+
 .PHONY: demo bench
 demo: ## the whole migration on the local sandbox: sandbox-up, operator, apply the example, watch until Ready
 	$(NODE_TS) scripts/demo.ts

@@ -33,6 +33,10 @@ check-crds: ## fail when crds/*.yaml differs from what src/api/schema.ts generat
 argocd-check: ## Argo CD's own util/lua tests and argocd-cm loading over argocd/ (argo-cd from the Go module proxy, cached in .cache/argocd-harness/)
 	$(NODE_TS) scripts/argocd-harness.ts
 
+.PHONY: lint-manifests
+lint-manifests: ## kube-score over manifests/ (kubectl kustomize) and crds/; exceptions with reasons in tools/kube-score/exceptions.yaml
+	$(NODE_TS) scripts/kube-score.ts
+
 .PHONY: demo bench
 demo: ## the whole migration on the local sandbox: sandbox-up, operator, apply the example, watch until Ready
 	$(NODE_TS) scripts/demo.ts

@@ -42,6 +42,10 @@ argocd-check: ## Argo CD's own util/lua tests and argocd-cm loading over argocd/
 lint-manifests: ## kube-score over manifests/ (kubectl kustomize) and crds/; exceptions with reasons in tools/kube-score/exceptions.yaml
 	$(NODE_TS) scripts/kube-score.ts
 
+.PHONY: image
+image: ## build the unchanged Dockerfile with buildah into localhost/tfe-operator:dev (stand-in base from mmdebstrap + the npm registry; needs root)
+	scripts/build-image.sh
+
 .PHONY: demo bench
 demo: ## the whole migration on the local sandbox: set-up, sandbox-up, operator, apply the example, watch until Ready
 	scripts/setup.sh demo

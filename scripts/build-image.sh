@@ -11,7 +11,7 @@
 # the registry; the official image would have neither.
 #
 # Cached: the rootfs, the Node and npm tarballs in .cache/image/, the base image in container
-# storage (rebuilt when missing). Needs root: apt-get, mmdebstrap, buildah.
+# storage (rebuilt when missing). Needs root: apt-get (buildah, mmdebstrap, podman, runc), mmdebstrap, buildah.
 #
 #   scripts/build-image.sh            prints the image id and size
 #   IMAGE=... scripts/build-image.sh  another tag
@@ -25,8 +25,9 @@ say() { echo "[image] $*" >&2; }
 t0=$(date +%s)
 
 missing=()
-for c in buildah mmdebstrap; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
-command -v crun >/dev/null 2>&1 || command -v runc >/dev/null 2>&1 || missing+=(crun)
+# podman and runc run the image (test/integration/image.test.ts); crun, podman's default runtime
+# in Debian, fails on hosts with hybrid cgroups (gVisor), runc does not.
+for c in buildah mmdebstrap podman runc; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
 if ((${#missing[@]})); then
   say "apt-get install ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

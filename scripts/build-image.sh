@@ -83,6 +83,8 @@ fi
 
 say "buildah bud -f Dockerfile (unchanged) -t $image"
 buildah bud --quiet --pull=never --isolation=chroot --network=host --layers -t "$image" -f Dockerfile . >&2
+# Layers of earlier builds that nothing names any more: keep a day's worth (the layer cache), drop the rest.
+podman image prune -f --filter until=24h >/dev/null 2>&1 || true
 size=$(buildah inspect --type image --format '{{.Docker.Size}}' "$image" 2>/dev/null || echo '?')
 id=$(buildah inspect --type image --format '{{.FromImageID}}' "$image")
 say "built $image in $(( $(date +%s) - t0 )) s"

@@ -2,7 +2,8 @@
 # The set-up `make demo` and `make test` run first (also `make setup`). Each step runs only when
 # it is needed, so a machine that has everything pays about a second:
 #   Debian packages   redis-server, openssl, jq, curl, util-linux (unshare); for `test` also
-#                     lua5.1 and shellcheck               apt-get: needs root (or sudo)
+#                     lua5.1, shellcheck, and for the image buildah, podman, runc, mmdebstrap
+#                                                         apt-get: needs root (or sudo)
 #   Python packages   moto[server]==5.2.1 (the AWS emulator), awscli==1.45.11 (the simulated
 #                     nodes run it)                       pip, into the python3 on PATH
 #   npm ci            when node_modules is missing or older than package-lock.json
@@ -28,9 +29,11 @@ need python3 "Install Python 3.11."
 need kubectl "Install kubectl 1.30 or newer (Debian's kubernetes-client is too old)."
 
 # --- Debian packages ---------------------------------------------------------------------
-declare -A pkg_of=([redis-server]=redis-server [openssl]=openssl [jq]=jq [curl]=curl [unshare]=util-linux [lua5.1]=lua5.1 [shellcheck]=shellcheck)
+declare -A pkg_of=([redis-server]=redis-server [openssl]=openssl [jq]=jq [curl]=curl [unshare]=util-linux [lua5.1]=lua5.1
+  [shellcheck]=shellcheck [buildah]=buildah [podman]=podman [runc]=runc [mmdebstrap]=mmdebstrap)
 cmds=(redis-server openssl jq curl unshare)
-[[ "$what" == test ]] && cmds+=(lua5.1 shellcheck)
+# The tests also lint with shellcheck, run Lua 5.1, and build and run the image (buildah, podman, runc, mmdebstrap).
+[[ "$what" == test ]] && cmds+=(lua5.1 shellcheck buildah podman runc mmdebstrap)
 missing=()
 for c in "${cmds[@]}"; do command -v "$c" >/dev/null 2>&1 || missing+=("${pkg_of[$c]}"); done
 if ((${#missing[@]})); then

@@ -9,7 +9,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { GROUP_DIR, argoVersion, runArgoOwnTests, runCmChecks } from '../../scripts/argocd-harness.ts';
+import { CM_PATCH, GROUP_DIR, argoVersion, runArgoOwnTests, runCmChecks } from '../../scripts/argocd-harness.ts';
 
 const KIND_DIR = join(GROUP_DIR, 'TfeCluster');
 
@@ -82,6 +82,19 @@ describe(`Argo CD ${argoVersion()} judges argocd/resource_customizations/tfe.ope
     assert.equal(cm.failures, 2, cm.output);
     assert.match(cm.output, new RegExp(`FAIL discovery .*${a.discoveryTests[0].inputPath}`));
     assert.match(cm.output, new RegExp(`FAIL health .*${healthy.inputPath}`));
+  });
+
+  test('argocd-cm gives the scripts no standard Lua library: a health.lua calling string.format fails there', async () => {
+    const cm = parse(readFileSync(CM_PATCH, 'utf8')) as { data: Record<string, string> };
+    const key = 'resource.customizations.health.tfe.operators.dev_TfeCluster';
+    assert.ok(cm.data[key], key);
+    assert.ok(!Object.keys(cm.data).some((k) => k.startsWith('resource.customizations.useOpenLibs')), 'the patch turns on the standard libraries');
+    cm.data[key] = `local greeting = string.format("%s", "hi")\n${cm.data[key]}`;
+    const file = join(tmp, 'argocd-cm-string.yaml');
+    writeFileSync(file, stringify(cm));
+    const r = await runCmChecks({ cm: file });
+    assert.equal(r.ok, false);
+    assert.match(r.output, /FAIL health .*attempt to index a non-table object\(nil\) with key 'format'/); // no `string` table
   });
 
   test('the tree is ours again after the broken run', async () => {

@@ -24,7 +24,9 @@ ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 need() { command -v "$1" >/dev/null 2>&1 || { say "ERROR: $1 is not installed. $2"; exit 1; }; }
 need node "Install Node.js 20 or newer (with npm)."
 need npm "Install npm (it comes with Node.js)."
-need go "Install Go 1.23 or newer: it builds kube-apiserver, etcd and the checkers under tools/ from the Go module proxy."
+# Go builds kube-apiserver and etcd (unless cached or KUBEBUILDER_ASSETS names them: build-controlplane
+# says so itself) and, for the tests, the checkers under tools/.
+[[ "$what" == test ]] && need go "Install Go 1.23 or newer: it builds kube-apiserver, etcd and the checkers under tools/ from the Go module proxy."
 need python3 "Install Python 3.11."
 need kubectl "Install kubectl 1.30 or newer (Debian's kubernetes-client is too old)."
 

@@ -39,8 +39,9 @@ argocd-check: ## Argo CD's own util/lua tests and argocd-cm loading over argocd/
 	$(NODE_TS) scripts/argocd-harness.ts
 
 .PHONY: lint-manifests
-lint-manifests: ## kube-score over manifests/ (kubectl kustomize) and crds/; exceptions with reasons in tools/kube-score/exceptions.yaml
+lint-manifests: ## kube-score and checkov over manifests/ (kubectl kustomize) and crds/; exceptions with reasons in tools/*/exceptions.yaml
 	$(NODE_TS) scripts/kube-score.ts
+	$(NODE_TS) scripts/checkov.ts
 
 .PHONY: image
 image: ## build the unchanged Dockerfile with buildah into localhost/tfe-operator:dev (stand-in base from mmdebstrap + the npm registry; needs root)

@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NODE_TS := node --import tsx
 
-.PHONY: help build test sandbox-up sandbox-down controlplane
+.PHONY: help setup build test sandbox-up sandbox-down controlplane
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -10,13 +10,18 @@ help: ## list targets
 build: ## compile src/ to dist/ (tsc)
 	npm run build
 
-test: ## start a test sandbox, run every test file, print "N passed, N failed" (FILTER=words to select files)
+setup: ## what make test needs, each step only when missing: Debian and Python packages, npm ci, control plane (scripts/setup.sh)
+	scripts/setup.sh test
+
+test: ## set up (scripts/setup.sh), start a test sandbox, run every test file, print "N passed, N failed" (FILTER=words to select files)
+	scripts/setup.sh test
 	$(NODE_TS) test/run.ts $(FILTER)
 
 controlplane: ## build (or find cached) kube-apiserver + etcd into .cache/controlplane/
 	scripts/build-controlplane.sh
 
 sandbox-up: ## start the sandbox in $${SANDBOX_DIR:-.sandbox} (idempotent), then: source .sandbox/env
+	scripts/setup.sh demo
 	$(NODE_TS) test/sandbox/up.ts
 
 sandbox-down: ## stop the sandbox and remove its directory
@@ -29,8 +34,22 @@ crds: ## regenerate crds/*.yaml from src/api/schema.ts (commit the result)
 check-crds: ## fail when crds/*.yaml differs from what src/api/schema.ts generates
 	npm run --silent check:crd
 
+.PHONY: argocd-check
+argocd-check: ## Argo CD's own util/lua tests and argocd-cm loading over argocd/ (argo-cd from the Go module proxy, cached in .cache/argocd-harness/)
+	$(NODE_TS) scripts/argocd-harness.ts
+
+.PHONY: lint-manifests
+lint-manifests: ## kube-score and checkov over manifests/ (kubectl kustomize) and crds/; exceptions with reasons in tools/*/exceptions.yaml
+	$(NODE_TS) scripts/kube-score.ts
+	$(NODE_TS) scripts/checkov.ts
+
+.PHONY: image
+image: ## build the unchanged Dockerfile with buildah into localhost/tfe-operator:dev (stand-in base from mmdebstrap + the npm registry; needs root)
+	scripts/build-image.sh
+
 .PHONY: demo bench
-demo: ## the whole migration on the local sandbox: sandbox-up, operator, apply the example, watch until Ready
+demo: ## the whole migration on the local sandbox: set-up, sandbox-up, operator, apply the example, watch until Ready
+	scripts/setup.sh demo
 	$(NODE_TS) scripts/demo.ts
 # The benchmarks run the compiled operator with the image's node flags, as a pod does.
 BENCH_ENV := TFE_OPERATOR_ENTRY=$(CURDIR)/dist/main.js BENCH_REPORT=$(CURDIR)/.bench/report.txt AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true

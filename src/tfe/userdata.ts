@@ -73,11 +73,14 @@ export function renderUserData(install: NodeInstall): string {
   const secretLines = Object.entries(install.secretSettings).map(([key, id]) => `set_secret_setting ${shq(key)} ${shq(id)}`);
   const argLines = install.installArgs.map((a) => `  ${a.includes('${') ? shdq(a, INSTALL_ARG_VARIABLES) : shq(a)}`);
   const fileLines = install.files.map((f) => `fetch_file ${shq(f.path)} ${shq(f.mode)} ${shq(f.secretId)}`);
+  // Variables are set only where the script uses them (shellcheck SC2034: test/unit/userdata-shellcheck.test.ts).
+  const privateIp = install.installArgs.some((a) => a.includes('${PRIVATE_IP}')) ? 'PRIVATE_IP="$(imds local-ipv4)"\n' : '';
   const preInstall =
     install.preInstallScript === undefined
       ? ''
       : `
 # Pre-install script (spec.node.preInstallScriptRef): the user's own steps, run as root.
+PRE_INSTALL=${shq(PRE_INSTALL_PATH)}
 mkdir -p "$(dirname "$PRE_INSTALL")"
 cat > "$PRE_INSTALL" <<'${PRE_INSTALL_EOF}'
 ${install.preInstallScript}${PRE_INSTALL_EOF}
@@ -160,12 +163,10 @@ ensure_tool curl
 ensure_tool jq
 command -v aws >/dev/null 2>&1 || fail "the AWS CLI is required to read secrets from AWS Secrets Manager"
 export AWS_DEFAULT_REGION="\${AWS_DEFAULT_REGION:-$(imds placement/region)}"
-PRIVATE_IP="$(imds local-ipv4)"
-
+${privateIp}
 REPLICATED_CONF=${shq(REPLICATED_CONF_PATH)}
 SETTINGS_FILE=${shq(SETTINGS_PATH)}
 LICENSE_FILE=${shq(licensePath)}
-PRE_INSTALL=${shq(PRE_INSTALL_PATH)}
 
 # Installer settings (replicated.conf).
 cat > "$REPLICATED_CONF" <<'${CONF_EOF}'

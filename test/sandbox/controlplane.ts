@@ -225,7 +225,17 @@ export async function installCrds(kubectl: string, kubeconfig: string, crdsDir: 
   if (!files.length) return [];
   const fileArgs = files.flatMap((f) => ['-f', f]);
   await run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--force-conflicts', ...fileArgs]);
-  await run(kubectl, ['--kubeconfig', kubeconfig, 'wait', '--for=condition=Established', '--timeout=60s', ...fileArgs]);
+  // A CRD created a moment ago may have no status yet: kubectl wait then fails at once with
+  // ".status.conditions accessor error" instead of waiting. Ask again until it has one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await run(kubectl, ['--kubeconfig', kubeconfig, 'wait', '--for=condition=Established', '--timeout=60s', ...fileArgs]);
+      break;
+    } catch (err) {
+      if (attempt >= 20 || !/accessor error/.test((err as Error).message)) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
   // Established comes before the resource's storage is served: a list right after it can get
   // 429 "storage is (re)initializing". Wait until every CRD's resource can be listed.
   const names = (await run(kubectl, ['--kubeconfig', kubeconfig, 'get', '-o', 'name', ...fileArgs])).stdout

@@ -96,7 +96,11 @@ export class ClusterWatch {
     informer.on('delete', (obj) => deleted(keyOf(obj)));
     // An informer this watchdog stopped (relist, restart) reports its aborted request as an
     // error; only the current one's errors mean the watch broke.
+    // client-node's start() resolves even when its list failed (it reports the failure as an
+    // 'error' event first): such a start has synced nothing.
+    let failed = false;
     informer.on('error', (err) => {
+      failed = true;
       if (!this.retired.has(informer)) this.onError(err);
     });
     this.informer = informer;
@@ -106,6 +110,7 @@ export class ClusterWatch {
       this.onError(err);
       return;
     }
+    if (failed) return; // onError restarts it
     if (this.stopped || this.informer !== informer) {
       // stop() (or another restart) came while this one was listing: it must not live on.
       this.retired.add(informer);

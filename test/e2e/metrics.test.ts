@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../sandbox/ports.ts';
 import { parse, stringify } from 'yaml';
 import { resetWorld } from '../harness.ts';
 import { awsCalls } from '../sandbox/moto.ts';
@@ -125,6 +126,25 @@ before(async () => {
 after(async () => {
   for (const op of running) await op.stop();
   if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+test('/readyz stays 503 while the apiserver refuses connections (the first list failed: nothing synced)', async () => {
+  const kc = parse(readFileSync(process.env.KUBECONFIG!, 'utf8'));
+  const ctx = kc.contexts.find((c: { name: string }) => c.name === kc['current-context']).context;
+  const cluster = kc.clusters.find((c: { name: string }) => c.name === ctx.cluster).cluster;
+  cluster.server = `https://127.0.0.1:${await freePort()}`; // nothing listens there
+  const file = join(scratch, 'kubeconfig-refused');
+  writeFileSync(file, stringify(kc), { mode: 0o600 });
+  const op = await operator('readyz-refused', { KUBECONFIG: file });
+  running.push(op);
+  await until('/healthz 200', async () => ((await httpStatus(`${op.url}/healthz`)) === 200 ? true : undefined));
+  await op.waitForLog((l) => String(l.msg).startsWith('watch: informer stopped'), 10_000);
+  for (let i = 0; i < 8; i++) {
+    assert.equal(await httpStatus(`${op.url}/readyz`), 503, 'ready although the list was refused');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.ok(!op.logs().some((l) => String(l.msg).startsWith('watch cache synced')), 'logged "synced" after a refused list');
+  await op.stop();
 });
 
 test('/readyz answers 503 until the watch cache has synced, then 200; /healthz and /metrics answer meanwhile', async () => {

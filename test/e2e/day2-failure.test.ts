@@ -134,6 +134,7 @@ test('Rollback after Ready: a change whose canary never turns healthy (same rele
 });
 
 test('Rollback never downgrades: a release upgrade whose canary never turns healthy holds Degraded RollbackWouldDowngrade; once the canary is healthy the upgrade carries on', async () => {
+  await startOperator('day2-no-downgrade');
   await waitReady('Ready (left so by the previous test)');
   const c0 = await waitFor(() => true, 'the cluster');
   const upgraded = c0.status!.launchTemplate!.currentVersion!;

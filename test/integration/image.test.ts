@@ -145,6 +145,9 @@ describe('the image built from the unchanged Dockerfile', () => {
     removeContainer(NAME);
     removeContainer(`${NAME}-broken`);
     spawnSync('kubectl', ['-n', NS, 'patch', 'tfecluster', 'tfe', '--type', 'merge', '-p', '{"metadata":{"finalizers":null}}'], { encoding: 'utf8' });
+    // The sandbox runs no kube-controller-manager, so deleting the namespace would not delete
+    // what is in it: the TfeCluster goes first, or later operators in the suite reconcile it.
+    spawnSync('kubectl', ['-n', NS, 'delete', 'tfecluster', '--all', '--wait=true', '--timeout=30s'], { encoding: 'utf8' });
     spawnSync('kubectl', ['delete', 'namespace', NS, '--wait=false'], { encoding: 'utf8' });
   });
 

@@ -510,6 +510,16 @@ export const HealthSchema = Type.Object(
       }),
     }),
     insecureSkipTLSVerify: Type.Boolean({ description: 'Do not verify TLS certificates of health checks.', default: false }),
+    tlsServerName: Type.Optional(
+      Type.String({
+        description:
+          "Name the node's certificate is checked against by the per-node probe (and sent as SNI), since the node is reached by IP. Default: the TFE hostname (the hostname setting).",
+        maxLength: 253,
+        pattern: DNS_SUBDOMAIN,
+        errorMessage: `${H}.tlsServerName must be a DNS name such as tfe.example.com`,
+      }),
+    ),
+    caSecretRef: Type.Optional(SecretKeyRef(`${H}.caSecretRef`, 'The Secret key holding a PEM CA bundle that signs the TFE certificate, for the health checks.')),
     timeout: Duration(`${H}.timeout`, '15m', '1s', '24h', 'How long to wait for nodes to become healthy.'),
     interval: Duration(`${H}.interval`, '10s', '100ms', '1h', 'Time between health checks.'),
   },

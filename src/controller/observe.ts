@@ -127,13 +127,20 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
     Object.fromEntries(nodeSecrets.map((n) => [n, awsSecrets[n]?.arn])),
   );
 
-  const probeOpts = { insecureSkipTLSVerify: spec.health?.insecureSkipTLSVerify ?? false };
+  const caRef = spec.health?.caSecretRef;
+  const probeOpts = {
+    insecureSkipTLSVerify: spec.health?.insecureSkipTLSVerify ?? false,
+    ...(caRef ? { ca: await readSecretKey(kube, ns, caRef.name, caRef.key) } : {}),
+  };
+  // Nodes are reached by IP; their certificate names the TFE hostname.
+  const servername = spec.health?.tlsServerName ?? settingsHostname(inputs.settingsText);
+  const nodeProbeOpts = { ...probeOpts, ...(servername ? { servername } : {}) };
   const nodeHealth: Record<string, NodeHealth> = {};
   const attached = targetGroups.filter((g) => asg?.targetGroupArns?.includes(g.arn));
   const [lbHealth] = await Promise.all([
     spec.health?.url ? probeHealth(spec.health.url, probeOpts) : Promise.resolve(undefined),
     ...(asg?.instances ?? []).map(async (i) => {
-      nodeHealth[i.id] = await probeHealth(nodeHealthUrl(nodeTemplate, i), probeOpts);
+      nodeHealth[i.id] = await probeHealth(nodeHealthUrl(nodeTemplate, i), nodeProbeOpts);
     }),
     ...attached.map(async (g) => {
       g.targets = await describeTargetHealth(aws, g.arn);
@@ -151,6 +158,16 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
   }
 
   return { now, inputs, asg, launchTemplate, replicationGroup, externalRedis, securityGroups, nodeSubnetCidrs, targetGroups, awsSecrets, nodeAccess, nodeHealth, lbHealth };
+}
+
+/** The hostname setting of ptfe-settings.json, if the text parses. */
+function settingsHostname(text: string | undefined): string | undefined {
+  try {
+    const v = (JSON.parse(text ?? '') as { hostname?: { value?: unknown } }).hostname?.value;
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -2,12 +2,15 @@
 
 import http from 'node:http';
 import https from 'node:https';
+import { isIP } from 'node:net';
 import type { NodeHealth } from '../migration/observation.ts';
 
 export interface ProbeOptions {
   timeoutMs?: number;
   insecureSkipTLSVerify?: boolean;
   ca?: string;
+  /** Name to verify the certificate against (and send as SNI) when the URL names an IP address. */
+  servername?: string;
 }
 
 export function nodeHealthUrl(template: string, instance: { id: string; privateIp?: string }): string {
@@ -27,7 +30,7 @@ export function probeHealth(url: string, opts: ProbeOptions = {}): Promise<NodeH
     const mod = u.protocol === 'https:' ? https : http;
     const req = mod.get(
       u,
-      { timeout, rejectUnauthorized: !opts.insecureSkipTLSVerify, ca: opts.ca, agent: false },
+      { timeout, rejectUnauthorized: !opts.insecureSkipTLSVerify, ca: opts.ca, agent: false, ...(opts.servername && isIP(u.hostname.replace(/^\[|\]$/g, '')) ? { servername: opts.servername } : {}) },
       (res) => {
         let body = '';
         res.setEncoding('utf8');

@@ -95,7 +95,7 @@ console.log('\nSummary');
 console.log(`  phase                 ${s.phase} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
 console.log(`  Redis                 ${s.redis?.replicationGroupId ?? ''} ${s.redis?.endpoint}:${s.redis?.port} (TLS, auth token, created by the operator: ${s.redis?.managed})`);
 console.log(`  launch template       ${s.launchTemplate?.id}: version ${s.launchTemplate?.baselineVersion} (standalone) -> ${s.launchTemplate?.currentVersion} (Active/Active, Replicated UI disabled)`);
-console.log(`  scale history         ${(sim.scaleHistory.tfe ?? []).join(' -> ')}`);
+console.log(`  scale history         ${(sim.scaleHistory[cluster.spec.autoScalingGroupName] ?? []).join(" -> ")}`);
 console.log(`  nodes                 ${sim.nodes.map((n) => `${n.id} ${n.state} (v${n.version})`).join(', ')}`);
 console.log(`  conditions            ${(s.conditions ?? []).map((c) => `${c.type}=${c.status}`).join(' ')}`);
 console.log(`\nThe sandbox keeps running: source ${join(dir, 'env')}; kubectl get tfe -n tfe; make sandbox-down when done.`);

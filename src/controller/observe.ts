@@ -15,6 +15,7 @@ import { readConfigMap, readSecretBytes, readSecretKey, type Kube } from '../kub
 import type { Inputs, NodeAccess, NodeHealth, Observation } from '../migration/observation.ts';
 import { fileSecretName, secretName } from '../migration/targets.ts';
 import { probeRedis } from '../redis/probe.ts';
+import { parsePtfeSettings } from '../tfe/settings.ts';
 import { nodeHealthUrl, probeHealth } from '../tfe/health.ts';
 
 interface SecretRef {
@@ -162,12 +163,8 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
 
 /** The hostname setting of ptfe-settings.json, if the text parses. */
 function settingsHostname(text: string | undefined): string | undefined {
-  try {
-    const v = (JSON.parse(text ?? '') as { hostname?: { value?: unknown } }).hostname?.value;
-    return typeof v === 'string' && v !== '' ? v : undefined;
-  } catch {
-    return undefined;
-  }
+  const parsed = parsePtfeSettings(text ?? '');
+  return (parsed.ok && parsed.value.hostname?.value) || undefined;
 }
 
 /**

@@ -5,7 +5,7 @@
 // ASG's launch template version, capacity, instances, and the operator's ASG tags) each time.
 
 import type { TfeCluster } from '../api/types.ts';
-import { LICENSE_PATHS, NODE_FILE_PREFIXES } from '../api/schema.ts';
+import { LICENSE_PATHS, NODE_FILE_PATH, NODE_FILE_PREFIXES } from '../api/schema.ts';
 import { parseDuration } from '../api/defaults.ts';
 import { formatProblems, loadBaseSettings } from '../tfe/settings.ts';
 import { DEFAULT_LICENSE_PATH, renderUserData, REPLICATED_CONF_PATH, SETTINGS_PATH } from '../tfe/userdata.ts';
@@ -330,7 +330,8 @@ class PlanBuilder {
       }
     }
     const license = typeof conf.LicenseFileLocation === 'string' ? conf.LicenseFileLocation : DEFAULT_LICENSE_PATH;
-    if (!(LICENSE_PATHS as readonly string[]).includes(license) && !NODE_FILE_PREFIXES.some((p) => license.startsWith(p) && !license.includes('/../'))) {
+    const allowed = (LICENSE_PATHS as readonly string[]).includes(license) || (new RegExp(NODE_FILE_PATH).test(license) && NODE_FILE_PREFIXES.some((p) => license.startsWith(p)));
+    if (!allowed) {
       this.fail(
         'NodeFilePathNotAllowed',
         `replicated.conf's LicenseFileLocation ${JSON.stringify(license)} is not a path the operator writes node files to: use ${LICENSE_PATHS.join(' or ')}, or a path under ${NODE_FILE_PREFIXES.join(', ')}, in the settings ConfigMap`,

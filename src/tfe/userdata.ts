@@ -7,7 +7,10 @@
 // operator can tell what a launch template version installs, and the TFE node simulator
 // can act as the node would.
 
+import { NODE_FILE_PATH } from '../api/schema.ts';
 import { SECRET_SETTING_KEYS } from './settings.ts';
+
+const NODE_FILE_PATH_RE = new RegExp(NODE_FILE_PATH);
 import { ShellParseError, shdq, shq, splitWords } from './shell.ts';
 
 export interface NodeInstall {
@@ -225,7 +228,7 @@ function checkInstall(install: NodeInstall): void {
   if (/[\n\r\0]/.test(install.licenseSecretId)) bad('licenseSecretId: line breaks are not allowed');
   if (!Array.isArray(install.files)) bad('files must be an array');
   for (const f of install.files) {
-    if (!/^(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)+$/.test(f.path)) bad(`file path ${JSON.stringify(f.path)} must be absolute, without '..'`);
+    if (!NODE_FILE_PATH_RE.test(f.path)) bad(`file path ${JSON.stringify(f.path)} must be absolute, without '..'`);
     if (!/^0[0-7]{3}$/.test(f.mode)) bad(`file ${f.path}: mode ${JSON.stringify(f.mode)} must be octal, e.g. 0600`);
     if (typeof f.secretId !== 'string' || f.secretId === '' || /[\n\r\0]/.test(f.secretId)) bad(`file ${f.path}: a one-line secret id is required`);
   }

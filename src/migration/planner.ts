@@ -704,7 +704,10 @@ class PlanBuilder {
     const v = this.spec.validation;
     if (!v) return undefined;
     const key = `v${version}x${count}-${contentHash({ nodes: [...instanceIds].sort(), retry: this.retryKey() })}`;
-    const run = this.obs.validation?.runs.find((r) => r.stage === key);
+    // TFE is not asked while Ready for the current spec (observe skips it): the run status
+    // recorded for this very stage (same nodes, same spec) stands for it then.
+    const recorded = this.ctx.cluster.status?.validation;
+    const run = this.obs.validation ? this.obs.validation.runs.find((r) => r.stage === key) : recorded?.stage === key ? { id: recorded.runId, status: recorded.status, stage: key } : undefined;
     if (run) this.validation = { runId: run.id, url: runUrl(v.address, v.organization, v.workspace, run.id), status: run.status, stage: key };
     return { key, run };
   }

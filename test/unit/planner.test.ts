@@ -1047,3 +1047,20 @@ test('validation: TFE unreachable while nodes are healthy is a wait with its wor
   assert.equal(w.last.phase, 'Migrating');
   assert.match(w.last.message, /cannot queue the validation run in workspace acme\/canary yet: .*ECONNREFUSED/);
 });
+
+test('validation: once Ready, TFE is not asked (observe skips it) and the recorded run of the same stage stands', () => {
+  const c = cluster({ validation } as never);
+  const obs = world();
+  obs.validation = { workspaceId: 'ws-1', runs: [] };
+  assert.equal(validatedWalk(c, obs, 'planned_and_finished').last.phase, 'Ready');
+  obs.validation = undefined;
+  for (let i = 0; i < 3; i++) {
+    const p = step(c, obs);
+    assert.equal(p.phase, 'Ready', p.message);
+    assert.equal(p.action, undefined);
+  }
+  // Other nodes are another stage: the record does not stand for them.
+  obs.asg!.instances[0]!.id = 'i-replaced';
+  obs.nodeHealth['i-replaced'] = { healthy: true, detail: 'healthy' };
+  assert.notEqual(step(c, obs).phase, 'Ready');
+});

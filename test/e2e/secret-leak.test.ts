@@ -35,6 +35,8 @@ function needles(): Array<{ name: string; text: string }> {
     license: LICENSE.toString('base64'),
     'license (payload)': LICENSE.subarray(13, 13 + LICENSE.readUInt32BE(9)).toString('utf8'),
     'redis password': redisPassword,
+    // spec.validation's TFE API token (the simulator's, random per sandbox).
+    'TFE API token': process.env.TFE_SIM_API_TOKEN!,
   };
   const out: Array<{ name: string; text: string }> = [];
   for (const [name, value] of Object.entries(secrets)) {
@@ -116,8 +118,17 @@ test('no secret value in logs, Events, status, metrics, user data or plugin outp
     },
   });
 
+  await k.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'tfe-api' }, stringData: { token: process.env.TFE_SIM_API_TOKEN! } } });
   op = await operator('secret-leak');
-  const elastiCache = exampleCluster();
+  // With a validation run per stage: the token goes to TFE's API and nowhere else.
+  const elastiCache = exampleCluster((c) => {
+    c.spec.validation = {
+      address: process.env.TFE_SIM_URL!,
+      organization: process.env.TFE_SIM_API_ORGANIZATION!,
+      workspace: process.env.TFE_SIM_API_WORKSPACE!,
+      tokenSecretRef: { name: 'tfe-api', key: 'token' },
+    };
+  });
   const external = exampleCluster((c) => {
     c.metadata.namespace = OTHER;
     c.metadata.name = 'external';

@@ -79,6 +79,7 @@ export const NETWORK_MODES = ['Verify', 'Manage'] as const;
 export const APPROVAL_MODES = ['Automatic', 'Manual'] as const;
 export const FAILURE_POLICIES = ['Pause', 'Rollback'] as const;
 export const DRIFT_POLICIES = ['Correct', 'Report'] as const;
+export const DRAIN_MODES = ['Required', 'Skip'] as const;
 export const DELETION_POLICIES = ['Retain', 'Delete'] as const;
 
 export const MIN_NODES = 2;
@@ -670,6 +671,12 @@ export const RolloutSchema = Type.Object(
       default: 'Correct',
     }),
     stepDeadline: Duration(`${R}.stepDeadline`, '30m', '1s', '168h', 'A step running longer than this fails.'),
+    drain: StringEnum(DRAIN_MODES, {
+      description:
+        "Before a node goes away (scale-in, repave, rollback): Required runs TFE's node drain on every serving Active/Active node that leaves (replicated admin node-drain through AWS Systems Manager: no new work, current runs finish) and changes capacity only once they are drained; Skip does not drain.",
+      default: 'Required',
+    }),
+    drainTimeout: Duration(`${R}.drainTimeout`, '30m', '1s', '24h', 'How long the nodes may take to drain; past it the operator stops Degraded (DrainTimeout) and changes no capacity.'),
   },
   { description: 'How changes are rolled out.', default: {} },
 );

@@ -6,6 +6,7 @@ import {
   DeleteTagsCommand,
   DescribeAutoScalingGroupsCommand,
   ResumeProcessesCommand,
+  SetInstanceProtectionCommand,
   SuspendProcessesCommand,
   UpdateAutoScalingGroupCommand,
   type MixedInstancesPolicy,
@@ -32,6 +33,7 @@ export async function describeAsg(aws: AwsClients, name: string, withPrivateIps:
       id: i.InstanceId!,
       lifecycleState: i.LifecycleState ?? 'Unknown',
       launchTemplateVersion: i.LaunchTemplate?.Version,
+      protectedFromScaleIn: i.ProtectedFromScaleIn ?? false,
     }));
   if (withPrivateIps && instances.length > 0) {
     const ips = await privateIps(aws, instances.map((i) => i.id));
@@ -102,6 +104,11 @@ export async function rollAsg(aws: AwsClients, name: string, launchTemplateId: s
 
 export async function scaleAsg(aws: AwsClients, name: string, capacity: number) {
   await aws.asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: capacity, MaxSize: capacity, DesiredCapacity: capacity }));
+}
+
+/** Scale-in protection on (or off) for these instances: a scale-in then removes only the others. */
+export async function protectInstances(aws: AwsClients, name: string, instanceIds: string[], protect: boolean) {
+  await aws.asg.send(new SetInstanceProtectionCommand({ AutoScalingGroupName: name, InstanceIds: instanceIds, ProtectedFromScaleIn: protect }));
 }
 
 export async function suspendProcesses(aws: AwsClients, name: string, processes: string[]) {

@@ -8,6 +8,7 @@ import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { MiddlewareStack } from '@smithy/types';
 
@@ -18,6 +19,7 @@ export interface AwsClients {
   elb: ElasticLoadBalancingV2Client;
   iam: IAMClient;
   secrets: SecretsManagerClient;
+  ssm: SSMClient;
 }
 
 export interface CallHooks {
@@ -101,6 +103,7 @@ export function makeAwsClients(target: AwsTarget, hooks: CallHooks = {}, userAge
     elb: new ElasticLoadBalancingV2Client(config),
     iam: new IAMClient(config),
     secrets: new SecretsManagerClient(config),
+    ssm: new SSMClient(config),
   };
   for (const [service, client] of Object.entries(clients)) instrument(service, client.middlewareStack, hooks);
   return clients;

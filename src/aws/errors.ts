@@ -11,7 +11,7 @@ export function awsErrorCode(err: unknown): string | undefined {
 
 const THROTTLING = /Throttl|RequestLimitExceeded|TooManyRequests|SlowDown|RequestThrottled/;
 const TERMINAL =
-  /^(ValidationError|ValidationException|InvalidParameter\w*|MissingParameter|InvalidRequest\w*|InvalidUserData\.\w+|AccessDenied\w*|UnauthorizedOperation|\w*LimitExceeded\w*|\w*Quota\w*Exceeded\w*|OptInRequired)$/;
+  /^(ValidationError|ValidationException|InvalidParameter\w*|MissingParameter|InvalidRequest\w*|InvalidUserData\.\w+|AccessDenied\w*|UnauthorizedOperation|InvalidInstanceId|InvalidDocument\w*|\w*LimitExceeded\w*|\w*Quota\w*Exceeded\w*|OptInRequired)$/;
 
 export function isTerminalAwsError(err: unknown): boolean {
   const code = awsErrorCode(err);

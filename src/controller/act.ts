@@ -3,7 +3,8 @@
 
 import { detachTargetGroups } from '../aws/targetgroups.ts';
 import type { AwsClients } from '../aws/clients.ts';
-import { resumeProcesses, rollAsg, scaleAsg, setAsgVersion, suspendProcesses, tagAsg } from '../aws/asg.ts';
+import { protectInstances, resumeProcesses, rollAsg, scaleAsg, setAsgVersion, suspendProcesses, tagAsg } from '../aws/asg.ts';
+import { sendDrain } from '../aws/ssm.ts';
 import { TAG } from '../migration/observation.ts';
 import { createReplicationGroup } from '../aws/elasticache.ts';
 import { createVersionFrom } from '../aws/launchtemplates.ts';
@@ -17,6 +18,8 @@ export interface ActContext {
   aws: AwsClients;
   asgName: string;
   obs: Observation;
+  /** `<namespace>/<name>` of the TfeCluster (names its drain commands). */
+  owner: string;
 }
 
 function secretValue(inputs: SecretInputs, source: SecretSource): string | Uint8Array {
@@ -36,7 +39,7 @@ function secretValue(inputs: SecretInputs, source: SecretSource): string | Uint8
 
 /** Returns a short result for the Event ("created version 3"). */
 export async function act(ctx: ActContext, action: Action): Promise<string> {
-  const { aws, asgName, obs } = ctx;
+  const { aws, asgName, obs, owner } = ctx;
   switch (action.kind) {
     case 'TagAsg':
       await tagAsg(aws, asgName, action.tags);
@@ -83,6 +86,18 @@ export async function act(ctx: ActContext, action: Action): Promise<string> {
     case 'DetachTargetGroups':
       await detachTargetGroups(aws, asgName, action.arns);
       return `detached target group(s) ${action.names.join(', ')} from ${asgName}: the admin console (8800) is closed and then disabled for Active/Active`;
+    case 'DrainNodes': {
+      const id = await sendDrain(aws, action.instanceIds, owner, action.timeoutSeconds);
+      return `sent TFE's node drain to ${action.instanceIds.join(', ')} (SSM command ${id})`;
+    }
+    case 'ProtectInstances': {
+      // Record first: after a crash between the two calls the tag still says what to unprotect.
+      const ours = (obs.asg?.tags[TAG.protected] ?? '').split(',').filter(Boolean);
+      if (action.protect) await tagAsg(aws, asgName, { [TAG.protected]: [...new Set([...ours, ...action.instanceIds])].join(',') });
+      await protectInstances(aws, asgName, action.instanceIds, action.protect);
+      if (!action.protect) await tagAsg(aws, asgName, { [TAG.protected]: ours.filter((i) => !action.instanceIds.includes(i)).join(',') });
+      return `${action.protect ? 'protected' : 'unprotected'} ${action.instanceIds.join(', ')} ${action.protect ? 'from' : 'for'} scale-in on ${asgName}`;
+    }
     case 'QueueValidationRun': {
       const token = obs.inputs.secrets.validationToken;
       if (token === undefined) throw new Error('no value for secret validationToken');

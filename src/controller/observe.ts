@@ -10,6 +10,7 @@ import { describeSecurityGroups, subnetCidrs } from '../aws/securitygroups.ts';
 import { describeSecret } from '../aws/secrets.ts';
 import { describeTargetGroups, describeTargetHealth } from '../aws/targetgroups.ts';
 import { checkNodeAccess } from '../aws/iam.ts';
+import { describeDrains } from '../aws/ssm.ts';
 import { awsErrorText, isTerminalAwsError } from '../aws/errors.ts';
 import { readConfigMap, readSecretBytes, readSecretKey, type Kube } from '../kube/client.ts';
 import type { Inputs, NodeAccess, NodeHealth, Observation, ObservedValidation } from '../migration/observation.ts';
@@ -132,7 +133,7 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
     Object.fromEntries(nodeSecrets.map((n) => [n, awsSecrets[n]?.arn])),
   );
 
-  const validation = await observeValidation(cluster, inputs);
+  const [validation, drains] = await Promise.all([observeValidation(cluster, inputs), observeDrains(aws, cluster, asg?.instances.length ?? 0)]);
 
   const caRef = spec.health?.caSecretRef;
   const probeOpts = {
@@ -164,7 +165,7 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
     }
   }
 
-  return { now, inputs, asg, launchTemplate, replicationGroup, externalRedis, securityGroups, nodeSubnetCidrs, targetGroups, awsSecrets, nodeAccess, nodeHealth, lbHealth, validation };
+  return { now, inputs, asg, launchTemplate, replicationGroup, externalRedis, securityGroups, nodeSubnetCidrs, targetGroups, awsSecrets, nodeAccess, nodeHealth, lbHealth, validation, ...drains };
 }
 
 /** The hostname setting of ptfe-settings.json, if the text parses. */
@@ -203,6 +204,17 @@ async function observeValidation(cluster: TfeCluster, inputs: Inputs): Promise<O
   } catch (err) {
     if (!(err instanceof TfeApiError)) throw err;
     return { runs: [], error: { ...(err.status === undefined ? {} : { status: err.status }), detail: err.message } };
+  }
+}
+
+/** Until Ready for the current spec, while nodes run: the operator's latest drain of each. */
+async function observeDrains(aws: AwsClients, cluster: TfeCluster, instances: number): Promise<Pick<Observation, 'drains' | 'drainsError'>> {
+  if (instances === 0 || (cluster.spec.rollout?.drain ?? 'Required') === 'Skip' || steady(cluster)) return {};
+  try {
+    return { drains: await describeDrains(aws, `${cluster.metadata!.namespace}/${cluster.metadata!.name}`) };
+  } catch (err) {
+    if (!isTerminalAwsError(err)) throw err;
+    return { drainsError: awsErrorText(err) };
   }
 }
 

@@ -98,7 +98,7 @@ async function reconcileCluster(deps: ReconcilerDeps, cluster: TfeCluster, log: 
     log.info({ action: p.action.kind, step: p.step }, `act: ${describeAction(p.action)}`);
     deps.fence();
     try {
-      const result = await act({ aws, asgName: cluster.spec.autoScalingGroupName, obs }, p.action);
+      const result = await act({ aws, asgName: cluster.spec.autoScalingGroupName, obs, owner: `${ns}/${name}` }, p.action);
       actionResult = { kind: p.action.kind, result };
       log.info({ action: p.action.kind, step: p.step }, result);
     } catch (err) {

@@ -66,6 +66,10 @@ export type Action =
   | { kind: 'ResumeProcesses'; processes: string[] }
   /** Detach target groups that check the admin console (8800) before it is closed or disabled. */
   | { kind: 'DetachTargetGroups'; arns: string[]; names: string[] }
+  /** TFE's node drain on these instances through SSM Run Command. */
+  | { kind: 'DrainNodes'; instanceIds: string[]; timeoutSeconds: number }
+  /** Scale-in protection on (or off): a scale-in then removes exactly the unprotected nodes (recorded in a tag). */
+  | { kind: 'ProtectInstances'; instanceIds: string[]; protect: boolean }
   /** Queue spec.validation's run (the token is read from inputs by act.ts). */
   | { kind: 'QueueValidationRun'; address: string; workspaceId: string; workspace: string; message: string; apply: boolean };
 
@@ -111,6 +115,10 @@ export function describeAction(action: Action): string {
       return `resume the Auto Scaling Group processes ${action.processes.join(', ')}`;
     case 'DetachTargetGroups':
       return `detach target group(s) ${action.names.join(', ')} (the Replicated admin console, port 8800) from the Auto Scaling Group`;
+    case 'DrainNodes':
+      return `drain TFE on ${action.instanceIds.join(', ')} (replicated admin node-drain through AWS Systems Manager)`;
+    case 'ProtectInstances':
+      return `${action.protect ? 'protect' : 'unprotect'} ${action.instanceIds.join(', ')} ${action.protect ? 'from' : 'for'} scale-in`;
     case 'QueueValidationRun':
       return `queue a ${action.apply ? 'run (auto-apply)' : 'plan-only run'} in TFE workspace ${action.workspace}`;
   }

@@ -16,6 +16,8 @@ export const TAG = {
   secretHash: 'tfe.operators.dev/value-sha256',
   /** ASG processes the operator suspended for a rollout (comma-separated); it resumes exactly these. */
   suspended: 'tfe.operators.dev/suspended-processes',
+  /** Instances the operator protected from scale-in to pick which ones a scale-in removes (comma-separated); it unprotects exactly these. */
+  protected: 'tfe.operators.dev/scale-in-protected',
 } as const;
 
 export type RolloutMode = 'single' | 'direct' | 'canary' | 'rollback';
@@ -25,6 +27,7 @@ export interface AsgInstance {
   lifecycleState: string;
   launchTemplateVersion?: string;
   privateIp?: string;
+  protectedFromScaleIn?: boolean;
 }
 
 /**
@@ -195,8 +198,20 @@ export interface Observation {
   /** Health per instance id, and of the load balancer URL when configured. */
   nodeHealth: Record<string, NodeHealth>;
   lbHealth?: NodeHealth;
+  /** The operator's latest node drain per instance id (SSM Run Command), read until Ready. */
+  drains?: Record<string, ObservedDrain>;
+  /** AWS refused to list the drain commands (its words). */
+  drainsError?: string;
   /** spec.validation's workspace and the operator's runs in it (read until Ready). */
   validation?: ObservedValidation;
+}
+
+/** One instance's drain: the SSM command's invocation status (Pending, InProgress, Success, Failed, TimedOut, ...). */
+export interface ObservedDrain {
+  commandId: string;
+  status: string;
+  /** The end of the command's output. */
+  output?: string;
 }
 
 /** A run the operator queued for validation (its message names the TfeCluster and the stage). */

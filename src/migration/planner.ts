@@ -11,7 +11,7 @@ import { formatProblems, loadBaseSettings } from '../tfe/settings.ts';
 import { DEFAULT_LICENSE_PATH, renderUserData, REPLICATED_CONF_PATH, SETTINGS_PATH } from '../tfe/userdata.ts';
 import type { Action, ReplicationGroupParams, SecretPut, SecretSource } from './actions.ts';
 import { approvalId, describeAction, isDisruptive } from './actions.ts';
-import type { Observation, ObservedAsg, ObservedTemplateVersion, RolloutMode, SgRule } from './observation.ts';
+import type { AsgInstance, Observation, ObservedAsg, ObservedTemplateVersion, RolloutMode, SgRule } from './observation.ts';
 import { isLeaving, TAG } from './observation.ts';
 import { contentHash, fingerprint, isActiveActive, NODE_SECRET_ACTION, renderTargets, secretName, type Target } from './targets.ts';
 import { checkNetwork, isConsoleGroup } from './network.ts';
@@ -650,6 +650,7 @@ class PlanBuilder {
       );
     }
     this.ensureResumed(asg);
+    this.ensureUnprotected(asg);
     this.step = 'Done';
     this.condition('ScaledOut', 'True', 'AllNodesHealthy', `${n} of ${n} nodes healthy on launch template version ${fullV}`);
     this.condition('Ready', 'True', 'ActiveActive', `Active/Active with ${n} healthy nodes`);
@@ -898,9 +899,84 @@ class PlanBuilder {
       this.condition('Progressing', 'False', 'Paused', 'spec.rollout.paused is true');
       throw new Stop(this.finish({ phase: 'Paused', message: `paused (spec.rollout.paused) before the next action: ${describeAction(action)}` }));
     }
+    this.drainBefore(action);
     if (isDisruptive(action)) this.ensureSuspended(this.obs.asg);
     this.condition('Progressing', 'True', action.kind, message);
     throw new Stop(this.finish({ phase, message, action }));
+  }
+
+  /**
+   * Before capacity goes down (a roll to 0, a scale-in), TFE's node drain runs on every leaving
+   * node that serves Active/Active: no new work, current runs finish (SSM Run Command, see
+   * src/aws/ssm.ts). Capacity changes only once each says drained. A scale-in first protects the
+   * nodes that stay, so the ASG removes exactly the drained ones. Not drained: nodes that do not
+   * serve (nothing runs there), standalone nodes (TFE has no drain before Active/Active), and
+   * everything with spec.rollout.drain Skip.
+   */
+  private drainBefore(action: Action) {
+    const asg = this.obs.asg;
+    if (!asg || (action.kind !== 'RollAsg' && action.kind !== 'ScaleAsg')) return;
+    const running = asg.instances.filter((i) => !isLeaving(i));
+    if (action.capacity >= running.length) return;
+    let leaving = running;
+    if (action.kind === 'ScaleAsg' && action.capacity > 0) {
+      // Keep nodes already protected, then serving ones on the version the ASG launches, oldest id first.
+      const rank = (i: AsgInstance) =>
+        (i.protectedFromScaleIn ? 0 : 4) + (this.obs.nodeHealth[i.id]?.healthy ? 0 : 2) + (i.launchTemplateVersion === String(asg.launchTemplateVersion) ? 0 : 1);
+      const keep = [...running].sort((a, b) => rank(a) - rank(b) || a.id.localeCompare(b.id)).slice(0, action.capacity);
+      leaving = running.filter((i) => !keep.includes(i));
+      const unprotected = keep.filter((i) => !i.protectedFromScaleIn);
+      if (unprotected.length) {
+        this.act(
+          { kind: 'ProtectInstances', instanceIds: unprotected.map((i) => i.id), protect: true },
+          `protecting ${unprotected.map((i) => i.id).join(', ')} from scale-in so that ${describeAction(action)} removes ${leaving.map((i) => i.id).join(', ')}`,
+        );
+      }
+    }
+    if ((this.spec.rollout?.drain ?? 'Required') === 'Skip') return;
+    // TFE's drain lives in the tfe-admin container, which only Active/Active mode runs (the single node on Redis has it too).
+    const serving = leaving.filter((i) => this.obs.nodeHealth[i.id]?.healthy && this.versionOf(Number(i.launchTemplateVersion))?.install?.settings.enable_active_active?.value === '1');
+    if (serving.length === 0) return;
+    const ids = serving.map((i) => i.id);
+    const before = `before: ${describeAction(action)}`;
+    const drains = this.obs.drains;
+    if (this.obs.drainsError) {
+      this.fail('DrainUnchecked', `cannot read the operator's drain commands (${this.obs.drainsError}): grant the operator ssm:ListCommands and ssm:ListCommandInvocations, or set spec.rollout.drain: Skip to change capacity without draining`);
+    }
+    if (!drains) this.wait(`drain-nodes:${ids.join(',')}`, `reading the drain state of ${ids.join(', ')} ${before}`, 'drain');
+    const notSent = ids.filter((id) => !drains[id]);
+    if (notSent.length) {
+      const timeoutSeconds = Math.ceil(parseDuration(this.spec.rollout?.drainTimeout ?? '30m') / 1000);
+      this.act({ kind: 'DrainNodes', instanceIds: notSent, timeoutSeconds }, `draining TFE on ${notSent.join(', ')} (runs in flight finish, no new ones start) ${before}`);
+    }
+    const said = (id: string) => `${id}: ${drains[id]!.status}${drains[id]!.output ? ` (${drains[id]!.output})` : ''}`;
+    const timedOut = ids.filter((id) => drains[id]!.status === 'TimedOut');
+    const failed = ids.filter((id) => DRAIN_FAILED.has(drains[id]!.status));
+    if (timedOut.length) this.drainTimedOut(`the drain of ${timedOut.map(said).join('; ')} timed out in SSM`);
+    if (failed.length) {
+      this.fail(
+        'DrainFailed',
+        `TFE's node drain failed on ${failed.map(said).join('; ')}; nothing was scaled. Check the node (SSM command ${drains[failed[0]!]!.commandId}), or set spec.rollout.drain: Skip to go on without draining`,
+      );
+    }
+    const pending = ids.filter((id) => drains[id]!.status !== 'Success');
+    if (pending.length) this.wait(`drain-nodes:${ids.join(',')}`, `draining ${pending.map(said).join('; ')} ${before}`, 'drain');
+  }
+
+  private drainTimedOut(what: string): never {
+    this.fail(
+      'DrainTimeout',
+      `${what}; nothing was scaled, so no run was cut off. Let the runs on these nodes finish (or cancel them in TFE), raise spec.rollout.drainTimeout, or set spec.rollout.drain: Skip to go on without draining`,
+    );
+  }
+
+  /** After a scale-in: lift exactly the scale-in protection the operator set (a tag says which). */
+  private ensureUnprotected(asg: ObservedAsg) {
+    const ours = (asg.tags[TAG.protected] ?? '').split(',').filter(Boolean);
+    if (ours.length === 0) return;
+    const present = ours.filter((id) => asg.instances.some((i) => i.id === id));
+    if (present.length === 0) this.act({ kind: 'TagAsg', tags: { [TAG.protected]: '' }, why: 'the protected nodes are gone' }, 'forgetting the scale-in protection of nodes that are gone');
+    this.act({ kind: 'ProtectInstances', instanceIds: present, protect: false }, `scale-in done: lifting the protection of ${present.join(', ')}`);
   }
 
   /**
@@ -927,7 +1003,7 @@ class PlanBuilder {
   }
 
   /** Wait for something the world does by itself; fail (or roll back) past the deadline. */
-  private wait(id: string, message: string, deadline: 'health' | 'step' | 'none', phase: Phase = 'Migrating'): never {
+  private wait(id: string, message: string, deadline: 'health' | 'step' | 'drain' | 'none', phase: Phase = 'Migrating'): never {
     const status = this.ctx.cluster.status;
     const prev = status?.wait;
     // The same wait continues across reconciles and restarts; a spec change starts it afresh
@@ -940,8 +1016,11 @@ class PlanBuilder {
         ? parseDuration(this.spec.health?.timeout ?? '15m')
         : deadline === 'step'
           ? parseDuration(this.spec.rollout?.stepDeadline ?? '30m')
-          : Infinity;
+          : deadline === 'drain'
+            ? parseDuration(this.spec.rollout?.drainTimeout ?? '30m')
+            : Infinity;
     const interval = parseDuration(this.spec.health?.interval ?? '10s');
+    if (this.obs.now - since > limit && deadline === 'drain') this.drainTimedOut(`${message}: not drained after ${Math.round(limit / 1000)}s`);
     if (this.obs.now - since > limit) {
       this.stageFailed(
         'ProgressDeadlineExceeded',
@@ -1058,6 +1137,9 @@ export type { SgRule };
 /** ASG processes that replace or move nodes on their own: suspended while a rollout replaces nodes. */
 export const ROLLOUT_SUSPENDED = ['ReplaceUnhealthy', 'AZRebalance'];
 
+/** SSM invocation statuses that end a drain without it (TimedOut is DrainTimeout). */
+const DRAIN_FAILED = new Set(['Failed', 'Cancelled', 'Cancelling', 'Undeliverable', 'Terminated', 'Delivery Timed Out', 'Execution Timed Out']);
+
 /** EC2's limit on user data: 16 KB in raw form, before base64 (EC2 user guide, "Instance user data"). */
 export const USER_DATA_LIMIT = 16384;
 
@@ -1078,7 +1160,11 @@ export const AWS_REFUSED = 'AwsRefused';
 
 /** The message of a refusal: names the action, so the same refusal is recognised later. */
 export function refusalMessage(action: Action, awsText: string): string {
-  return `AWS refused to ${describeAction(action)}: ${awsText}. Nothing was changed by this action; fix what AWS names (in the TfeCluster spec, its Secrets or the AWS account) and the change of spec retries it`;
+  const hint =
+    action.kind === 'DrainNodes'
+      ? ' (SSM runs commands only on instances whose SSM agent is online: the nodes need the agent running and an instance profile with the AmazonSSMManagedInstanceCore policy; or set spec.rollout.drain: Skip to scale without draining)'
+      : '';
+  return `AWS refused to ${describeAction(action)}: ${awsText}${hint}. Nothing was changed by this action; fix what AWS names (in the TfeCluster spec, its Secrets or the AWS account) and the change of spec retries it`;
 }
 
 /**

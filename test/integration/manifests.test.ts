@@ -320,6 +320,7 @@ describe('manifests/iam: the IRSA role policy', () => {
       'elastic-load-balancing-v2': 'elasticloadbalancing',
       iam: 'iam',
       'secrets-manager': 'secretsmanager',
+      ssm: 'ssm',
       sts: 'sts',
     };
     const used = new Set<string>();

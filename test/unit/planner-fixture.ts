@@ -70,6 +70,8 @@ export function baselineVersion(foreign = false): ObservedTemplateVersion {
 export function world(): Observation {
   return {
     now: Date.parse('2026-11-21T10:00:00Z'),
+    // The operator's drain commands (none yet); the in-memory SSM of planner.test.ts fills it.
+    drains: {},
     inputs: {
       replicatedConfText: JSON.stringify(BASE_CONF),
       settingsText: JSON.stringify(BASE_SETTINGS),

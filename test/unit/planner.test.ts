@@ -12,6 +12,10 @@ import { buildStatus } from '../../src/controller/record.ts';
 import { BASE_CONF, BASE_INSTALL, BASE_SETTINGS, baselineVersion, cluster, world } from './planner-fixture.ts';
 
 let nextInstance = 1;
+/** Every instance a scale-in removed, and whether its drain had finished. */
+const departed: { id: string; drained: boolean; healthy: boolean }[] = [];
+/** Drains never finish (a run that never ends on the node). */
+let drainsHang = false;
 
 /** Apply an action to the in-memory world, as AWS would (instances start unhealthy). */
 function apply(obs: Observation, a: Action): void {
@@ -68,6 +72,15 @@ function apply(obs: Observation, a: Action): void {
         .filter((r) => r.groups.length + r.cidrs.length > 0);
       return;
     }
+    case 'DrainNodes':
+      // As SSM and TFE do: the drain is in progress at first; tick() finishes it.
+      for (const id of a.instanceIds) obs.drains![id] = { commandId: `cmd-${id}`, status: 'InProgress' };
+      return;
+    case 'ProtectInstances':
+      for (const i of asg.instances) if (a.instanceIds.includes(i.id)) i.protectedFromScaleIn = a.protect;
+      asg.tags[TAG.protected] = a.protect ? a.instanceIds.join(',') : '';
+      if (!a.protect) delete asg.tags[TAG.protected];
+      return;
     case 'QueueValidationRun':
       // As TFE does: the run is pending at first; the test moves it on (see validatedWalk).
       obs.validation!.runs.unshift({ id: `run-${obs.validation!.runs.length + 1}`, status: 'pending', stage: a.message.replace(/^.*: stage /, '') });
@@ -90,10 +103,15 @@ function apply(obs: Observation, a: Action): void {
 /** One tick of time: instances converge to desired; new ones turn healthy a tick later. */
 function tick(obs: Observation, healthy = true): void {
   const asg = obs.asg!;
+  for (const d of Object.values(obs.drains ?? {})) if (d.status === 'InProgress' && !drainsHang) d.status = 'Success';
   for (const i of asg.instances) if (healthy && obs.nodeHealth[i.id]?.detail === 'installing') obs.nodeHealth[i.id] = { healthy: true, detail: 'healthy' };
   while (asg.instances.length > asg.desired) {
-    const gone = asg.instances.pop()!;
-    delete obs.nodeHealth[gone.id];
+    // As the ASG does: a scale-in removes unprotected instances only.
+    const idx = asg.instances.map((i) => !i.protectedFromScaleIn).lastIndexOf(true);
+    assert.ok(idx >= 0, 'a scale-in with every instance protected');
+    const [gone] = asg.instances.splice(idx, 1);
+    departed.push({ id: gone!.id, drained: obs.drains?.[gone!.id]?.status === 'Success', healthy: !!obs.nodeHealth[gone!.id]?.healthy });
+    delete obs.nodeHealth[gone!.id];
   }
   while (asg.instances.length < asg.desired) {
     const id = `i-${nextInstance++}`;
@@ -152,6 +170,9 @@ test('a fresh migration walks every step to Ready: 1 -> 0 -> 1 -> 0 -> 2', () =>
       'RollAsg',
       'ScaleAsg',
       'CreateLaunchTemplateVersion',
+      // The single node runs on Redis (Active/Active mode): TFE's drain first. The standalone
+      // baseline node has no drain command.
+      'DrainNodes',
       'RollAsg',
       'ScaleAsg',
       'TagAsg',
@@ -203,7 +224,7 @@ test('an already Active/Active cluster with a new release repaves 2 -> 0 -> 1 ->
   const w = walk(c, obs);
   assert.equal(w.last.phase, 'Ready', w.last.message);
   assert.deepEqual(w.scale, [2, 0, 1, 2]);
-  assert.deepEqual(w.actions.map((a) => a.kind), ['CreateLaunchTemplateVersion', 'RollAsg', 'ScaleAsg', 'ScaleAsg', 'TagAsg']);
+  assert.deepEqual(w.actions.map((a) => a.kind), ['CreateLaunchTemplateVersion', 'DrainNodes', 'RollAsg', 'ScaleAsg', 'ScaleAsg', 'TagAsg']);
   assert.equal(obs.launchTemplate!.versions.at(-1)!.install!.replicatedConf.ReleaseSequence, 550);
 });
 
@@ -1063,4 +1084,93 @@ test('validation: once Ready, TFE is not asked (observe skips it) and the record
   obs.asg!.instances[0]!.id = 'i-replaced';
   obs.nodeHealth['i-replaced'] = { healthy: true, detail: 'healthy' };
   assert.notEqual(step(c, obs).phase, 'Ready');
+});
+
+// --- Drain before capacity goes down ---------------------------------------------------------
+
+test('drain: every serving Active/Active node is drained before a repave takes it down, and none leaves undrained', () => {
+  const c = cluster();
+  const obs = world();
+  ready(c, obs);
+  departed.length = 0;
+  c.spec.release = { sequence: 530 } as never;
+  c.metadata.generation = 2;
+  const w = walk(c, obs);
+  assert.equal(w.last.phase, 'Ready', w.last.message);
+  const drain = w.actions.find((a) => a.kind === 'DrainNodes') as Extract<Action, { kind: 'DrainNodes' }>;
+  assert.equal(drain.instanceIds.length, 2);
+  assert.equal(drain.timeoutSeconds, 1800, 'drainTimeout defaults to 30m');
+  const old = departed.filter((d) => drain.instanceIds.includes(d.id));
+  assert.equal(old.length, 2);
+  assert.ok(old.every((d) => d.drained), JSON.stringify(departed));
+});
+
+test('drain: a scale-in protects the nodes that stay, drains and removes exactly the others, then lifts the protection', () => {
+  const c = cluster({ nodes: 3 } as never);
+  const obs = world();
+  ready(c, obs);
+  departed.length = 0;
+  const before = obs.asg!.instances.map((i) => i.id);
+  c.spec.nodes = 2;
+  c.metadata.generation = 2;
+  const w = walk(c, obs);
+  assert.equal(w.last.phase, 'Ready', w.last.message);
+  assert.deepEqual(w.actions.map((a) => a.kind), ['ProtectInstances', 'DrainNodes', 'ScaleAsg', 'TagAsg', 'ProtectInstances']);
+  const [protect, drain, , , unprotect] = w.actions as [Extract<Action, { kind: 'ProtectInstances' }>, Extract<Action, { kind: 'DrainNodes' }>, Action, Action, Extract<Action, { kind: 'ProtectInstances' }>];
+  assert.equal(protect.kind, 'ProtectInstances');
+  assert.equal(protect.protect, true);
+  assert.equal(drain.kind, 'DrainNodes');
+  assert.equal(w.actions[2]!.kind, 'ScaleAsg');
+  assert.deepEqual(departed.map((d) => d.id), drain.instanceIds, 'the ASG removed exactly the drained node');
+  assert.ok(departed.every((d) => d.drained));
+  assert.deepEqual([...protect.instanceIds, ...drain.instanceIds].sort(), before.sort());
+  assert.equal(unprotect.kind, 'ProtectInstances');
+  assert.equal(unprotect.protect, false);
+  assert.ok(obs.asg!.instances.every((i) => !i.protectedFromScaleIn));
+  assert.equal(obs.asg!.tags[TAG.protected], undefined);
+});
+
+test('drain: a node that never drains stops the repave at drainTimeout (DrainTimeout), with nothing scaled', () => {
+  const c = cluster({ rollout: { drainTimeout: '20s', failurePolicy: 'Rollback' } } as never);
+  const obs = world();
+  ready(c, obs);
+  c.spec.release = { sequence: 530 } as never;
+  c.metadata.generation = 2;
+  drainsHang = true;
+  try {
+    const desired = obs.asg!.desired;
+    const w = walk(c, obs, { max: 100 });
+    assert.equal(w.last.failure?.reason, 'DrainTimeout', w.last.message);
+    assert.match(w.last.message, /not drained after 20s.*nothing was scaled/);
+    assert.equal(obs.asg!.desired, desired);
+    assert.ok(!w.actions.some((a) => a.kind === 'RollAsg'));
+  } finally {
+    drainsHang = false;
+  }
+});
+
+test('drain: a failed drain, or SSM refusing to list commands, is Degraded with what to do; drain Skip goes on without draining', () => {
+  const c = cluster();
+  const obs = world();
+  ready(c, obs);
+  c.spec.release = { sequence: 530 } as never;
+  c.metadata.generation = 2;
+  let p = step(c, obs); // the new version
+  apply(obs, p.action!);
+  p = step(c, obs);
+  assert.equal(p.action?.kind, 'DrainNodes');
+  apply(obs, p.action!);
+  const [first] = (p.action as Extract<Action, { kind: 'DrainNodes' }>).instanceIds;
+  obs.drains![first!] = { commandId: 'cmd-1', status: 'Failed', output: 'replicated: command not found' };
+  p = step(c, obs);
+  assert.equal(p.failure?.reason, 'DrainFailed');
+  assert.match(p.message, /command not found.*spec\.rollout\.drain: Skip/);
+  obs.drains = undefined;
+  obs.drainsError = 'AccessDeniedException: not authorized to perform ssm:ListCommands';
+  p = step(c, obs);
+  assert.equal(p.failure?.reason, 'DrainUnchecked');
+  assert.match(p.message, /ssm:ListCommands/);
+  c.spec.rollout = { ...c.spec.rollout, drain: 'Skip' } as never;
+  p = step(c, obs);
+  assert.equal(p.action?.kind, 'RollAsg', p.message);
 });

@@ -1,0 +1,58 @@
+// TFE's node drain, run on the nodes through AWS Systems Manager Run Command.
+//
+// TFE's Active/Active admin commands (https://www.terraform.io/docs/enterprise/admin/active-active.html,
+// "node-drain"): `tfe-admin node-drain` (an alias of `replicated admin node-drain`) "will
+// quiesce the current node and remove it from service. It will allow current work to complete
+// and safely stop the node from picking up any new jobs from the Redis queue". It acts on the
+// node it runs on only, so it is sent to each leaving node with SendCommand
+// (AWS-RunShellScript); the invocation ends Success once the node is drained.
+
+import { ListCommandInvocationsCommand, ListCommandsCommand, SendCommandCommand, type Command } from '@aws-sdk/client-ssm';
+import type { AwsClients } from './clients.ts';
+import type { ObservedDrain } from '../migration/observation.ts';
+
+/** The drain command (`tfe-admin` is an interactive alias; `replicated` is the binary). */
+export const DRAIN_COMMAND = 'replicated admin node-drain';
+
+/** The Comment on the operator's drain commands: how it finds them again after a restart. */
+export const drainComment = (owner: string) => `tfe-operator drain ${owner}`.slice(0, 100);
+
+export async function sendDrain(aws: AwsClients, instanceIds: string[], owner: string, timeoutSeconds: number): Promise<string> {
+  const out = await aws.ssm.send(
+    new SendCommandCommand({
+      DocumentName: 'AWS-RunShellScript',
+      InstanceIds: instanceIds,
+      Comment: drainComment(owner),
+      Parameters: { commands: [DRAIN_COMMAND], executionTimeout: [String(Math.max(1, Math.round(timeoutSeconds)))] },
+    }),
+  );
+  return out.Command?.CommandId ?? '';
+}
+
+/** The latest operator drain of each instance: its command, status and output. */
+export async function describeDrains(aws: AwsClients, owner: string): Promise<Record<string, ObservedDrain>> {
+  const comment = drainComment(owner);
+  const ours: Command[] = [];
+  let token: string | undefined;
+  do {
+    const page = await aws.ssm.send(new ListCommandsCommand({ NextToken: token }));
+    ours.push(...(page.Commands ?? []).filter((c) => c.Comment === comment));
+    token = page.NextToken;
+  } while (token);
+  ours.sort((a, b) => (a.RequestedDateTime?.getTime() ?? 0) - (b.RequestedDateTime?.getTime() ?? 0));
+  const out: Record<string, ObservedDrain> = {};
+  for (const c of ours) {
+    const page = await aws.ssm.send(new ListCommandInvocationsCommand({ CommandId: c.CommandId, Details: true }));
+    for (const inv of page.CommandInvocations ?? []) {
+      if (!inv.InstanceId) continue;
+      const plugin = inv.CommandPlugins?.[0];
+      const output = (plugin?.Output ?? '').trim();
+      out[inv.InstanceId] = {
+        commandId: c.CommandId ?? '',
+        status: inv.Status ?? 'Pending',
+        ...(output ? { output: output.slice(-300) } : {}),
+      };
+    }
+  }
+  return out;
+}

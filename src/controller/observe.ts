@@ -218,6 +218,9 @@ async function observeDrains(aws: AwsClients, cluster: TfeCluster, instances: nu
   }
 }
 
+const ACCESS_PASSED_TTL_MS = 10 * 60_000;
+const accessPassed = new Map<string, { at: number; result: NodeAccess }>();
+
 async function observeNodeAccess(
   aws: AwsClients,
   cluster: TfeCluster,
@@ -225,8 +228,19 @@ async function observeNodeAccess(
   secrets: Record<string, string | undefined>,
 ): Promise<NodeAccess | undefined> {
   if (steady(cluster) || !profile) return undefined;
+  // A passed check stands for the same profile, secrets and spec for a while: a migration waits
+  // on health every few seconds and need not ask IAM each time. A failed one is asked again (a
+  // person fixes IAM without touching the spec).
+  const key = JSON.stringify([cluster.metadata?.uid, cluster.metadata?.generation, profile, secrets]);
+  const known = accessPassed.get(key);
+  if (known && Date.now() - known.at < ACCESS_PASSED_TTL_MS) return known.result;
   try {
-    return await checkNodeAccess(aws, cluster.spec.aws.region, profile, secrets);
+    const result = await checkNodeAccess(aws, cluster.spec.aws.region, profile, secrets);
+    if (!result.error && !result.noRole && result.denied.length === 0) {
+      if (accessPassed.size > 1000) accessPassed.clear();
+      accessPassed.set(key, { at: Date.now(), result });
+    }
+    return result;
   } catch (err) {
     if (!isTerminalAwsError(err)) throw err;
     return { profile: profile.name ?? profile.arn ?? '', denied: [], error: awsErrorText(err) };

@@ -7,6 +7,7 @@ import { authTokenProblem, plan, type Plan } from '../../src/migration/planner.t
 import type { Action } from '../../src/migration/actions.ts';
 import type { Observation } from '../../src/migration/observation.ts';
 import { TAG } from '../../src/migration/observation.ts';
+import { encPasswordTagFingerprint } from '../../src/migration/targets.ts';
 import type { TfeCluster } from '../../src/api/types.ts';
 import { buildStatus } from '../../src/controller/record.ts';
 import { BASE_CONF, BASE_INSTALL, BASE_SETTINGS, baselineVersion, cluster, world } from './planner-fixture.ts';
@@ -359,6 +360,7 @@ const broken: Array<[string, Breaker, string]> = [
     o.replicationGroup = { id: 'tfe-redis', status: 'available', endpoint: 'x', port: 6379, clusterEnabled: true, transitEncryption: true, atRestEncryption: true, authTokenEnabled: true, ownedByUs: false };
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe');
   }, 'RedisClusterMode'],
   ['external Redis: wrong password', (o, c) => {
     c.spec.redis = { external: { host: 'redis', port: 6379, tls: true, passwordSecretRef: { name: 'r', key: 'p' } } } as never;
@@ -366,6 +368,7 @@ const broken: Array<[string, Breaker, string]> = [
     o.externalRedis = { ok: false, reason: 'AuthFailed', message: 'Redis refused the password' };
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe');
   }, 'RedisAuthFailed'],
   ['external Redis that is not Redis: refused before any change (not even the ownership tags)', (o, c) => {
     c.spec.redis = { external: { host: 'redis', port: 6379, tls: false } } as never;
@@ -375,27 +378,32 @@ const broken: Array<[string, Breaker, string]> = [
     o.inputs.secrets.redisPassword = 'has a space and @ in it';
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe');
   }, 'RedisAuthTokenInvalid'],
   ['Redis auth token shorter than 16 characters', (o) => {
     o.inputs.secrets.redisPassword = 'short-token';
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe');
   }, 'RedisAuthTokenInvalid'],
   ['replication group create-failed', (o) => {
     o.replicationGroup = { id: 'tfe-redis', status: 'create-failed', clusterEnabled: false, transitEncryption: true, atRestEncryption: true, authTokenEnabled: true, ownedByUs: undefined };
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe');
   }, 'RedisCreateFailed'],
   ['user data over 16 KB', (o) => {
     o.inputs.settingsText = JSON.stringify({ ...BASE_SETTINGS, ca_certs: { value: 'x'.repeat(17_000) } });
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe');
   }, 'UserDataTooLarge'],
   ['external Redis: cluster mode', (o, c) => {
     c.spec.redis = { external: { host: 'redis', port: 6379, tls: true } } as never;
     o.externalRedis = { ok: false, reason: 'ClusterMode', message: 'cluster mode' };
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe');
   }, 'RedisClusterMode'],
 ];
 
@@ -771,6 +779,7 @@ test('a replication group that is creating is waited for (its owner unknown); mo
   fresh.replicationGroup = { id: 'tfe-redis', status: 'creating', clusterEnabled: false, transitEncryption: true, atRestEncryption: true, authTokenEnabled: true, ownedByUs: undefined };
   fresh.asg!.tags[TAG.owner] = 'tfe/tfe';
   fresh.asg!.tags[TAG.baselineVersion] = '1';
+  fresh.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(fresh.inputs.secrets.encPassword!, 'tfe');
   const p = plan({ cluster: c2, obs: fresh, salt: 'salt' });
   assert.equal(p.action, undefined);
   assert.match(p.message, /waiting for replication group tfe-redis to become available \(now creating\)/);

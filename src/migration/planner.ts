@@ -101,6 +101,8 @@ class PlanBuilder {
   private redis: Plan['redis'];
   private lt: Plan['launchTemplate'];
   private fingerprintValue?: string;
+  /** The Secret's fingerprint, kept in status once checked against the install (checkEncryptionPassword). */
+  private verifiedFingerprint?: string;
   private step: Step = 'Validate';
   /** The validated base settings (set by validateInputs). */
   private inputs?: ReturnType<PlanBuilder['validateInputs']>;
@@ -269,7 +271,9 @@ class PlanBuilder {
         `the enc_password in the Secret changed (fingerprint ${fp}, expected ${known}); refusing to roll it out because TFE could no longer decrypt its data. Restore the previous value in the Secret; to really rotate it, follow HashiCorp's re-keying procedure and then clear status.encryptionPasswordFingerprint (kubectl patch tfecluster ${this.name} -n ${this.ns} --subresource=status --type=merge -p '{"status":{"encryptionPasswordFingerprint":null}}') and remove the tag ${TAG.encPasswordFingerprint} from the Auto Scaling Group ${this.spec.autoScalingGroupName}`,
       );
     }
-    this.fingerprintValue = fp;
+    // Recorded in status only once checkEncryptionPassword found it to be the install's value.
+    this.fingerprintValue = known;
+    this.verifiedFingerprint = fp;
     if (!inputs.secrets.license?.length) {
       this.fail('InputMissing', 'the license is empty: put it in the Secret named by spec.settings.licenseSecretRef');
     }
@@ -289,6 +293,11 @@ class PlanBuilder {
    * or from the secret it names (observe.ts). Never the value in a message: only where it came from.
    */
   private checkEncryptionPassword(asg: ObservedAsg) {
+    this.verifyEncryptionPassword(asg);
+    this.fingerprintValue = this.verifiedFingerprint;
+  }
+
+  private verifyEncryptionPassword(asg: ObservedAsg) {
     const enc = this.obs.inputs.secrets.encPassword!;
     const tagged = asg.tags[TAG.encPasswordFingerprint];
     const prev = this.previousCondition(ENC_CONDITION);

@@ -995,6 +995,7 @@ for (const [name, setUp, want] of encRows) {
     }
     if (want.reason) {
       assert.equal(p.failure?.reason, want.reason, p.message);
+      assert.equal(p.encryptionPasswordFingerprint, undefined, 'a refused value must not become the recorded fingerprint');
       assert.equal(p.action, undefined);
       assert.match(p.message, /spec\.encryptionPasswordSecretRef/);
       assert.match(p.message, /nothing was changed/);

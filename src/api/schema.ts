@@ -558,8 +558,20 @@ export const ValidationSchema = Type.Object(
       errorMessage: `${V}.workspace must be a TFE workspace name: letters, digits, - and _`,
     }),
     tokenSecretRef: SecretKeyRef(`${V}.tokenSecretRef`, 'The Secret key holding a TFE API token allowed to queue runs in the workspace.'),
+    apply: Type.Optional(
+      Type.Boolean({
+        description: 'Queue an auto-applied run instead of a plan-only one (the workspace then really changes its resources). Default false.',
+        default: false,
+      }),
+    ),
+    caSecretRef: Type.Optional(
+      SecretKeyRef(`${V}.caSecretRef`, "The Secret key holding a PEM CA bundle that signs TFE's certificate, when a private CA does (the system's roots otherwise)."),
+    ),
   },
-  { description: 'Optional functional check after each step: a run in a canary workspace must succeed.' },
+  {
+    description:
+      'Optional functional check of each stage: once its nodes are healthy, the operator queues a run in this workspace (plan-only unless apply) and the stage passes only when the run finishes; an errored or canceled run fails the stage (spec.rollout.failurePolicy), one that does not finish within spec.health.timeout too.',
+  },
 );
 
 const N = `${S}.node`;
@@ -802,6 +814,17 @@ export const TfeClusterStatusSchema = Type.Object(
           ),
         },
         { description: 'TFE nodes.' },
+      ),
+    ),
+    validation: Type.Optional(
+      Type.Object(
+        {
+          runId: Type.String({ description: 'The last validation run.', maxLength: 64 }),
+          url: Type.String({ description: "The run's page in TFE.", maxLength: 2048 }),
+          status: Type.String({ description: "The run's status in TFE (e.g. planning, planned_and_finished, errored).", maxLength: 64 }),
+          stage: Type.String({ description: 'What it validates: launch template version, node count and the nodes.', maxLength: 253 }),
+        },
+        { description: 'The validation run of the current (or last) stage, when spec.validation is set.' },
       ),
     ),
     encryptionPasswordFingerprint: Type.Optional(

@@ -9,6 +9,7 @@ import { createReplicationGroup } from '../aws/elasticache.ts';
 import { createVersionFrom } from '../aws/launchtemplates.ts';
 import { authorizeIngress, revokeIngress } from '../aws/securitygroups.ts';
 import { putSecret } from '../aws/secrets.ts';
+import { createRun, runUrl } from '../tfe/runs.ts';
 import type { Action, SecretSource } from '../migration/actions.ts';
 import type { Observation, SecretInputs } from '../migration/observation.ts';
 
@@ -82,6 +83,13 @@ export async function act(ctx: ActContext, action: Action): Promise<string> {
     case 'DetachTargetGroups':
       await detachTargetGroups(aws, asgName, action.arns);
       return `detached target group(s) ${action.names.join(', ')} from ${asgName}: the admin console (8800) is closed and then disabled for Active/Active`;
+    case 'QueueValidationRun': {
+      const token = obs.inputs.secrets.validationToken;
+      if (token === undefined) throw new Error('no value for secret validationToken');
+      const run = await createRun({ address: action.address, token, ca: obs.inputs.validationCa }, action.workspaceId, action.message, action.apply);
+      const [org, ws] = action.workspace.split('/') as [string, string];
+      return `queued validation run ${run.id} in workspace ${action.workspace} (${run.status}): ${runUrl(action.address, org, ws, run.id)}`;
+    }
     case 'SetAsgVersion':
       await setAsgVersion(aws, asgName, obs.launchTemplate!.id, action.version, obs.asg?.mixedInstances);
       return `pointed ${asgName} back at launch template version ${action.version}`;

@@ -12,12 +12,13 @@ import { describeTargetGroups, describeTargetHealth } from '../aws/targetgroups.
 import { checkNodeAccess } from '../aws/iam.ts';
 import { awsErrorCode, awsErrorText, isTerminalAwsError } from '../aws/errors.ts';
 import { readConfigMap, readSecretBytes, readSecretKey, type Kube } from '../kube/client.ts';
-import { TAG, type Inputs, type NodeAccess, type NodeHealth, type Observation, type ObservedAsg, type ObservedLaunchTemplate } from '../migration/observation.ts';
+import { TAG, type Inputs, type NodeAccess, type NodeHealth, type Observation, type ObservedAsg, type ObservedLaunchTemplate, type ObservedValidation } from '../migration/observation.ts';
 import { fileSecretName, secretName } from '../migration/targets.ts';
 import { probeRedis } from '../redis/probe.ts';
 import { parsePtfeSettings } from '../tfe/settings.ts';
 import { nodeHealthUrl, probeHealth } from '../tfe/health.ts';
 import { encPasswordFromSecretString, findEncPasswordSource } from '../tfe/userdata-scan.ts';
+import { findWorkspace, listRuns, TfeApiError, validationStageOf } from '../tfe/runs.ts';
 
 interface SecretRef {
   name: string;
@@ -61,6 +62,8 @@ export async function readInputs(kube: Kube, cluster: TfeCluster): Promise<Input
     const v = await bytes(f.secretKeyRef, `file ${f.path}`);
     if (v !== undefined) files[f.path] = v;
   }
+  const validationToken = await secret(spec.validation?.tokenSecretRef, 'validation API token');
+  const validationCa = await secret(spec.validation?.caSecretRef, 'validation CA');
   const preRef = spec.node?.preInstallScriptRef;
   const preInstallScript = preRef ? (await readConfigMap(kube, ns, preRef.name))?.[preRef.key] : undefined;
   if (preRef && preInstallScript === undefined) missing.push(`ConfigMap ${ns}/${preRef.name} key ${preRef.key} (pre-install script)`);
@@ -68,7 +71,8 @@ export async function readInputs(kube: Kube, cluster: TfeCluster): Promise<Input
     replicatedConfText: cm?.[confKey],
     settingsText: cm?.[settingsKey],
     ...(preInstallScript === undefined ? {} : { preInstallScript }),
-    secrets: { encPassword, license, redisPassword, settings, files },
+    ...(validationCa === undefined ? {} : { validationCa }),
+    secrets: { encPassword, license, redisPassword, settings, files, ...(validationToken === undefined ? {} : { validationToken }) },
     missing,
   };
 }
@@ -130,6 +134,8 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
     Object.fromEntries(nodeSecrets.map((n) => [n, awsSecrets[n]?.arn])),
   );
 
+  const validation = await observeValidation(cluster, inputs);
+
   const caRef = spec.health?.caSecretRef;
   const probeOpts = {
     insecureSkipTLSVerify: spec.health?.insecureSkipTLSVerify ?? false,
@@ -174,6 +180,7 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
     nodeAccess,
     nodeHealth,
     lbHealth,
+    validation,
     ...(encPasswordInUse ? { encPasswordInUse } : {}),
   };
 }
@@ -215,14 +222,41 @@ function settingsHostname(text: string | undefined): string | undefined {
  * whether the baseline version's instance profile may read the secrets the nodes need (name ->
  * ARN, undefined while not stored yet). Skipped when Ready: no IAM calls in steady state.
  */
+/** Ready for the current spec: checks that only matter on the way there are skipped. */
+function steady(cluster: TfeCluster): boolean {
+  return cluster.status?.phase === 'Ready' && cluster.status.observedGeneration === cluster.metadata?.generation;
+}
+
+/**
+ * Until Ready for the current spec: spec.validation's workspace, and this TfeCluster's
+ * validation runs in it (found by their message, so a run is never queued twice).
+ */
+async function observeValidation(cluster: TfeCluster, inputs: Inputs): Promise<ObservedValidation | undefined> {
+  const v = cluster.spec.validation;
+  const token = inputs.secrets.validationToken;
+  if (!v || !token || steady(cluster)) return undefined;
+  const api = { address: v.address, token, ...(inputs.validationCa ? { ca: inputs.validationCa } : {}) };
+  const owner = `${cluster.metadata!.namespace}/${cluster.metadata!.name}`;
+  try {
+    const workspaceId = await findWorkspace(api, v.organization, v.workspace);
+    const runs = (await listRuns(api, workspaceId)).flatMap((r) => {
+      const stage = validationStageOf(owner, r.message);
+      return stage ? [{ id: r.id, status: r.status, stage }] : [];
+    });
+    return { workspaceId, runs };
+  } catch (err) {
+    if (!(err instanceof TfeApiError)) throw err;
+    return { runs: [], error: { ...(err.status === undefined ? {} : { status: err.status }), detail: err.message } };
+  }
+}
+
 async function observeNodeAccess(
   aws: AwsClients,
   cluster: TfeCluster,
   profile: { arn?: string; name?: string } | undefined,
   secrets: Record<string, string | undefined>,
 ): Promise<NodeAccess | undefined> {
-  const steady = cluster.status?.phase === 'Ready' && cluster.status.observedGeneration === cluster.metadata?.generation;
-  if (steady || !profile) return undefined;
+  if (steady(cluster) || !profile) return undefined;
   try {
     return await checkNodeAccess(aws, cluster.spec.aws.region, profile, secrets);
   } catch (err) {

@@ -5,6 +5,7 @@ import type { Condition, TfeCluster, TfeClusterStatus } from '../api/types.ts';
 import { setConditions } from '../api/conditions.ts';
 import type { Plan } from '../migration/planner.ts';
 import { canonicalJson } from '../migration/targets.ts';
+import { RUN_SUCCEEDED, runEnded } from '../tfe/runs.ts';
 
 export function buildStatus(cluster: TfeCluster, plan: Plan, now: Date): TfeClusterStatus {
   const old = cluster.status ?? {};
@@ -20,6 +21,7 @@ export function buildStatus(cluster: TfeCluster, plan: Plan, now: Date): TfeClus
     redis: plan.redis,
     launchTemplate: plan.launchTemplate,
     encryptionPasswordFingerprint: plan.encryptionPasswordFingerprint,
+    validation: plan.validation,
     approval: plan.approval,
     wait: plan.wait,
     lastAction: old.lastAction,
@@ -58,6 +60,11 @@ export function eventsFor(old: TfeClusterStatus | undefined, next: TfeClusterSta
   const degraded = cond(next, 'Degraded');
   if (degraded?.status === 'True' && (cond(old, 'Degraded')?.status !== 'True' || cond(old, 'Degraded')?.reason !== degraded.reason)) {
     out.push({ type: 'Warning', reason: degraded.reason, message: degraded.message });
+  }
+  const run = next.validation;
+  if (run && (run.runId !== old?.validation?.runId || run.status !== old.validation.status) && runEnded(run.status)) {
+    const ok = RUN_SUCCEEDED.has(run.status);
+    out.push({ type: ok ? 'Normal' : 'Warning', reason: ok ? 'ValidationPassed' : 'ValidationFailed', message: `validation run ${run.runId} (stage ${run.stage}) ended ${run.status}: ${run.url}` });
   }
   const drifted = cond(next, 'Drifted');
   if (drifted?.status === 'True' && (cond(old, 'Drifted')?.status !== 'True' || cond(old, 'Drifted')?.reason !== drifted.reason)) {

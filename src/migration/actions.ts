@@ -65,7 +65,9 @@ export type Action =
   | { kind: 'SuspendProcesses'; processes: string[] }
   | { kind: 'ResumeProcesses'; processes: string[] }
   /** Detach target groups that check the admin console (8800) before it is closed or disabled. */
-  | { kind: 'DetachTargetGroups'; arns: string[]; names: string[] };
+  | { kind: 'DetachTargetGroups'; arns: string[]; names: string[] }
+  /** Queue spec.validation's run (the token is read from inputs by act.ts). */
+  | { kind: 'QueueValidationRun'; address: string; workspaceId: string; workspace: string; message: string; apply: boolean };
 
 export function isDisruptive(action: Action): boolean {
   if (action.kind === 'RollAsg') return true;
@@ -109,6 +111,8 @@ export function describeAction(action: Action): string {
       return `resume the Auto Scaling Group processes ${action.processes.join(', ')}`;
     case 'DetachTargetGroups':
       return `detach target group(s) ${action.names.join(', ')} (the Replicated admin console, port 8800) from the Auto Scaling Group`;
+    case 'QueueValidationRun':
+      return `queue a ${action.apply ? 'run (auto-apply)' : 'plan-only run'} in TFE workspace ${action.workspace}`;
   }
 }
 

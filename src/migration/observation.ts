@@ -158,6 +158,8 @@ export interface SecretInputs {
   settings: Record<string, string>;
   /** spec.node.files: path -> the file's exact bytes. */
   files: Record<string, Uint8Array>;
+  /** spec.validation.tokenSecretRef's TFE API token. */
+  validationToken?: string;
 }
 
 export interface Inputs {
@@ -165,6 +167,8 @@ export interface Inputs {
   settingsText?: string;
   /** spec.node.preInstallScriptRef's text. */
   preInstallScript?: string;
+  /** spec.validation.caSecretRef's PEM bundle (not a secret, but kept in a Secret). */
+  validationCa?: string;
   secrets: SecretInputs;
   /** References that could not be read: "Secret tfe/tfe-secrets key enc_password". */
   missing: string[];
@@ -203,6 +207,22 @@ export interface Observation {
    * `unknown` says why it could not be found (then the operator goes on without the comparison).
    */
   encPasswordInUse?: { value?: string; source: string; unknown?: string };
-  /** Result of the optional functional validation against TFE's API, when it ran. */
-  validation?: NodeHealth;
+  /** spec.validation's workspace and the operator's runs in it (read until Ready). */
+  validation?: ObservedValidation;
+}
+
+/** A run the operator queued for validation (its message names the TfeCluster and the stage). */
+export interface ObservedRun {
+  id: string;
+  status: string;
+  /** The stage key the run's message carries. */
+  stage: string;
+}
+
+export interface ObservedValidation {
+  workspaceId?: string;
+  /** The operator's validation runs for this TfeCluster, newest first. */
+  runs: ObservedRun[];
+  /** TFE could not be asked: HTTP status when it answered, and its words. */
+  error?: { status?: number; detail: string };
 }

@@ -15,6 +15,7 @@ import type { Observation, ObservedAsg, ObservedTemplateVersion, RolloutMode, Sg
 import { isLeaving, TAG } from './observation.ts';
 import { contentHash, encPasswordTagFingerprint, fingerprint, isActiveActive, NODE_SECRET_ACTION, renderTargets, secretName, type Target } from './targets.ts';
 import { checkNetwork, isConsoleGroup } from './network.ts';
+import { RUN_FAILED, RUN_SUCCEEDED, runUrl, validationMessage } from '../tfe/runs.ts';
 
 
 export type Step = 'Validate' | 'Redis' | 'SingleNode' | 'ScaleOut' | 'Done' | 'Upgrade' | 'Scale' | 'Rollback';
@@ -62,6 +63,8 @@ export interface Plan {
   redis?: { endpoint?: string; port?: number; replicationGroupId?: string; managed: boolean };
   launchTemplate?: { id?: string; baselineVersion?: number; currentVersion?: number; lastGoodVersion?: number };
   encryptionPasswordFingerprint?: string;
+  /** The validation run of the stage being validated (spec.validation). */
+  validation?: { runId: string; url: string; status: string; stage: string };
   approval?: { waitingFor: string; description: string };
   /** The wait in progress and since when (kept in status to judge deadlines across restarts). */
   wait?: { id: string; since: string };
@@ -103,6 +106,8 @@ class PlanBuilder {
   private fingerprintValue?: string;
   /** The Secret's fingerprint, kept in status once checked against the install (checkEncryptionPassword). */
   private verifiedFingerprint?: string;
+  /** The stage's validation run, for status. */
+  private validation?: Plan['validation'];
   private step: Step = 'Validate';
   /** The validated base settings (set by validateInputs). */
   private inputs?: ReturnType<PlanBuilder['validateInputs']>;
@@ -140,6 +145,7 @@ class PlanBuilder {
     this.validateUserDataSize(baseline);
     this.validateGracePeriod(asg);
     this.checkNodeAccess(baseline);
+    this.checkValidationAccess();
     this.detachConsoleTargetGroups(asg);
     this.validateNetwork(asg, baseline);
     this.condition('Validated', 'True', 'ChecksPassed', 'settings, Auto Scaling Group, launch template and network are ready');
@@ -737,6 +743,15 @@ class PlanBuilder {
   /** Continue only when `count` instances run `version` and all are healthy, and the load balancer too. */
   private waitHealthy(asg: ObservedAsg, version: number, count: number, conditionType: string) {
     const onVersion = asg.instances.filter((i) => !isLeaving(i) && i.launchTemplateVersion === String(version));
+    // A failed validation run fails its stage at once, even while the nodes turn unhealthy too.
+    const stage = this.validationStage(version, count, onVersion.map((i) => i.id));
+    if (stage?.run && RUN_FAILED.has(stage.run.status)) {
+      this.stageFailed(
+        'ValidationRunFailed',
+        `validation run ${stage.run.id} in workspace ${this.spec.validation!.organization}/${this.spec.validation!.workspace} ended ${stage.run.status} (${this.validation!.url})`,
+        'Read the run in TFE, fix the cause, then change the spec to queue a new one (any change but spec.rollout.paused and spec.deletionPolicy)',
+      );
+    }
     const healthy = onVersion.filter((i) => this.obs.nodeHealth[i.id]?.healthy);
     const stale = asg.instances.length - onVersion.length;
     if (onVersion.length < count || healthy.length < count || stale > 0) {
@@ -747,8 +762,49 @@ class PlanBuilder {
     if (this.spec.health?.url && !this.obs.lbHealth?.healthy) {
       this.wait(`lb:${version}:${count}`, `nodes healthy; waiting for the load balancer health check (${this.obs.lbHealth?.detail ?? 'no answer yet'})`, 'health');
     }
-    if (this.spec.validation && !this.obs.validation?.healthy) {
-      this.wait(`validate:${version}:${count}`, `validating with a run in workspace ${this.spec.validation.workspace} (${this.obs.validation?.detail ?? 'not run yet'})`, 'health');
+    if (stage) this.validateStage(stage.key, stage.run);
+  }
+
+  /** The stage a validation run validates (version, count, the very nodes, the spec) and its run. */
+  private validationStage(version: number, count: number, instanceIds: string[]) {
+    const v = this.spec.validation;
+    if (!v) return undefined;
+    const key = `v${version}x${count}-${contentHash({ nodes: [...instanceIds].sort(), retry: this.retryKey() })}`;
+    // TFE is not asked while Ready for the current spec (observe skips it): the run status
+    // recorded for this very stage (same nodes, same spec) stands for it then.
+    const recorded = this.ctx.cluster.status?.validation;
+    const run = this.obs.validation ? this.obs.validation.runs.find((r) => r.stage === key) : recorded?.stage === key ? { id: recorded.runId, status: recorded.status, stage: key } : undefined;
+    if (run) this.validation = { runId: run.id, url: runUrl(v.address, v.organization, v.workspace, run.id), status: run.status, stage: key };
+    return { key, run };
+  }
+
+  /** Once the stage's nodes serve: queue its run, then wait until it finishes (spec.health.timeout). */
+  private validateStage(key: string, run: { id: string; status: string } | undefined) {
+    const v = this.spec.validation!;
+    const where = `workspace ${v.organization}/${v.workspace}`;
+    if (run && RUN_SUCCEEDED.has(run.status)) return;
+    if (run) this.wait(`validate:${key}`, `validation run ${run.id} in ${where} is ${run.status} (${this.validation!.url})`, 'health');
+    const seen = this.obs.validation;
+    if (!seen?.workspaceId) {
+      this.wait(`validate:${key}`, `nodes healthy; cannot queue the validation run in ${where} yet: ${seen?.error?.detail ?? 'TFE not asked yet'}`, 'health');
+    }
+    this.act(
+      { kind: 'QueueValidationRun', address: v.address, workspaceId: seen.workspaceId, workspace: `${v.organization}/${v.workspace}`, message: validationMessage(`${this.ns}/${this.name}`, key), apply: v.apply ?? false },
+      `nodes healthy: queueing a ${v.apply ? 'run (auto-apply)' : 'plan-only run'} in ${where} to validate`,
+    );
+  }
+
+  /** Before any write: TFE refused the token or does not know the workspace. */
+  private checkValidationAccess() {
+    const v = this.spec.validation;
+    const status = this.obs.validation?.error?.status;
+    if (!v || status === undefined) return;
+    const words = this.obs.validation!.error!.detail;
+    if (status === 401 || status === 403) {
+      this.fail('ValidationUnauthorized', `TFE refused the API token of spec.validation.tokenSecretRef (${words}): put a token there that may read workspace ${v.organization}/${v.workspace} and queue runs in it (a team or user token; organization tokens cannot queue runs)`);
+    }
+    if (status === 404) {
+      this.fail('ValidationWorkspaceNotFound', `TFE has no workspace ${v.workspace} in organization ${v.organization} that the token may see (${words}): fix spec.validation.organization / spec.validation.workspace, or give the token access`);
     }
   }
 
@@ -953,19 +1009,24 @@ class PlanBuilder {
           : Infinity;
     const interval = parseDuration(this.spec.health?.interval ?? '10s');
     if (this.obs.now - since > limit) {
-      const what = `${message}: gave up after ${Math.round(limit / 1000)}s`;
-      if ((this.spec.rollout?.failurePolicy ?? 'Pause') === 'Rollback' && this.obs.asg && this.step !== 'Rollback') {
-        const baseline = this.versionOf(numberTag(this.obs.asg, TAG.baselineVersion) ?? this.lt?.baselineVersion);
-        if (baseline) this.rollback(this.obs.asg, baseline, 'ProgressDeadlineExceeded', what, waitState);
-      }
-      this.fail(
+      this.stageFailed(
         'ProgressDeadlineExceeded',
-        `${what}. The operator carries on if it becomes healthy; fix the cause and change the spec (e.g. spec.health.timeout) to restart the wait, or annotate tfe.operators.dev/abort=true to roll back`,
+        `${message}: gave up after ${Math.round(limit / 1000)}s`,
+        'The operator carries on if it becomes healthy; fix the cause and change the spec (e.g. spec.health.timeout) to restart the wait',
         waitState,
       );
     }
     this.condition('Progressing', 'True', 'Waiting', message);
     throw new Stop(this.finish({ phase, message, requeueAfterMs: interval, wait: waitState }));
+  }
+
+  /** A stage failed: roll back with failurePolicy Rollback, else hold Degraded. */
+  private stageFailed(reason: string, what: string, retry: string, waitState?: Plan['wait']): never {
+    if ((this.spec.rollout?.failurePolicy ?? 'Pause') === 'Rollback' && this.obs.asg && this.step !== 'Rollback') {
+      const baseline = this.versionOf(numberTag(this.obs.asg, TAG.baselineVersion) ?? this.lt?.baselineVersion);
+      if (baseline) this.rollback(this.obs.asg, baseline, reason, what, waitState);
+    }
+    this.fail(reason, `${what}. ${retry}, or annotate tfe.operators.dev/abort=true to roll back`, waitState);
   }
 
   /** `requeueAfterMs`: look again that soon (a failure that may heal by itself), else at the resync. */
@@ -1027,6 +1088,7 @@ class PlanBuilder {
       redis: this.redis,
       launchTemplate: this.lt ? { ...this.lt, currentVersion: asg?.launchTemplateVersion } : undefined,
       encryptionPasswordFingerprint: this.fingerprintValue ?? this.ctx.cluster.status?.encryptionPasswordFingerprint,
+      validation: this.validation ?? this.ctx.cluster.status?.validation,
       targets: this.lastTargets ? { ...this.lastTargets, redisKnown: true } : this.previewTargets,
       ...p,
     };

@@ -197,6 +197,10 @@ async function main(): Promise<void> {
     REDIS_CA_FILE: redis.caFile,
     REDIS_PASSWORD: redis.password,
     TFE_SIM_URL: sim.url,
+    // The TFE API stand-in on TFE_SIM_URL (spec.validation): its organization, workspace and token.
+    TFE_SIM_API_ORGANIZATION: sim.tfeApi.organization,
+    TFE_SIM_API_WORKSPACE: sim.tfeApi.workspace,
+    TFE_SIM_API_TOKEN: sim.tfeApi.token,
     SANDBOX_DIR: dir,
     SANDBOX_NAMESPACE: aws.namespace,
     SANDBOX_WORLD: aws.world,

@@ -69,6 +69,10 @@ function apply(obs: Observation, a: Action): void {
         .filter((r) => r.groups.length + r.cidrs.length > 0);
       return;
     }
+    case 'QueueValidationRun':
+      // As TFE does: the run is pending at first; the test moves it on (see validatedWalk).
+      obs.validation!.runs.unshift({ id: `run-${obs.validation!.runs.length + 1}`, status: 'pending', stage: a.message.replace(/^.*: stage /, '') });
+      return;
     case 'SetAsgVersion':
       asg.launchTemplateVersion = a.version;
       asg.launchTemplateVersionSpec = String(a.version);
@@ -1018,4 +1022,116 @@ test('enc_password: with the fingerprint tag in place, the running install is no
   const p = plan({ cluster: c, obs, salt: 'salt' });
   assert.notEqual(p.phase, 'Degraded', p.message);
   assert.equal(p.conditions.find((x) => x.type === 'EncryptionPasswordVerified')?.reason, 'MatchesRecordedFingerprint');
+});
+
+// --- spec.validation: a run per stage, in the in-memory TFE of obs.validation -----------------
+
+const validation = { address: 'https://tfe.example.com', organization: 'acme', workspace: 'canary', tokenSecretRef: { name: 'tfe-api', key: 'token' } };
+
+/** walk(), where each queued run ends `outcome` one tick after it was queued (undefined: never). */
+function validatedWalk(c: TfeCluster, obs: Observation, outcome: string | undefined, max = 100): Walk {
+  const actions: Action[] = [];
+  const scale = [obs.asg!.desired];
+  let last!: Plan;
+  for (let i = 0; i < max; i++) {
+    for (const r of obs.validation!.runs) if (r.status === 'pending' && outcome) r.status = outcome;
+    last = step(c, obs);
+    if (last.action) {
+      actions.push(last.action);
+      apply(obs, last.action);
+      if (obs.asg!.desired !== scale.at(-1)) scale.push(obs.asg!.desired);
+    } else if (last.requeueAfterMs === undefined) break;
+    tick(obs, true);
+  }
+  return { actions, scale, last };
+}
+
+test('validation: one run per stage, queued once its nodes are healthy; Ready only after both passed', () => {
+  const c = cluster({ validation } as never);
+  const obs = world();
+  obs.validation = { workspaceId: 'ws-1', runs: [] };
+  const w = validatedWalk(c, obs, 'planned_and_finished');
+  assert.equal(w.last.phase, 'Ready', w.last.message);
+  const kinds = w.actions.map((a) => a.kind);
+  assert.deepEqual(kinds.filter((k) => k === 'QueueValidationRun').length, 2);
+  // Each run comes after the roll of its stage and before the next step's first action.
+  assert.equal(kinds[kinds.indexOf('QueueValidationRun') - 1], 'ScaleAsg');
+  assert.equal(kinds.at(-2), 'QueueValidationRun');
+  const queued = w.actions.filter((a) => a.kind === 'QueueValidationRun') as Extract<Action, { kind: 'QueueValidationRun' }>[];
+  assert.match(queued[0]!.message, /^tfe-operator validation of tfe\/tfe: stage v2x1-[0-9a-f]{12}$/);
+  assert.match(queued[1]!.message, /stage v3x2-/);
+  assert.equal(queued[0]!.apply, false, 'plan-only by default');
+  assert.deepEqual(w.last.validation, { runId: 'run-2', url: 'https://tfe.example.com/app/acme/workspaces/canary/runs/run-2', status: 'planned_and_finished', stage: queued[1]!.message.split('stage ')[1] });
+});
+
+test('validation: a run that errors fails its stage: Rollback rolls back, Pause holds Degraded and queues nothing more', () => {
+  for (const failurePolicy of ['Rollback', 'Pause']) {
+    const c = cluster({ validation, rollout: { failurePolicy, approval: 'Automatic' } } as never);
+    const obs = world();
+    obs.validation = { workspaceId: 'ws-1', runs: [] };
+    const w = validatedWalk(c, obs, 'errored', 30);
+    const queued = w.actions.filter((a) => a.kind === 'QueueValidationRun').length;
+    assert.equal(queued, 1, failurePolicy);
+    if (failurePolicy === 'Rollback') {
+      const roll = w.actions.find((a) => a.kind === 'RollAsg' && a.mode === 'rollback');
+      assert.ok(roll, 'rolled back');
+      assert.equal(cond(w.last, 'Degraded')?.reason, 'ValidationRunFailed');
+    } else {
+      assert.equal(w.last.phase, 'Degraded');
+      assert.equal(w.last.failure?.reason, 'ValidationRunFailed');
+      assert.match(w.last.message, /validation run run-1 in workspace acme\/canary ended errored \(https:\/\/tfe\.example\.com\/app\/acme\/workspaces\/canary\/runs\/run-1\)/);
+      assert.equal(step(c, obs).action, undefined, 'the same spec does not queue again');
+    }
+  }
+});
+
+test('validation: a run that never finishes hits spec.health.timeout, naming the run', () => {
+  const c = cluster({ validation, health: { nodeUrlTemplate: 'http://x/{instanceId}', timeout: '30s', interval: '1s' } } as never);
+  const obs = world();
+  obs.validation = { workspaceId: 'ws-1', runs: [] };
+  const w = validatedWalk(c, obs, undefined, 200);
+  assert.equal(w.last.failure?.reason, 'ProgressDeadlineExceeded');
+  assert.match(w.last.message, /validation run run-1 in workspace acme\/canary is pending/);
+});
+
+test('validation: TFE refusing the token (401) or not knowing the workspace (404) stops before any write', () => {
+  for (const [status, reason, field] of [
+    [401, 'ValidationUnauthorized', 'spec.validation.tokenSecretRef'],
+    [403, 'ValidationUnauthorized', 'spec.validation.tokenSecretRef'],
+    [404, 'ValidationWorkspaceNotFound', 'spec.validation.workspace'],
+  ] as const) {
+    const c = cluster({ validation } as never);
+    const obs = world();
+    obs.validation = { runs: [], error: { status, detail: `GET /api/v2/organizations/acme/workspaces/canary: HTTP ${status}` } };
+    const p = step(c, obs);
+    assert.equal(p.action, undefined);
+    assert.equal(p.failure?.reason, reason);
+    assert.ok(p.message.includes(field), p.message);
+  }
+});
+
+test('validation: TFE unreachable while nodes are healthy is a wait with its words, not a failure', () => {
+  const c = cluster({ validation } as never);
+  const obs = world();
+  obs.validation = { runs: [], error: { detail: 'GET https://tfe.example.com/api/v2/...: connect ECONNREFUSED' } };
+  const w = validatedWalk(c, obs, 'planned_and_finished', 12);
+  assert.equal(w.last.phase, 'Migrating');
+  assert.match(w.last.message, /cannot queue the validation run in workspace acme\/canary yet: .*ECONNREFUSED/);
+});
+
+test('validation: once Ready, TFE is not asked (observe skips it) and the recorded run of the same stage stands', () => {
+  const c = cluster({ validation } as never);
+  const obs = world();
+  obs.validation = { workspaceId: 'ws-1', runs: [] };
+  assert.equal(validatedWalk(c, obs, 'planned_and_finished').last.phase, 'Ready');
+  obs.validation = undefined;
+  for (let i = 0; i < 3; i++) {
+    const p = step(c, obs);
+    assert.equal(p.phase, 'Ready', p.message);
+    assert.equal(p.action, undefined);
+  }
+  // Other nodes are another stage: the record does not stand for them.
+  obs.asg!.instances[0]!.id = 'i-replaced';
+  obs.nodeHealth['i-replaced'] = { healthy: true, detail: 'healthy' };
+  assert.notEqual(step(c, obs).phase, 'Ready');
 });

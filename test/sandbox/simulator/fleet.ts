@@ -151,6 +151,11 @@ export class Fleet {
     return this.nodes.get(id);
   }
 
+  /** Nodes that serve (healthy) and so take new runs. */
+  serving(): SimNode[] {
+    return [...this.nodes.values()].filter((n) => n.healthy);
+  }
+
   anyHealthy(): boolean {
     return [...this.nodes.values()].some((n) => n.healthy);
   }

@@ -2,12 +2,15 @@
 //   GET  /_health_check                    the load balancer: 200 when any node is healthy
 //   GET  /nodes/{instanceId}/_health_check one node: 200 healthy, 503 otherwise, JSON reason
 //   GET  /sim/state                        nodes, groups, scale history (secrets redacted)
-//   POST /sim/config                       { installDelayMs?, neverHealthy?, pollMs?, recheckMs? }
+//   POST /sim/config                       { installDelayMs?, neverHealthy?, pollMs?, recheckMs?, runStepMs?, runsHang? }
+//   GET  /sim/runs                         the TFE API stand-in's runs (tfe-api.ts)
+//   /api/v2/...                            the TFE API stand-in (tfe-api.ts), as on the load balancer
 //   POST /sim/reset                        forget every node, restore the startup config
 
 import http from 'node:http';
 import type { Fleet } from './fleet.ts';
 import type { SimConfig } from './node.ts';
+import type { TfeApi } from './tfe-api.ts';
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
   const data = JSON.stringify(body, null, 2) + '\n';
@@ -33,33 +36,46 @@ export function parseConfigPatch(text: string): Partial<SimConfig> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('body must be a JSON object');
   const out: Partial<SimConfig> = {};
   for (const [k, v] of Object.entries(raw)) {
-    if (k === 'installDelayMs' || k === 'pollMs' || k === 'recheckMs') {
+    if (k === 'installDelayMs' || k === 'pollMs' || k === 'recheckMs' || k === 'runStepMs') {
       const min = k === 'installDelayMs' ? 0 : 10;
       if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new Error(`${k} must be a number >= ${min}`);
       out[k] = v;
-    } else if (k === 'neverHealthy') {
-      if (typeof v !== 'boolean') throw new Error('neverHealthy must be true or false');
-      out.neverHealthy = v;
+    } else if (k === 'neverHealthy' || k === 'runsHang') {
+      if (typeof v !== 'boolean') throw new Error(`${k} must be true or false`);
+      out[k] = v;
     } else {
-      throw new Error(`unknown setting ${JSON.stringify(k)} (known: installDelayMs, neverHealthy, pollMs, recheckMs)`);
+      throw new Error(`unknown setting ${JSON.stringify(k)} (known: installDelayMs, neverHealthy, pollMs, recheckMs, runStepMs, runsHang)`);
     }
   }
   return out;
 }
 
-export function createHandler(fleet: Fleet): http.RequestListener {
+export function createHandler(fleet: Fleet, api: TfeApi): http.RequestListener {
   return (req, res) => {
-    void handle(fleet, req, res).catch((err: Error) => {
+    void handle(fleet, api, req, res).catch((err: Error) => {
       if (!res.headersSent) send(res, 500, { error: err.message });
       else res.destroy();
     });
   };
 }
 
-async function handle(fleet: Fleet, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function handle(fleet: Fleet, api: TfeApi, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://simulator');
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const method = req.method ?? 'GET';
+
+  if (path.startsWith('/api/v2/')) {
+    const body = method === 'POST' ? await readBody(req) : '';
+    const r = api.handle(method, path, url.searchParams, req.headers.authorization, body);
+    const data = JSON.stringify(r.body);
+    res.writeHead(r.status, { 'content-type': 'application/vnd.api+json', 'content-length': Buffer.byteLength(data), 'cache-control': 'no-store' });
+    res.end(data);
+    return;
+  }
+  if (path === '/sim/runs' && method === 'GET') {
+    send(res, 200, { organization: api.cfg.organization, workspace: api.cfg.workspace, workspaceId: api.workspaceId, runs: api.list() });
+    return;
+  }
 
   if (path === '/_health_check' && (method === 'GET' || method === 'HEAD')) {
     const healthy = fleet.anyHealthy();
@@ -98,11 +114,12 @@ async function handle(fleet: Fleet, req: http.IncomingMessage, res: http.ServerR
   }
   if (path === '/sim/reset' && method === 'POST') {
     await fleet.reset();
+    api.reset();
     send(res, 200, { status: 'reset', config: fleet.getConfig() });
     return;
   }
   send(res, 404, {
     error: `no route ${method} ${path}`,
-    routes: ['GET /_health_check', 'GET /nodes/{instanceId}/_health_check', 'GET /sim/state', 'GET|POST /sim/config', 'POST /sim/reset'],
+    routes: ['GET /_health_check', 'GET /nodes/{instanceId}/_health_check', 'GET /sim/state', 'GET|POST /sim/config', 'POST /sim/reset', 'GET /sim/runs', '/api/v2/... (tfe-api.ts)'],
   });
 }

@@ -5,6 +5,7 @@
 // "1" and a Redis it can really reach (password and TLS checked by the real redis-server).
 // See http.ts for the HTTP API.
 
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,9 +19,11 @@ import { findAwsCli } from './machine.ts';
 import { installerSite } from './network.ts';
 import type { SimLogger, TlsPair } from './node.ts';
 import { INSTALL_KINDS } from './standins.ts';
+import { TfeApi, type TfeApiConfig } from './tfe-api.ts';
 
 export type { FleetState } from './fleet.ts';
 export type { NodeView, NodeState, SimConfig } from './node.ts';
+export type { SimRun, TfeApiConfig } from './tfe-api.ts';
 
 export interface SimulatorOptions {
   /** HTTP port on 127.0.0.1 (0: a free one). */
@@ -49,11 +52,17 @@ export interface SimulatorOptions {
   nodesDir?: string;
   /** How many nodes run their user data at once (default: 2 per CPU, at least 2). */
   bootConcurrency?: number;
+  /** The TFE API stand-in's one organization, workspace and token (default sandbox/canary and a random token). */
+  tfeApi?: Partial<TfeApiConfig>;
+  /** How long each step of a run takes (default 250 ms; POST /sim/config changes it). */
+  runStepMs?: number;
 }
 
 export interface Simulator {
   url: string;
   port: number;
+  /** The TFE API stand-in's organization, workspace and bearer token. */
+  tfeApi: TfeApiConfig;
   stop(): Promise<void>;
 }
 
@@ -102,7 +111,14 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const fleet = new Fleet({
     aws,
     region: opts.region,
-    config: { installDelayMs: opts.installDelayMs, neverHealthy: opts.neverHealthy ?? false, pollMs: opts.pollMs ?? 100, recheckMs: opts.recheckMs ?? 1000 },
+    config: {
+      installDelayMs: opts.installDelayMs,
+      neverHealthy: opts.neverHealthy ?? false,
+      pollMs: opts.pollMs ?? 100,
+      recheckMs: opts.recheckMs ?? 1000,
+      runStepMs: opts.runStepMs ?? 250,
+      runsHang: false,
+    },
     redisAlias: opts.redisAlias,
     ca,
     image: { awsEndpoint: opts.awsEndpoint, caPem: trusted, awsCli: findAwsCli() },
@@ -114,7 +130,13 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     changed,
   });
 
-  const server = http.createServer(createHandler(fleet));
+  const tfeApi: TfeApiConfig = {
+    organization: opts.tfeApi?.organization ?? 'sandbox',
+    workspace: opts.tfeApi?.workspace ?? 'canary',
+    token: opts.tfeApi?.token ?? `sim.atlasv1.${randomBytes(24).toString('hex')}`,
+  };
+  const api = new TfeApi(tfeApi, { serving: () => fleet.serving(), node: (id) => fleet.node(id), config: () => fleet.getConfig(), log });
+  const server = http.createServer(createHandler(fleet, api));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, '127.0.0.1', () => resolve());
@@ -128,8 +150,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   return {
     url,
     port,
+    tfeApi,
     stop: () =>
       (stopped ??= (async () => {
+        api.stop();
         await fleet.stop();
         clearTimeout(writeTimer);
         if (stateFile) writeState(stateFile, fleet.snapshot());

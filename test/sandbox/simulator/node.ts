@@ -14,7 +14,7 @@ import { configProblems, multiNodeProblem, redactedReplicatedConf, redactedSetti
 import { openAdminConsole, type AdminConsole } from './console.ts';
 import { failureLine, Machine, type Image } from './machine.ts';
 import { openNodeNetwork, type InstallerSite, type NodeNetwork } from './network.ts';
-import { checkRedis } from './redis.ts';
+import { checkRedis, queueThroughRedis } from './redis.ts';
 import { readInstalled, type Installed } from './standins.ts';
 
 export type NodeState = 'installing' | 'healthy' | 'unhealthy';
@@ -31,6 +31,10 @@ export interface SimConfig {
   pollMs: number;
   /** How often an installed node re-checks its health, Redis included. */
   recheckMs: number;
+  /** How long each step of a TFE run takes (tfe-api.ts). */
+  runStepMs: number;
+  /** Runs never get past planning (a validation that times out). */
+  runsHang: boolean;
 }
 
 /** A TLS certificate and key (PEM text) for the TFE hostname. */
@@ -139,6 +143,19 @@ export class SimNode {
 
   get healthy(): boolean {
     return this.state === 'healthy';
+  }
+
+  /**
+   * One unit of a run's work on this node. An Active/Active node queues it through its Redis for
+   * real (TFE queues runs there), so a Redis it cannot use fails the run; a standalone node uses
+   * its internal Redis.
+   */
+  async work(job: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+    const s = this.installed?.settings;
+    if (!this.healthy || !s) return { ok: false, reason: `node ${this.id} is not serving (${this.reason})` };
+    if (s.enable_active_active !== '1') return { ok: true };
+    const r = await queueThroughRedis(redisTarget(s, this.ctx.redisAlias), this.ctx.ca, job);
+    return r.ok ? { ok: true } : { ok: false, reason: `node ${this.id}: ${r.reason}` };
   }
 
   get stateName(): NodeState {

@@ -17,6 +17,8 @@ type Outcome = { kind: 'ok' } | { kind: 'pong'; pong: string } | { kind: 'cluste
  * benchmark) a TLS handshake per node per check would swamp the machine and Redis, and the
  * answer could not differ anyway. Each node still gets the message for its own redis_host.
  */
+const RUN_QUEUE = 'tfe-sim:run-queue';
+
 const shared = new Map<string, { startedAt: number; outcome: Promise<Outcome> }>();
 
 export async function checkRedis(t: RedisTarget, ca: string | undefined, timeoutMs = 2000, shareMs = 1000): Promise<RedisCheck> {
@@ -26,7 +28,18 @@ export async function checkRedis(t: RedisTarget, ca: string | undefined, timeout
     s = { startedAt: Date.now(), outcome: attempt(t, ca, timeoutMs) };
     shared.set(key, s);
   }
-  const o = await s.outcome;
+  return worded(await s.outcome, t);
+}
+
+/**
+ * A run's work through Redis, as TFE queues runs there: a connection of its own (never
+ * shared), AUTH, PING, then RPUSH and LREM of `job` on a list. Fails as a node would.
+ */
+export async function queueThroughRedis(t: RedisTarget, ca: string | undefined, job: string, timeoutMs = 2000): Promise<RedisCheck> {
+  return worded(await attempt(t, ca, timeoutMs, job), t);
+}
+
+function worded(o: Outcome, t: RedisTarget): RedisCheck {
   const where = t.aliased
     ? `${t.host}:${t.port} (sandbox Redis ${t.connectHost}:${t.connectPort})`
     : `${t.host}:${t.port}`;
@@ -43,7 +56,7 @@ export async function checkRedis(t: RedisTarget, ca: string | undefined, timeout
   }
 }
 
-async function attempt(t: RedisTarget, ca: string | undefined, timeoutMs: number): Promise<Outcome> {
+async function attempt(t: RedisTarget, ca: string | undefined, timeoutMs: number, job?: string): Promise<Outcome> {
   const client = new Redis({
     host: t.connectHost,
     port: t.connectPort,
@@ -75,6 +88,12 @@ async function attempt(t: RedisTarget, ca: string | undefined, timeoutMs: number
     step = 'INFO';
     const info = String(await client.info('cluster'));
     if (/^cluster_enabled:1/m.test(info)) return { kind: 'cluster' };
+    if (job !== undefined) {
+      step = 'RPUSH';
+      await client.rpush(RUN_QUEUE, job);
+      step = 'LREM';
+      await client.lrem(RUN_QUEUE, 1, job);
+    }
     return { kind: 'ok' };
   } catch (err) {
     const raw = firstError && /Connection is closed/.test((err as Error).message) ? firstError : (err as Error).message;

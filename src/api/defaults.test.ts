@@ -47,7 +47,7 @@ test('withDefaults fills every documented default and keeps what is set', () => 
   assert.deepEqual(input, before, 'input must not be mutated');
   assert.equal(out.spec.nodes, 2);
   assert.deepEqual(out.spec.health, { nodeUrlTemplate: 'https://{privateIp}/_health_check', insecureSkipTLSVerify: false, timeout: '15m', interval: '10s' });
-  assert.deepEqual(out.spec.rollout, { paused: false, approval: 'Automatic', failurePolicy: 'Pause', driftPolicy: 'Correct', stepDeadline: '30m' });
+  assert.deepEqual(out.spec.rollout, { paused: false, approval: 'Automatic', failurePolicy: 'Pause', driftPolicy: 'Correct', stepDeadline: '30m', drain: 'Required', drainTimeout: '30m' });
   assert.deepEqual(out.spec.network, { mode: 'Verify' });
   assert.equal(out.spec.deletionPolicy, 'Retain');
   assert.equal(out.spec.settings.replicatedConfKey, 'replicated.conf');

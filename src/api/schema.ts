@@ -74,6 +74,8 @@ export const CONDITION_TYPES = [
   'ScaledOut',
   'Paused',
   'Drifted',
+  'EncryptionPasswordVerified',
+  'Deleting',
 ] as const;
 export const NETWORK_MODES = ['Verify', 'Manage'] as const;
 export const APPROVAL_MODES = ['Automatic', 'Manual'] as const;

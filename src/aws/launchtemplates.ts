@@ -90,6 +90,12 @@ export function installLineArgs(script: string): string | undefined {
   return undefined;
 }
 
+/** The decoded user data of one version ('' when it has none). Kept out of the Observation: it may hold secrets. */
+export async function readUserData(aws: AwsClients, launchTemplateId: string, version: number): Promise<string> {
+  const out = await aws.ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: launchTemplateId, Versions: [String(version)] }));
+  return decodeUserData(out.LaunchTemplateVersions?.[0]?.LaunchTemplateData?.UserData);
+}
+
 /** Resolve '$Latest', '$Default' or a number string to a version number. */
 export function resolveVersion(t: { latestVersion: number; defaultVersion: number } | undefined, v: string | undefined): number | undefined {
   if (!v) return t?.defaultVersion;

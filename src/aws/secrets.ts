@@ -6,6 +6,7 @@ import {
   CreateSecretCommand,
   DeleteSecretCommand,
   DescribeSecretCommand,
+  GetSecretValueCommand,
   PutSecretValueCommand,
   TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
@@ -22,6 +23,12 @@ export async function describeSecret(aws: AwsClients, name: string): Promise<Obs
     if ((err as Error).name === 'ResourceNotFoundException') return undefined;
     throw err;
   }
+}
+
+/** A secret's SecretString (undefined when it holds none). The value stays in memory: never logged. */
+export async function getSecretString(aws: AwsClients, secretId: string): Promise<string | undefined> {
+  const out = await aws.secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
+  return out.SecretString;
 }
 
 /** Text is stored as SecretString, bytes (a binary license) as SecretBinary: exact either way. */

@@ -4,20 +4,21 @@
 import type { TfeCluster } from '../api/types.ts';
 import type { AwsClients } from '../aws/clients.ts';
 import { describeAsg } from '../aws/asg.ts';
-import { describeLaunchTemplate, resolveVersion } from '../aws/launchtemplates.ts';
+import { describeLaunchTemplate, readUserData, resolveVersion } from '../aws/launchtemplates.ts';
 import { describeReplicationGroup } from '../aws/elasticache.ts';
 import { describeSecurityGroups, subnetCidrs } from '../aws/securitygroups.ts';
-import { describeSecret } from '../aws/secrets.ts';
+import { describeSecret, getSecretString } from '../aws/secrets.ts';
 import { describeTargetGroups, describeTargetHealth } from '../aws/targetgroups.ts';
 import { checkNodeAccess } from '../aws/iam.ts';
 import { describeDrains } from '../aws/ssm.ts';
-import { awsErrorText, isTerminalAwsError } from '../aws/errors.ts';
+import { awsErrorCode, awsErrorText, isTerminalAwsError } from '../aws/errors.ts';
 import { readConfigMap, readSecretBytes, readSecretKey, type Kube } from '../kube/client.ts';
-import type { Inputs, NodeAccess, NodeHealth, Observation, ObservedValidation } from '../migration/observation.ts';
+import { TAG, type Inputs, type NodeAccess, type NodeHealth, type Observation, type ObservedAsg, type ObservedLaunchTemplate, type ObservedValidation } from '../migration/observation.ts';
 import { fileSecretName, secretName } from '../migration/targets.ts';
 import { probeRedis } from '../redis/probe.ts';
 import { parsePtfeSettings } from '../tfe/settings.ts';
 import { nodeHealthUrl, probeHealth } from '../tfe/health.ts';
+import { encPasswordFromSecretString, findEncPasswordSource } from '../tfe/userdata-scan.ts';
 import { findWorkspace, listRuns, TfeApiError, validationStageOf } from '../tfe/runs.ts';
 
 interface SecretRef {
@@ -108,7 +109,7 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
     ...(spec.node?.files ?? []).map((f) => fileSecretName(ns, name, f.path)),
   ];
 
-  const [securityGroups, nodeSubnetCidrs, targetGroups, replicationGroup, externalRedis, secretList] = await Promise.all([
+  const [securityGroups, nodeSubnetCidrs, targetGroups, replicationGroup, externalRedis, secretList, encPasswordInUse] = await Promise.all([
     describeSecurityGroups(aws, groupIds),
     subnetCidrs(aws, asg?.subnetIds ?? []),
     asg?.targetGroupArns?.length ? describeTargetGroups(aws, asg.targetGroupArns) : Promise.resolve([]),
@@ -123,6 +124,7 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
         })
       : Promise.resolve(undefined),
     Promise.all(managedSecrets.map((n) => describeSecret(aws, n))),
+    asg && launchTemplate && !asg.tags[TAG.encPasswordFingerprint] ? observeEncPasswordInUse(aws, asg, launchTemplate) : Promise.resolve(undefined),
   ]);
   const awsSecrets = Object.fromEntries(secretList.filter((s) => s !== undefined).map((s) => [s!.name, s!]));
   const nodeSecrets = managedSecrets.filter((n) => n !== secretName(ns, name, 'redis_pass') || !!(ec?.authTokenSecretRef ?? ext?.passwordSecretRef));
@@ -165,7 +167,50 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
     }
   }
 
-  return { now, inputs, asg, launchTemplate, replicationGroup, externalRedis, securityGroups, nodeSubnetCidrs, targetGroups, awsSecrets, nodeAccess, nodeHealth, lbHealth, validation, ...drains };
+  return {
+    now,
+    inputs,
+    asg,
+    launchTemplate,
+    replicationGroup,
+    externalRedis,
+    securityGroups,
+    nodeSubnetCidrs,
+    targetGroups,
+    awsSecrets,
+    nodeAccess,
+    nodeHealth,
+    lbHealth,
+    validation,
+    ...drains,
+    ...(encPasswordInUse ? { encPasswordInUse } : {}),
+  };
+}
+
+/**
+ * The enc_password the install on the ASG's current version runs with: in clear in its user
+ * data, or read from the Secrets Manager secret it names (GetSecretValue). Only while the ASG
+ * has no fingerprint tag (before the operator's first write, or after an older operator's
+ * migration). The value stays in memory.
+ */
+async function observeEncPasswordInUse(aws: AwsClients, asg: ObservedAsg, lt: ObservedLaunchTemplate): Promise<Observation['encPasswordInUse']> {
+  const n = asg.launchTemplateVersion;
+  const version = lt.versions.find((v) => v.number === n);
+  if (n === undefined || !version) return { source: `launch template ${lt.id}`, unknown: `the version the Auto Scaling Group runs (${asg.launchTemplateVersionSpec ?? '?'}) was not found` };
+  const where = `launch template ${lt.id} version ${n}`;
+  const found = findEncPasswordSource(version.install ? '' : await readUserData(aws, lt.id, n), version.install);
+  if (found.kind === 'unknown') return { source: where, unknown: found.reason };
+  if (found.kind === 'clear') return { source: `the user data of ${where}`, value: found.value };
+  const source = `Secrets Manager secret ${found.secretId} (named by the user data of ${where})`;
+  try {
+    const text = await getSecretString(aws, found.secretId);
+    if (text === undefined) return { source, unknown: 'the secret holds no SecretString' };
+    return { source, value: encPasswordFromSecretString(text) };
+  } catch (err) {
+    // A secret that is gone, that the operator may not read, or that KMS will not decrypt: say so.
+    if (!isTerminalAwsError(err) && !/^(ResourceNotFoundException|DecryptionFailure|InvalidRequestException)$/.test(awsErrorCode(err) ?? '')) throw err;
+    return { source, unknown: `cannot read it: ${awsErrorText(err)}` };
+  }
 }
 
 /** The hostname setting of ptfe-settings.json, if the text parses. */

@@ -1,7 +1,7 @@
 // One reconcile of one TfeCluster: observe -> plan -> act -> record. Deletion and the
 // finalizer are handled here too. Every write is fenced (this instance must still lead).
 
-import { FINALIZER, type TfeCluster } from '../api/types.ts';
+import { FINALIZER, type Condition, type TfeCluster, type TfeClusterStatus } from '../api/types.ts';
 import type { AwsClients } from '../aws/clients.ts';
 import { getCluster, isConflict, patchCluster, patchClusterStatus, type Kube } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
@@ -13,6 +13,7 @@ import { observe } from './observe.ts';
 import { buildStatus, eventsFor, statusChanged, statusPatch, type EventSpec } from './record.ts';
 import type { ReconcileResult } from './queue.ts';
 import { finalize } from './finalize.ts';
+import { setConditions } from '../api/conditions.ts';
 import { isNotLeaderError } from '../ha/fence.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -71,7 +72,8 @@ async function reconcileCluster(deps: ReconcilerDeps, cluster: TfeCluster, log: 
 
   if (cluster.metadata.deletionTimestamp) {
     if (!cluster.metadata.finalizers?.includes(FINALIZER)) return {};
-    await finalize({ aws, cluster, log, fence: deps.fence });
+    const done = await finalize({ aws, cluster, log, fence: deps.fence });
+    if (!done.done) return refuseDeletion(deps, cluster, done.refused);
     deps.fence();
     await patchCluster(kube, ns, name, {
       metadata: { resourceVersion: cluster.metadata.resourceVersion, finalizers: cluster.metadata.finalizers.filter((f) => f !== FINALIZER) },
@@ -131,5 +133,29 @@ async function reconcileCluster(deps: ReconcilerDeps, cluster: TfeCluster, log: 
   if (p.action) return { requeueAfterMs: 0 };
   if (p.requeueAfterMs !== undefined) return { requeueAfterMs: p.requeueAfterMs };
   // Ready, paused, degraded, waiting for approval: look again later (drift, healing inputs).
+  return { requeueAfterMs: deps.resyncDelayMs?.() ?? 60_000, background: true };
+}
+
+/**
+ * deletionPolicy Delete while the current launch template version still uses what would be
+ * deleted: the finalizer stays; status says Deleting with condition Deleting/ResourcesInUse, and
+ * a Warning Event names the resources and the fix (once per new message). Looked at again at the
+ * resync: rolling the group back, or setting deletionPolicy Retain, lets the deletion finish.
+ */
+async function refuseDeletion(deps: ReconcilerDeps, cluster: TfeCluster, message: string): Promise<ReconcileResult> {
+  const old = cluster.status ?? {};
+  const generation = cluster.metadata.generation;
+  const status: TfeClusterStatus = {
+    ...old,
+    phase: 'Deleting',
+    message,
+    conditions: setConditions(old.conditions as Condition[] | undefined, [{ type: 'Deleting', status: 'True', reason: 'ResourcesInUse', message, observedGeneration: generation }]),
+  };
+  if (statusChanged(cluster.status, status)) {
+    deps.fence();
+    await patchClusterStatus(deps.kube, cluster.metadata.namespace!, cluster.metadata.name!, statusPatch(cluster.status, status), cluster.metadata.resourceVersion);
+    deps.fence();
+    await deps.emit(cluster, { type: 'Warning', reason: 'ResourcesInUse', message }).catch((err) => deps.log.warn({ err: err.message }, 'event not recorded'));
+  }
   return { requeueAfterMs: deps.resyncDelayMs?.() ?? 60_000, background: true };
 }

@@ -14,6 +14,11 @@ export const TAG = {
   /** `<target hash>:<retry key>`: a rollback happened away from this target under this spec; do not retry it until either changes. */
   rolledBackFrom: 'tfe.operators.dev/rolled-back-from',
   secretHash: 'tfe.operators.dev/value-sha256',
+  /**
+   * Fingerprint of the enc_password the install runs with (targets.ts encPasswordTagFingerprint):
+   * on the group, so a deleted and re-created TfeCluster (its status gone) still knows it.
+   */
+  encPasswordFingerprint: 'tfe.operators.dev/enc-password-fingerprint',
   /** ASG processes the operator suspended for a rollout (comma-separated); it resumes exactly these. */
   suspended: 'tfe.operators.dev/suspended-processes',
   /** Instances the operator protected from scale-in to pick which ones a scale-in removes (comma-separated); it unprotects exactly these. */
@@ -202,6 +207,13 @@ export interface Observation {
   drains?: Record<string, ObservedDrain>;
   /** AWS refused to list the drain commands (its words). */
   drainsError?: string;
+  /**
+   * The enc_password the running install uses (the version the ASG runs), read while the ASG
+   * carries no enc_password fingerprint tag yet: from its user data in clear, or from the
+   * Secrets Manager secret the user data names. `value` is a secret: in memory only, like inputs.
+   * `unknown` says why it could not be found (then the operator goes on without the comparison).
+   */
+  encPasswordInUse?: { value?: string; source: string; unknown?: string };
   /** spec.validation's workspace and the operator's runs in it (read until Ready). */
   validation?: ObservedValidation;
 }

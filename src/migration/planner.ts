@@ -13,7 +13,7 @@ import type { Action, ReplicationGroupParams, SecretPut, SecretSource } from './
 import { approvalId, describeAction, isDisruptive } from './actions.ts';
 import type { AsgInstance, Observation, ObservedAsg, ObservedTemplateVersion, RolloutMode, SgRule } from './observation.ts';
 import { isLeaving, TAG } from './observation.ts';
-import { contentHash, fingerprint, isActiveActive, NODE_SECRET_ACTION, renderTargets, secretName, type Target } from './targets.ts';
+import { contentHash, encPasswordTagFingerprint, fingerprint, isActiveActive, NODE_SECRET_ACTION, renderTargets, secretName, type Target } from './targets.ts';
 import { checkNetwork, isConsoleGroup } from './network.ts';
 import { RUN_FAILED, RUN_SUCCEEDED, runUrl, validationMessage } from '../tfe/runs.ts';
 
@@ -28,6 +28,9 @@ export type Phase =
   | 'Degraded'
   | 'RollingBack'
   | 'RolledBack';
+
+/** Whether the Secret's enc_password was checked against the install's (True), or could not be (Unknown). */
+export const ENC_CONDITION = 'EncryptionPasswordVerified';
 
 export const STEP_CONDITIONS = ['Validated', 'RedisReady', 'SingleNodeHealthy', 'ReplicatedUIDisabled', 'ScaledOut'] as const;
 
@@ -101,6 +104,8 @@ class PlanBuilder {
   private redis: Plan['redis'];
   private lt: Plan['launchTemplate'];
   private fingerprintValue?: string;
+  /** The Secret's fingerprint, kept in status once checked against the install (checkEncryptionPassword). */
+  private verifiedFingerprint?: string;
   /** The stage's validation run, for status. */
   private validation?: Plan['validation'];
   private step: Step = 'Validate';
@@ -131,6 +136,7 @@ class PlanBuilder {
     const inputs = this.validateInputs();
     this.inputs = inputs;
     const asg = this.validateAsg();
+    this.checkEncryptionPassword(asg);
     const baseline = this.baselineVersion(asg);
     const current = this.versionOf(asg.launchTemplateVersion);
     this.validateRelease(inputs.releaseSequence, current);
@@ -268,14 +274,70 @@ class PlanBuilder {
       this.fingerprintValue = known;
       this.fail(
         'EncryptionPasswordChanged',
-        `the enc_password in the Secret changed (fingerprint ${fp}, expected ${known}); refusing to roll it out because TFE could no longer decrypt its data. Restore the previous value in the Secret; to really rotate it, follow HashiCorp's re-keying procedure and then clear status.encryptionPasswordFingerprint (kubectl patch tfecluster ${this.name} -n ${this.ns} --subresource=status --type=merge -p '{"status":{"encryptionPasswordFingerprint":null}}')`,
+        `the enc_password in the Secret changed (fingerprint ${fp}, expected ${known}); refusing to roll it out because TFE could no longer decrypt its data. Restore the previous value in the Secret; to really rotate it, follow HashiCorp's re-keying procedure and then clear status.encryptionPasswordFingerprint (kubectl patch tfecluster ${this.name} -n ${this.ns} --subresource=status --type=merge -p '{"status":{"encryptionPasswordFingerprint":null}}') and remove the tag ${TAG.encPasswordFingerprint} from the Auto Scaling Group ${this.spec.autoScalingGroupName}`,
       );
     }
-    this.fingerprintValue = fp;
+    // Recorded in status only once checkEncryptionPassword found it to be the install's value.
+    this.fingerprintValue = known;
+    this.verifiedFingerprint = fp;
     if (!inputs.secrets.license?.length) {
       this.fail('InputMissing', 'the license is empty: put it in the Secret named by spec.settings.licenseSecretRef');
     }
     return { replicatedConf: base.replicatedConf, settings: base.settings, releaseSequence: base.replicatedConf.ReleaseSequence };
+  }
+
+  /** Secret ns/name key k (spec.encryptionPasswordSecretRef): where a person fixes the value. */
+  private get encRef(): string {
+    const r = this.spec.encryptionPasswordSecretRef;
+    return `Secret ${this.ns}/${r.name} key ${r.key} (spec.encryptionPasswordSecretRef)`;
+  }
+
+  /**
+   * Before any write: the Secret's enc_password must be the one the install runs with. The ASG's
+   * fingerprint tag says which (it survives a deleted and re-created TfeCluster); without the tag
+   * (before the operator's first write), the value the running version's user data uses, in clear
+   * or from the secret it names (observe.ts). Never the value in a message: only where it came from.
+   */
+  private checkEncryptionPassword(asg: ObservedAsg) {
+    this.verifyEncryptionPassword(asg);
+    this.fingerprintValue = this.verifiedFingerprint;
+  }
+
+  private verifyEncryptionPassword(asg: ObservedAsg) {
+    const enc = this.obs.inputs.secrets.encPassword!;
+    const tagged = asg.tags[TAG.encPasswordFingerprint];
+    const prev = this.previousCondition(ENC_CONDITION);
+    if (tagged) {
+      if (tagged !== encPasswordTagFingerprint(enc, asg.name)) {
+        this.fail(
+          'EncryptionPasswordMismatch',
+          `the enc_password in ${this.encRef} is not the one the install on Auto Scaling Group ${asg.name} runs with (the group's tag ${TAG.encPasswordFingerprint} holds the fingerprint of that value, e.g. from an earlier TfeCluster for this group); TFE could not decrypt its data with it, so nothing was changed. Put the install's enc_password in that Secret; only if TFE was really re-keyed, remove the tag (aws autoscaling delete-tags --tags ResourceId=${asg.name},ResourceType=auto-scaling-group,Key=${TAG.encPasswordFingerprint})`,
+        );
+      }
+      // How it was first verified stays readable (a value that could not be read stays Unknown).
+      if (prev?.reason === 'RunningValueUnknown') this.condition(ENC_CONDITION, 'Unknown', prev.reason, prev.message);
+      else if (prev?.status === 'True') this.condition(ENC_CONDITION, 'True', prev.reason, prev.message);
+      else this.condition(ENC_CONDITION, 'True', 'MatchesRecordedFingerprint', `the enc_password in ${this.encRef} matches the fingerprint on Auto Scaling Group ${asg.name} (tag ${TAG.encPasswordFingerprint})`);
+      return;
+    }
+    const running = this.obs.encPasswordInUse;
+    if (running?.value !== undefined) {
+      if (running.value !== enc) {
+        this.fail(
+          'EncryptionPasswordMismatch',
+          `the enc_password in ${this.encRef} differs from the one the running install uses (read from ${running.source}); TFE could not decrypt its data with it, so nothing was changed. Put the running install's enc_password in that Secret`,
+        );
+      }
+      this.condition(ENC_CONDITION, 'True', 'MatchesRunningInstall', `the enc_password in ${this.encRef} is the one the running install uses (${running.source})`);
+      return;
+    }
+    const why = running?.unknown ?? 'the running install was not looked at';
+    this.condition(
+      ENC_CONDITION,
+      'Unknown',
+      'RunningValueUnknown',
+      `could not find the enc_password the running install uses (${running?.source ?? 'its launch template'}: ${why}); going on with the value in ${this.encRef}, which must be the running install's: a different one makes TFE's data undecryptable`,
+    );
   }
 
   private validateAsg(): ObservedAsg {
@@ -402,13 +464,17 @@ class PlanBuilder {
   }
 
   private ensureOwnershipTags(asg: ObservedAsg) {
-    if (asg.tags[TAG.owner] && asg.tags[TAG.baselineVersion]) return;
+    if (asg.tags[TAG.owner] && asg.tags[TAG.baselineVersion] && asg.tags[TAG.encPasswordFingerprint]) return;
+    const tags: Record<string, string> = {
+      [TAG.owner]: `${this.ns}/${this.name}`,
+      [TAG.baselineVersion]: asg.tags[TAG.baselineVersion] || String(asg.launchTemplateVersion ?? ''),
+      [TAG.encPasswordFingerprint]: encPasswordTagFingerprint(this.obs.inputs.secrets.encPassword!, asg.name),
+    };
+    if (asg.tags[TAG.owner] && asg.tags[TAG.baselineVersion]) {
+      this.act({ kind: 'TagAsg', tags: { [TAG.encPasswordFingerprint]: tags[TAG.encPasswordFingerprint]! }, why: 'record the enc_password fingerprint' }, 'recording the enc_password fingerprint on the Auto Scaling Group');
+    }
     this.act(
-      {
-        kind: 'TagAsg',
-        tags: { [TAG.owner]: `${this.ns}/${this.name}`, [TAG.baselineVersion]: String(asg.launchTemplateVersion ?? '') },
-        why: `record the baseline launch template version ${asg.launchTemplateVersion} before any change`,
-      },
+      { kind: 'TagAsg', tags, why: `record the baseline launch template version ${tags[TAG.baselineVersion]} and the enc_password fingerprint before any change` },
       'recording the baseline before the migration',
     );
   }

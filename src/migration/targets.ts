@@ -99,3 +99,11 @@ export function fingerprint(value: string | Uint8Array, salt: string): string {
   // Text and its UTF-8 bytes give the same fingerprint.
   return `sha256:${createHash('sha256').update(`${salt}\0`).update(value).digest('hex').slice(0, 32)}`;
 }
+
+/**
+ * The enc_password fingerprint kept as an ASG tag: salted with the group's name rather than the
+ * TfeCluster's uid, so that a re-created TfeCluster computes the same one.
+ */
+export function encPasswordTagFingerprint(value: string, asgName: string): string {
+  return fingerprint(value, `asg:${asgName}`);
+}

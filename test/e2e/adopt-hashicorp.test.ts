@@ -18,6 +18,7 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node
 import { parse as parseYaml } from 'yaml';
 import { GROUP, PLURAL, VERSION, type TfeCluster } from '../../src/api/types.ts';
 import { USER_DATA_MARKER } from '../../src/tfe/userdata.ts';
+import { mergePatch } from '../../src/kube/client.ts';
 import { isReadOperation } from '../../src/aws/clients.ts';
 import { startHashicorpSandbox, type HashicorpSandbox } from '../integration/hashicorp-sandbox.ts';
 import { asgHistory, asgReplacements, awsCalls, setTargetHealth } from '../sandbox/moto.ts';
@@ -117,6 +118,36 @@ test('before any migration: `tfe-operator render` prints the script it would wri
   assert.ok(mine.some((c) => c.action === 'DescribeLaunchTemplateVersions'), 'the CLI\'s calls are seen');
   const writes = mine.filter((c) => !isReadOperation(c.action ?? ''));
   assert.deepEqual(writes.map((c) => c.action), []);
+});
+
+test('a wrong enc_password is refused before any write: compared with the module\'s own enc_password secret, which its user data reads', async () => {
+  const wrong = 'hcw-a-different-enc-password-NOT-A-REAL-SECRET';
+  const setEnc = (v: string) => core.patchNamespacedSecret({ name: 'tfe-secrets', namespace: NS, body: { data: { enc_password: Buffer.from(v).toString('base64') } } }, mergePatch);
+  await setEnc(wrong);
+  const since = (await awsCalls(sb.env.AWS_ENDPOINT_URL)).at(-1)?.seq ?? 0;
+  const before = await group();
+  const first = await startOperator({ id: 'adopt-enc', port: await freePort(), env: sandboxEnv(), args: ['--resync', '1000'], logFile: join(sb.dir, 'logs', 'operator-adopt-enc.log') });
+  try {
+    let c = await getCluster();
+    for (const end = Date.now() + 60_000; c.status?.conditions?.find((x) => x.type === 'Degraded')?.reason !== 'EncryptionPasswordMismatch'; c = await getCluster()) {
+      assert.ok(Date.now() < end, `not refused: ${JSON.stringify(c.status)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(c.status!.message!.includes(`(read from Secrets Manager secret ${sb.world.secretArns.encPassword} (named by the user data of launch template`), c.status!.message);
+    assert.match(c.status!.message!, /spec\.encryptionPasswordSecretRef/);
+    await new Promise((r) => setTimeout(r, 2_000)); // a few resyncs
+    for (const v of [wrong, SECRET_VALUES.encPassword]) assert.ok(!JSON.stringify(c).includes(v), 'an enc_password value in the status');
+    const mine = await operatorCalls(since);
+    assert.ok(mine.some((x) => x.action === 'GetSecretValue'), 'the module\'s secret was read');
+    assert.deepEqual(mine.filter((x) => !isReadOperation(x.action ?? '')).map((x) => x.action), [], 'nothing changed in AWS');
+    const after = await group();
+    assert.deepEqual([after.LaunchTemplate?.Version, after.DesiredCapacity, after.Tags], [before.LaunchTemplate?.Version, before.DesiredCapacity, before.Tags]);
+  } finally {
+    await first.stop();
+    await setEnc(SECRET_VALUES.encPassword);
+    // The next test starts from a TfeCluster the operator has not judged yet.
+    await custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name: NAME, body: { status: null } }, mergePatch);
+  }
 });
 
 test('a node role that may not read the operator\'s secrets: Degraded NodeSecretAccessDenied before any change, with the statement to add', async () => {

@@ -1,18 +1,26 @@
 // Day 2 safety, end to end: deleting a TfeCluster. Retain (the default) changes nothing in
 // AWS; a new TfeCluster adopts the running install without a roll. Delete removes only what
-// the operator created (its replication group, its Secrets Manager secrets) and never scales
-// TFE down; a replication group it did not create is kept.
+// the operator created (its replication group, its Secrets Manager secrets), never scales TFE
+// down, and refuses (finalizer kept, condition Deleting/ResourcesInUse, a Warning Event) while
+// the launch template version the ASG runs still uses them; a replication group it did not
+// create is kept.
+//
+// Before issue 14 these tests deleted the replication group and the secrets right after Ready,
+// while the nodes' user data still read them; now that is refused, and each test first rolls
+// the ASG back to the baseline version (or sets Retain) to let the deletion finish.
 
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { CreateReplicationGroupCommand, DescribeReplicationGroupsCommand } from '@aws-sdk/client-elasticache';
 import { ListSecretsCommand } from '@aws-sdk/client-secrets-manager';
-import { GROUP, PLURAL, VERSION, type TfeCluster } from '../../src/api/types.ts';
+import { FINALIZER, GROUP, PLURAL, VERSION, type TfeCluster } from '../../src/api/types.ts';
 import { SECRET_IDS } from '../sandbox/world.ts';
-import { createCluster, describeAsg, exampleCluster, simState } from './support.ts';
+import { createCluster, describeAsg, eventsOf, exampleCluster, simState } from './support.ts';
 import {
   asgMark,
   callMark,
+  condition,
   countCalls,
   freshWorld,
   handAws,
@@ -21,10 +29,12 @@ import {
   mutationsSince,
   NAME,
   NS,
+  patchSpec,
   scalesSince,
   sleep,
   startOperator,
   stopOperator,
+  waitFor,
   waitReady,
 } from './day2.ts';
 
@@ -33,8 +43,16 @@ const hand = handAws();
 
 afterEach(stopOperator);
 
-async function deleteAndWaitGone(timeoutMs = 60_000): Promise<void> {
+async function requestDelete(): Promise<void> {
   await k.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name: NAME });
+}
+
+async function deleteAndWaitGone(timeoutMs = 60_000): Promise<void> {
+  await requestDelete();
+  await waitGone(timeoutMs);
+}
+
+async function waitGone(timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -78,15 +96,59 @@ const withPolicy = (policy: 'Retain' | 'Delete') => (c: TfeCluster) => {
   c.spec.deletionPolicy = policy;
 };
 
-test('Retain: deleting the TfeCluster changes nothing in AWS; a new TfeCluster adopts the install without a roll; then Delete', async () => {
-  await migrate('day2-retain', withPolicy('Retain'));
+/**
+ * Deletes the TfeCluster with deletionPolicy Delete while the ASG's version still uses `inUse`:
+ * refused, finalizer kept, nothing deleted (for a few resyncs), the Event names each resource.
+ */
+async function deleteIsRefused(inUse: string[], notNamed: string[] = []): Promise<void> {
+  const mark = await callMark();
+  const secretsBefore = await secretNames();
+  const redisBefore = await redisGroup();
+  await requestDelete();
+  const c = await waitFor((x) => condition(x, 'Deleting')?.reason === 'ResourcesInUse', 'the deletion refused (Deleting/ResourcesInUse)');
+  assert.equal(c.status?.phase, 'Deleting');
+  assert.ok(c.metadata.finalizers?.includes(FINALIZER), 'the finalizer was removed');
+  const message = condition(c, 'Deleting')!.message;
+  for (const id of inUse) assert.ok(message.includes(id), `the refusal does not name ${id}: ${message}`);
+  for (const id of notNamed) assert.ok(!message.includes(id), `the refusal names ${id}, which is not the operator's to delete: ${message}`);
+  assert.match(message, /Nothing was deleted/);
+  assert.match(message, /--launch-template LaunchTemplateId=lt-[0-9a-f]+,Version=1\b/, 'the fix: roll back to the baseline');
+  assert.match(message, /"deletionPolicy":"Retain"/, 'the fix: Retain');
+  const events = await eventsOf(k, NS, NAME);
+  const refused = events.filter((e) => e.reason === 'ResourcesInUse');
+  assert.equal(refused.length >= 1 && refused.every((e) => e.type === 'Warning'), true, JSON.stringify(events.map((e) => e.reason)));
+  for (const id of inUse) assert.ok(refused.at(-1)!.message!.includes(id));
+  await sleep(3_000); // several resyncs (1 s) of the refusal
+  assert.deepEqual((await mutationsSince(mark)).map((x) => x.action), [], 'a refused deletion changed AWS');
+  assert.deepEqual(await secretNames(), secretsBefore);
+  assert.equal(await redisGroup(), redisBefore);
+  assert.equal(refusedEvents(await eventsOf(k, NS, NAME)), refusedEvents(events), 'the same refusal is announced once');
+}
+
+const refusedEvents = (events: Awaited<ReturnType<typeof eventsOf>>) => events.filter((e) => e.reason === 'ResourcesInUse').reduce((n, e) => n + (e.count ?? 1), 0);
+
+/** What a person does to let the deletion go on: point the ASG back at the baseline version 1 (no scaling). */
+async function rollBackToBaseline(): Promise<void> {
+  const g = await describeAsg();
+  await hand.asg.send(
+    new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'tfe', LaunchTemplate: { LaunchTemplateId: g.LaunchTemplate!.LaunchTemplateId!, Version: '1' } }),
+  );
+}
+
+test('Delete while the ASG\'s version uses Redis and the secrets is refused; Retain then deletes the TfeCluster and nothing in AWS; a new TfeCluster adopts without a roll; after a roll back to the baseline, Delete removes them', async () => {
+  await migrate('day2-delete', withPolicy('Delete'));
   const asg = await asgSnapshot();
   const secrets = await secretNames();
-  assert.equal(operatorSecrets(secrets).length, 4, JSON.stringify(secrets));
-  const calls = await callMark();
+  const ours = operatorSecrets(secrets);
+  assert.equal(ours.length, 4, JSON.stringify(secrets));
   const scales = await asgMark();
 
-  await deleteAndWaitGone();
+  await deleteIsRefused(['tfe-redis', ...ours]);
+
+  // Retain: the finalizer goes, AWS is left as it is.
+  const calls = await callMark();
+  await patchSpec({ deletionPolicy: 'Retain' });
+  await waitGone();
   await sleep(2_000); // anything the finalizer might still do
   assert.deepEqual((await mutationsSince(calls)).map((c) => c.action), [], 'deletionPolicy Retain changed AWS');
   assert.deepEqual(await asgSnapshot(), asg, 'the ASG and its instances are as they were');
@@ -101,20 +163,25 @@ test('Retain: deleting the TfeCluster changes nothing in AWS; a new TfeCluster a
   assert.deepEqual(await scalesSince(scales), [], 'adoption rolled the nodes');
   for (const a of ['CreateReplicationGroup', 'CreateLaunchTemplateVersion', 'CreateSecret']) assert.equal(await countCalls(a, calls), 0, a);
 
-  // Delete: only the operator's replication group and secrets go; TFE's nodes stay.
+  // Delete: refused while the version in use reads them; once the ASG runs the baseline again,
+  // only the operator's replication group and secrets go; TFE's nodes stay.
+  await deleteIsRefused(['tfe-redis', ...ours]);
+  await rollBackToBaseline();
   const before = await callMark();
-  await deleteAndWaitGone();
+  await waitGone();
   const changes = (await mutationsSince(before)).map((c) => c.action).sort();
   assert.deepEqual(changes, ['DeleteReplicationGroup', 'DeleteSecret', 'DeleteSecret', 'DeleteSecret', 'DeleteSecret']);
   assert.equal(await redisGroup(), undefined, 'the replication group the operator created is gone');
   const left = await secretNames();
   assert.deepEqual(operatorSecrets(left), []);
   for (const id of Object.values(SECRET_IDS)) assert.ok(left.includes(id), `the install's own secret ${id} was deleted`);
-  assert.deepEqual(await asgSnapshot(), asg, 'the ASG was changed');
+  const after = await asgSnapshot();
+  assert.deepEqual([after.size, after.instances], [asg.size, asg.instances], 'the ASG was scaled or its nodes replaced');
+  assert.equal(after.version, '1');
   assert.deepEqual(await scalesSince(scales), [], 'TFE was scaled');
 });
 
-test('Delete: a replication group the operator did not create is kept', async () => {
+test('Delete: a replication group the operator did not create is kept (and never named as in use)', async () => {
   await freshWorld();
   // Someone created the Redis beforehand; the TfeCluster names it.
   await hand.elasticache.send(
@@ -141,13 +208,16 @@ test('Delete: a replication group the operator did not create is kept', async ()
   assert.equal(await countCalls('CreateReplicationGroup'), 1, 'only the one made by hand');
   const asg = await asgSnapshot();
   const scales = await asgMark();
-  const before = await callMark();
 
-  await deleteAndWaitGone();
+  await deleteIsRefused(operatorSecrets(await secretNames()), ['tfe-redis']);
+  await rollBackToBaseline();
+  const before = await callMark();
+  await waitGone();
   const changes = (await mutationsSince(before)).map((c) => c.action).sort();
   assert.deepEqual(changes, ['DeleteSecret', 'DeleteSecret', 'DeleteSecret', 'DeleteSecret']);
   assert.equal(await redisGroup(), 'available', 'the replication group the operator did not create was deleted');
   assert.deepEqual(operatorSecrets(await secretNames()), []);
-  assert.deepEqual(await asgSnapshot(), asg);
+  const after = await asgSnapshot();
+  assert.deepEqual([after.size, after.instances], [asg.size, asg.instances]);
   assert.deepEqual(await scalesSince(scales), []);
 });

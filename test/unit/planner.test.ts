@@ -7,6 +7,7 @@ import { authTokenProblem, plan, type Plan } from '../../src/migration/planner.t
 import type { Action } from '../../src/migration/actions.ts';
 import type { Observation } from '../../src/migration/observation.ts';
 import { TAG } from '../../src/migration/observation.ts';
+import { encPasswordTagFingerprint } from '../../src/migration/targets.ts';
 import type { TfeCluster } from '../../src/api/types.ts';
 import { buildStatus } from '../../src/controller/record.ts';
 import { BASE_CONF, BASE_INSTALL, BASE_SETTINGS, baselineVersion, cluster, world } from './planner-fixture.ts';
@@ -384,6 +385,7 @@ const broken: Array<[string, Breaker, string]> = [
     o.replicationGroup = { id: 'tfe-redis', status: 'available', endpoint: 'x', port: 6379, clusterEnabled: true, transitEncryption: true, atRestEncryption: true, authTokenEnabled: true, ownedByUs: false };
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe');
   }, 'RedisClusterMode'],
   ['external Redis: wrong password', (o, c) => {
     c.spec.redis = { external: { host: 'redis', port: 6379, tls: true, passwordSecretRef: { name: 'r', key: 'p' } } } as never;
@@ -391,6 +393,7 @@ const broken: Array<[string, Breaker, string]> = [
     o.externalRedis = { ok: false, reason: 'AuthFailed', message: 'Redis refused the password' };
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe');
   }, 'RedisAuthFailed'],
   ['external Redis that is not Redis: refused before any change (not even the ownership tags)', (o, c) => {
     c.spec.redis = { external: { host: 'redis', port: 6379, tls: false } } as never;
@@ -400,27 +403,32 @@ const broken: Array<[string, Breaker, string]> = [
     o.inputs.secrets.redisPassword = 'has a space and @ in it';
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe');
   }, 'RedisAuthTokenInvalid'],
   ['Redis auth token shorter than 16 characters', (o) => {
     o.inputs.secrets.redisPassword = 'short-token';
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe');
   }, 'RedisAuthTokenInvalid'],
   ['replication group create-failed', (o) => {
     o.replicationGroup = { id: 'tfe-redis', status: 'create-failed', clusterEnabled: false, transitEncryption: true, atRestEncryption: true, authTokenEnabled: true, ownedByUs: undefined };
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe');
   }, 'RedisCreateFailed'],
   ['user data over 16 KB', (o) => {
     o.inputs.settingsText = JSON.stringify({ ...BASE_SETTINGS, ca_certs: { value: 'x'.repeat(17_000) } });
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe');
   }, 'UserDataTooLarge'],
   ['external Redis: cluster mode', (o, c) => {
     c.spec.redis = { external: { host: 'redis', port: 6379, tls: true } } as never;
     o.externalRedis = { ok: false, reason: 'ClusterMode', message: 'cluster mode' };
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe');
   }, 'RedisClusterMode'],
 ];
 
@@ -796,6 +804,7 @@ test('a replication group that is creating is waited for (its owner unknown); mo
   fresh.replicationGroup = { id: 'tfe-redis', status: 'creating', clusterEnabled: false, transitEncryption: true, atRestEncryption: true, authTokenEnabled: true, ownedByUs: undefined };
   fresh.asg!.tags[TAG.owner] = 'tfe/tfe';
   fresh.asg!.tags[TAG.baselineVersion] = '1';
+  fresh.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(fresh.inputs.secrets.encPassword!, 'tfe');
   const p = plan({ cluster: c2, obs: fresh, salt: 'salt' });
   assert.equal(p.action, undefined);
   assert.match(p.message, /waiting for replication group tfe-redis to become available \(now creating\)/);
@@ -972,6 +981,68 @@ test('a failed release upgrade with failurePolicy Rollback does not roll back ac
   assert.match(w.last.message, new RegExp(`rolling back to launch template version ${readyVersion} would install release 528 over a database that release 550 .* may already have migrated`));
   assert.ok(!w.actions.some((a) => a.kind === 'RollAsg' && a.mode === 'rollback'), w.actions.map((a) => a.kind).join(', '));
   // The same failure within one release still rolls back (the migration's own test above).
+});
+
+// --- enc_password against the running install (before any write) and the ASG's fingerprint tag ---
+
+const encRows: Array<[string, (o: Observation, c: TfeCluster) => void, { reason?: string; condition: [string, string]; tags?: string[] }]> = [
+  ['the running install uses another value (read from its user data): refused before the first write', (o) => {
+    o.encPasswordInUse = { value: 'the-running-one', source: 'the user data of launch template lt-1 version 1' };
+  }, { reason: 'EncryptionPasswordMismatch', condition: ['Degraded', 'True'] }],
+  ['the running install uses the same value (from its own secret): the first write records the fingerprint tag', (o) => {
+    o.encPasswordInUse = { value: 'enc-secret', source: 'Secrets Manager secret tfe/enc' };
+  }, { condition: ['EncryptionPasswordVerified', 'True'], tags: [TAG.owner, TAG.baselineVersion, TAG.encPasswordFingerprint] }],
+  ['the running value cannot be found (unknown user data shape): goes on, and says so', (o) => {
+    o.encPasswordInUse = { source: 'launch template lt-1 version 1', unknown: 'its user data neither holds enc_password ...' };
+  }, { condition: ['EncryptionPasswordVerified', 'Unknown'], tags: [TAG.owner, TAG.baselineVersion, TAG.encPasswordFingerprint] }],
+  ['a re-created TfeCluster (no status) whose enc_password differs from the ASG tag: refused', (o) => {
+    o.asg!.tags[TAG.owner] = 'tfe/tfe';
+    o.asg!.tags[TAG.baselineVersion] = '1';
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint('the-first-one', 'tfe');
+  }, { reason: 'EncryptionPasswordMismatch', condition: ['Degraded', 'True'] }],
+  ['an ASG an older operator tagged without the fingerprint: only the fingerprint is added', (o) => {
+    o.asg!.tags[TAG.owner] = 'tfe/tfe';
+    o.asg!.tags[TAG.baselineVersion] = '1';
+    o.encPasswordInUse = { value: 'enc-secret', source: 'Secrets Manager secret tfe-operator/tfe/tfe/enc_password' };
+  }, { condition: ['EncryptionPasswordVerified', 'True'], tags: [TAG.encPasswordFingerprint] }],
+];
+
+for (const [name, setUp, want] of encRows) {
+  test(`enc_password: ${name}`, () => {
+    const c = cluster();
+    const obs = world();
+    setUp(obs, c);
+    const p = plan({ cluster: c, obs, salt: 'salt' });
+    const cond = p.conditions.find((x) => x.type === want.condition[0]);
+    assert.equal(cond?.status, want.condition[1], JSON.stringify(p.conditions));
+    for (const text of [p.message, ...p.conditions.map((x) => x.message)]) {
+      for (const v of ['enc-secret', 'the-running-one', 'the-first-one']) assert.ok(!text.includes(v), `a value in: ${text}`);
+    }
+    if (want.reason) {
+      assert.equal(p.failure?.reason, want.reason, p.message);
+      assert.equal(p.encryptionPasswordFingerprint, undefined, 'a refused value must not become the recorded fingerprint');
+      assert.equal(p.action, undefined);
+      assert.match(p.message, /spec\.encryptionPasswordSecretRef/);
+      assert.match(p.message, /nothing was changed/);
+    } else {
+      assert.equal(p.action?.kind, 'TagAsg', p.message);
+      const tags = (p.action as Extract<Action, { kind: 'TagAsg' }>).tags;
+      assert.deepEqual(Object.keys(tags).sort(), [...want.tags!].sort());
+      assert.equal(tags[TAG.encPasswordFingerprint], encPasswordTagFingerprint('enc-secret', 'tfe'));
+      if (want.condition[1] === 'Unknown') assert.match(cond!.message, /could not find the enc_password the running install uses .*going on/);
+    }
+  });
+}
+
+test('enc_password: with the fingerprint tag in place, the running install is not looked at again and a matching value goes on', () => {
+  const c = cluster();
+  const obs = world();
+  obs.asg!.tags[TAG.owner] = 'tfe/tfe';
+  obs.asg!.tags[TAG.baselineVersion] = '1';
+  obs.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint('enc-secret', 'tfe');
+  const p = plan({ cluster: c, obs, salt: 'salt' });
+  assert.notEqual(p.phase, 'Degraded', p.message);
+  assert.equal(p.conditions.find((x) => x.type === 'EncryptionPasswordVerified')?.reason, 'MatchesRecordedFingerprint');
 });
 
 // --- spec.validation: a run per stage, in the in-memory TFE of obs.validation -----------------

@@ -28,6 +28,7 @@ import { CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand, EC2Cli
 import { AddRoleToInstanceProfileCommand, CreateInstanceProfileCommand, CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { request } from 'node:https';
+import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { renderUserData, type NodeInstall } from '../../src/tfe/userdata.ts';
 import { startMoto, type Moto } from '../sandbox/moto.ts';
 import { sleep, waitFor } from '../sandbox/procs.ts';
@@ -525,7 +526,7 @@ test('neverHealthy keeps healthy nodes unhealthy until switched off; installDela
   assert.equal((await set({ recheckMs: 300, pollMs: 150 })).status, 200);
   await set({ recheckMs: 250, pollMs: 100 });
   const cfg = (await (await set({ installDelayMs: INSTALL_DELAY_MS })).json()) as Record<string, unknown>;
-  assert.deepEqual(cfg, { installDelayMs: INSTALL_DELAY_MS, neverHealthy: false, pollMs: 100, recheckMs: 250 });
+  assert.deepEqual(cfg, { installDelayMs: INSTALL_DELAY_MS, neverHealthy: false, pollMs: 100, recheckMs: 250, runStepMs: 250, runsHang: false, runPlanMs: 0, ssmAgent: true });
 });
 
 test('no secret value in the simulator state or its state file', async () => {
@@ -548,4 +549,116 @@ test('POST /sim/reset forgets every node; they boot and install again', async ()
   assert.deepEqual(again.map((n) => n.id).sort(), before.map((n) => n.id).sort());
   // Every node of every group of this file boots again at once (bash, curl and the AWS CLI each).
   await waitNodes('aa-good', 2, (n) => n.state === 'healthy', 120_000);
+});
+
+// ---------------------------------------------------------------------------------------
+// SSM Run Command on the nodes, and TFE's node drain (ssm.ts, the install.sh stand-in's CLI)
+
+async function queueRun(message: string): Promise<string> {
+  const auth = { authorization: `Bearer ${sim.tfeApi.token}`, 'content-type': 'application/vnd.api+json' };
+  const ws = (await (await fetch(`${sim.url}/api/v2/organizations/${sim.tfeApi.organization}/workspaces/${sim.tfeApi.workspace}`, { headers: auth })).json()) as { data: { id: string } };
+  const res = await fetch(`${sim.url}/api/v2/runs`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ data: { type: 'runs', attributes: { message, 'plan-only': true }, relationships: { workspace: { data: { type: 'workspaces', id: ws.data.id } } } } }),
+  });
+  assert.equal(res.status, 201);
+  return ((await res.json()) as { data: { id: string } }).data.id;
+}
+
+async function runOf(id: string): Promise<{ status: string; node: string | null; error: string | null }> {
+  const all = (await (await fetch(`${sim.url}/sim/runs`)).json()) as { runs: { id: string; status: string; node: string | null; error: string | null }[] };
+  return all.runs.find((r) => r.id === id)!;
+}
+
+const setConfig = (patch: Record<string, unknown>) =>
+  fetch(`${sim.url}/sim/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(patch) }).then((r) => assert.equal(r.status, 200));
+
+test('SSM: node-drain on an Active/Active node waits for its run in flight, and the node takes no new run', async () => {
+  const ssm = new SSMClient({ endpoint: moto.endpoint, region: REGION, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  try {
+    await setConfig({ runStepMs: 100, runPlanMs: 4_000 });
+    const { ids } = await group('drain', activeActive(), 1);
+    const id = ids[0]!;
+    await waitNodes('drain', 1, (n) => n.state === 'healthy', 60_000);
+
+    // A command runs as root in the node's own namespace with its files; a failing one is Failed.
+    const cmd = async (commands: string[], timeout?: string) =>
+      (await ssm.send(new SendCommandCommand({ InstanceIds: [id], DocumentName: 'AWS-RunShellScript', Parameters: { commands, ...(timeout ? { executionTimeout: [timeout] } : {}) } }))).Command!.CommandId!;
+    const finished = (commandId: string) =>
+      waitFor(`command ${commandId}`, async () => {
+        const inv = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: id }));
+        return ['Success', 'Failed', 'TimedOut'].includes(inv.Status!) ? inv : undefined;
+      }, { timeoutMs: 20_000, intervalMs: 100 });
+    const who = await finished(await cmd(['id -u', 'test -f /etc/ptfe-settings.json && echo settings', 'command -v tfe-admin']));
+    assert.equal(who.Status, 'Success');
+    assert.equal(who.StandardOutputContent, '0\nsettings\n/usr/local/bin/tfe-admin\n');
+    const bad = await finished(await cmd(['echo before', 'false', 'exit 7']));
+    assert.deepEqual([bad.Status, bad.ResponseCode, bad.StandardOutputContent], ['Failed', 7, 'before\n'], 'no set -e: the script goes on after false');
+    const slow = await finished(await cmd(['sleep 30'], '1'));
+    assert.equal(slow.Status, 'TimedOut');
+    const usage = await finished(await cmd(['replicated admin support-bundle']));
+    assert.equal(usage.Status, 'Failed');
+    assert.match(usage.StandardErrorContent!, /usage: replicated admin node-drain/);
+
+    const first = await queueRun('in flight during the drain');
+    await waitFor('run planning', async () => ((await runOf(first)).status === 'planning' ? true : undefined), { timeoutMs: 10_000, intervalMs: 100 });
+    assert.equal((await runOf(first)).node, id);
+
+    const drain = await cmd(['replicated admin node-drain']);
+    await waitNodes('drain', 1, (n) => n.draining, 5_000);
+    const second = await queueRun('queued while the only node drains');
+    await sleep(1_000);
+    const during = await ssm.send(new GetCommandInvocationCommand({ CommandId: drain, InstanceId: id }));
+    assert.equal(during.Status, 'InProgress', 'the drain waits for the run in flight');
+    assert.equal((await runOf(first)).status, 'planning');
+    assert.deepEqual(await runOf(second), { ...(await runOf(second)), status: 'pending', node: null }, 'the draining node takes no new run');
+
+    const done = await finished(drain);
+    assert.equal(done.Status, 'Success');
+    assert.match(done.StandardOutputContent!, /Node drained/);
+    assert.equal((await runOf(first)).status, 'planned_and_finished');
+    assert.equal((await runOf(second)).node, null, 'still no node for the new run');
+    const [node] = await nodesOf('drain');
+    assert.ok(node!.draining && node!.drainedAt, 'drainedAt set');
+    assert.equal(node!.state, 'healthy', 'a draining node still answers its health check');
+
+    // The simulator's log of SSM commands.
+    const log = (await simState()).ssm.filter((e) => e.instanceId === id);
+    assert.deepEqual(log.map((e) => e.status), ['Success', 'Failed', 'TimedOut', 'Failed', 'Success']);
+    assert.deepEqual(log[4]!.commands, ['replicated admin node-drain']);
+
+    // Without the agent: InvalidInstanceId.
+    await setConfig({ ssmAgent: false });
+    await sleep(500);
+    await assert.rejects(cmd(['true']), (err: Error) => err.name === 'InvalidInstanceId' && /not in a valid state/.test(err.message));
+    await setConfig({ ssmAgent: true });
+
+    // The node leaves: a departure, drained first, no run killed.
+    await scale('drain', 0);
+    const dep = await waitFor('departure', async () => (await simState()).departures.find((d) => d.id === id), { timeoutMs: 10_000, intervalMs: 100 });
+    assert.deepEqual({ ...dep, at: '' }, { id, at: '', drainRequested: true, drained: true, unfinishedRuns: [] });
+    assert.equal((await runOf(first)).status, 'planned_and_finished');
+  } finally {
+    ssm.destroy();
+    await setConfig({ runStepMs: 250, runPlanMs: 0, ssmAgent: true });
+  }
+});
+
+test('SSM: a run whose node leaves before it finished is killed, and the departure names it', async () => {
+  await setConfig({ runStepMs: 100, runsHang: true });
+  try {
+    const { ids } = await group('killed', activeActive(), 1);
+    const id = ids[0]!;
+    await waitNodes('killed', 1, (n) => n.state === 'healthy', 60_000);
+    const run = await queueRun('never ends');
+    await waitFor('run planning', async () => ((await runOf(run)).status === 'planning' ? true : undefined), { timeoutMs: 10_000, intervalMs: 100 });
+    await scale('killed', 0);
+    const dep = await waitFor('departure', async () => (await simState()).departures.find((d) => d.id === id), { timeoutMs: 10_000, intervalMs: 100 });
+    assert.deepEqual([dep.drainRequested, dep.drained], [false, false]);
+    assert.ok(dep.unfinishedRuns.includes(run), 'the run in flight (the one the last test left pending may have landed here too)');
+    assert.deepEqual([(await runOf(run)).status, (await runOf(run)).error], ['errored', `killed: node ${id} was terminated during the run`]);
+  } finally {
+    await setConfig({ runStepMs: 250, runsHang: false });
+  }
 });

@@ -174,3 +174,29 @@ export interface AsgReplacement {
 export async function asgReplacements(endpoint: string, opts: { since?: number } = {}): Promise<AsgReplacement[]> {
   return JSON.parse(await call(endpoint, 'GET', `/_sandbox/asg-replacements${sinceQuery(opts.since)}`)) as AsgReplacement[];
 }
+
+/** Whose SSM agent is online (patch_ssm_commands.py); merged per instance, answers the whole map. */
+export async function setSsmAgents(endpoint: string, agents: Record<string, boolean>): Promise<Record<string, boolean>> {
+  return JSON.parse(await call(endpoint, 'POST', '/_sandbox/ssm/agents', agents)) as Record<string, boolean>;
+}
+
+/** An SSM command invocation waiting for its node's agent (GET makes it InProgress). */
+export interface SsmPendingInvocation {
+  commandId: string;
+  instanceId: string;
+  documentName: string;
+  commands: string[];
+  executionTimeout: number | null;
+}
+
+export async function ssmPending(endpoint: string): Promise<SsmPendingInvocation[]> {
+  return JSON.parse(await call(endpoint, 'GET', '/_sandbox/ssm/pending')) as SsmPendingInvocation[];
+}
+
+/** How an invocation ended, as the node's agent reports it. */
+export async function ssmResult(
+  endpoint: string,
+  r: { commandId: string; instanceId: string; status: 'Success' | 'Failed' | 'TimedOut'; responseCode: number; stdout: string; stderr: string },
+): Promise<void> {
+  await call(endpoint, 'POST', '/_sandbox/ssm/result', r);
+}

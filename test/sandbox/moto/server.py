@@ -43,6 +43,14 @@ Patches in modules beside this file, imported below after this file's own:
                             with AWS's AccessDenied texts; every other caller stays unrestricted
   patch_iam_simulate.py     iam:SimulatePrincipalPolicy (moto has none) for roles and users, with the
                             same policy evaluation as patch_iam_sessions
+  patch_ssm_commands.py     Run Command carried out by the TFE simulator: SendCommand refuses instances
+                            whose SSM agent is offline (InvalidInstanceId); invocations Pending ->
+                            InProgress -> Success/Failed/TimedOut with their output; command Status and
+                            counts follow them; ListCommandInvocations (moto has none). Endpoints:
+                            POST|GET /_sandbox/ssm/agents {"<instanceId>": true|false} (never named =
+                            offline), GET /_sandbox/ssm/pending (Pending invocations of online agents,
+                            now InProgress), POST /_sandbox/ssm/result {commandId, instanceId, status,
+                            responseCode, stdout, stderr}
 
 Every patch below names the moto function it changes; each was checked in moto
 5.2.1's source (and moto 5.2.5, the newest on PyPI when written: it adds
@@ -403,6 +411,7 @@ patch_asg_terminating.config = _config
 import patch_elb_health  # noqa: E402  target health from the simulator, ASG ELB health checks
 import patch_iam_sessions  # noqa: E402,F401  STS session (ASIA) callers held to their role's policies
 import patch_iam_simulate  # noqa: E402,F401  iam:SimulatePrincipalPolicy (moto has none), same evaluation
+import patch_ssm_commands  # noqa: E402  SSM Run Command carried out by the simulator's nodes
 
 patch_elb_health.start(_config)  # adds elbCheckMs; starts the health checker thread
 
@@ -501,6 +510,8 @@ class SandboxApp:
                         _config[key] = int(body[key])
             return json_response(start_response, "200 OK", _config)
         answer = patch_elb_health.handle(path, method, environ, start_response)  # target-health, asg-replacements
+        if answer is None:
+            answer = patch_ssm_commands.handle(path, method, environ, start_response)  # ssm/agents, pending, result
         if answer is not None:
             return answer
         if path == "/_sandbox/health":

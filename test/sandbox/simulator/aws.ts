@@ -61,6 +61,27 @@ export interface TargetReport {
   reason?: string;
 }
 
+/** An SSM command invocation for a node's agent (the moto launcher's GET /_sandbox/ssm/pending). */
+export interface SsmInvocation {
+  commandId: string;
+  instanceId: string;
+  documentName: string;
+  /** AWS-RunShellScript's commands parameter: the lines of one script. */
+  commands: string[];
+  /** Seconds (the document's executionTimeout), or null for none. */
+  executionTimeout: number | null;
+}
+
+/** How an invocation ended (POST /_sandbox/ssm/result). */
+export interface SsmResult {
+  commandId: string;
+  instanceId: string;
+  status: 'Success' | 'Failed' | 'TimedOut';
+  responseCode: number;
+  stdout: string;
+  stderr: string;
+}
+
 /** One change of a group's desired capacity, from the moto launcher's /_sandbox/asg-history. */
 export interface AsgChange {
   ts: string;
@@ -247,6 +268,31 @@ export class AwsView {
     } catch {
       /* the next change pushes again */
     }
+  }
+
+  /** Whose SSM agent is online (the moto launcher's /_sandbox/ssm/agents, patch_ssm_commands.py). */
+  async ssmAgents(agents: Record<string, boolean>): Promise<void> {
+    await this.sandboxJson('/_sandbox/ssm/agents', agents);
+  }
+
+  /** Pending SSM command invocations of online agents; each is InProgress from then on. */
+  async ssmPending(): Promise<SsmInvocation[]> {
+    return (await this.sandboxJson('/_sandbox/ssm/pending')) as SsmInvocation[];
+  }
+
+  /** How an SSM command invocation ended. */
+  async ssmResult(result: SsmResult): Promise<void> {
+    await this.sandboxJson('/_sandbox/ssm/result', result, [404, 409]);
+  }
+
+  private async sandboxJson(path: string, body?: unknown, tolerated: number[] = []): Promise<unknown> {
+    const res = await fetch(`${this.endpoint}${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(5_000),
+    });
+    if (!res.ok && !tolerated.includes(res.status)) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
+    return res.json();
   }
 
   destroy(): void {

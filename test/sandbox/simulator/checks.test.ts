@@ -104,4 +104,8 @@ test('POST /sim/config bodies are checked', () => {
   assert.throws(() => parseConfigPatch('{"neverHealthy": "yes"}'), /neverHealthy must be true or false/);
   assert.throws(() => parseConfigPatch('{"delay": 1}'), /unknown setting "delay"/);
   assert.throws(() => parseConfigPatch('[1]'), /JSON object/);
+  assert.deepEqual(parseConfigPatch('{"runPlanMs": 0, "ssmAgent": false}'), { runPlanMs: 0, ssmAgent: false });
+  assert.deepEqual(parseConfigPatch('{"runPlanMs": 30000}'), { runPlanMs: 30000 });
+  assert.throws(() => parseConfigPatch('{"runPlanMs": -1}'), /runPlanMs must be a number >= 0/);
+  assert.throws(() => parseConfigPatch('{"ssmAgent": 1}'), /ssmAgent must be true or false/);
 });

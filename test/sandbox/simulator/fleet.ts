@@ -6,6 +6,24 @@ import type { RedisAlias } from './checks.ts';
 import type { Image } from './machine.ts';
 import type { InstallerSite } from './network.ts';
 import { SimNode, type NodeView, type SimConfig, type SimLogger, type TlsPair } from './node.ts';
+import { SsmAgents, type SsmLogEntry } from './ssm.ts';
+
+/** The runs on the nodes (tfe-api.ts), as the fleet needs them for drains and departures. */
+export interface FleetRuns {
+  /** Unfinished runs on this node. */
+  unfinishedOn(nodeId: string): string[];
+  /** The node is gone: its unfinished runs are killed. */
+  nodeLeft(nodeId: string): void;
+}
+
+/** A node that left (instance terminated, detached or gone), and what it left behind. */
+export interface Departure {
+  id: string;
+  at: string;
+  drainRequested: boolean;
+  drained: boolean;
+  unfinishedRuns: string[];
+}
 
 export interface FleetOptions {
   aws: AwsView;
@@ -21,6 +39,7 @@ export interface FleetOptions {
   bootConcurrency: number;
   log: SimLogger;
   changed(): void;
+  runs: FleetRuns;
 }
 
 export interface FleetState {
@@ -33,6 +52,9 @@ export interface FleetState {
   scaleEvents: AsgChange[];
   lastPollError: string | null;
   polledAt: string | null;
+  /** Every SSM command the nodes ran (ssm.ts). */
+  ssm: SsmLogEntry[];
+  departures: Departure[];
 }
 
 /**
@@ -52,10 +74,20 @@ export class Fleet {
   private lastPollError: string | null = null;
   private polledAt: number | null = null;
   private generation = 0;
+  private readonly departures: Departure[] = [];
+  private readonly ssm: SsmAgents;
 
   constructor(private readonly opts: FleetOptions) {
     this.config = { ...opts.config };
     this.initial = { ...opts.config };
+    this.ssm = new SsmAgents({
+      aws: opts.aws,
+      nodes: () => [...this.nodes.values()],
+      config: () => this.config,
+      unfinishedRuns: (id) => opts.runs.unfinishedOn(id),
+      log: opts.log,
+      changed: () => opts.changed(),
+    });
   }
 
   private booting = 0;
@@ -113,10 +145,12 @@ export class Fleet {
   start(): void {
     this.running = true;
     void this.poll();
+    this.ssm.start();
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    this.ssm.stop();
     clearTimeout(this.timer);
     clearTimeout(this.pushTimer);
     await Promise.all([...this.nodes.values()].map((n) => n.stop()));
@@ -141,6 +175,8 @@ export class Fleet {
     this.nodes.clear();
     this.groups = [];
     this.observed = [];
+    this.departures.length = 0;
+    this.ssm.reset();
     this.config = { ...this.initial };
     await Promise.all(old.map((n) => n.stop()));
     this.opts.log.info({}, 'simulator reset');
@@ -151,9 +187,9 @@ export class Fleet {
     return this.nodes.get(id);
   }
 
-  /** Nodes that serve (healthy) and so take new runs. */
+  /** Nodes that serve (healthy) and take new runs: not draining. */
   serving(): SimNode[] {
-    return [...this.nodes.values()].filter((n) => n.healthy);
+    return [...this.nodes.values()].filter((n) => n.healthy && !n.draining);
   }
 
   anyHealthy(): boolean {
@@ -206,7 +242,7 @@ export class Fleet {
         if (known) {
           // Same id, different group or template: a new instance (moto reset and reseeded
           // with the same random seed hands out the same ids), not the node we knew.
-          void known.stop();
+          this.depart(known);
           this.opts.log.info({ node: inst.id }, `instance ${inst.id} was replaced: booting again`);
         }
         const node = new SimNode(inst.id, g.name, inst, {
@@ -233,10 +269,23 @@ export class Fleet {
     for (const [id, node] of this.nodes) {
       if (present.has(id)) continue;
       this.nodes.delete(id);
-      void node.stop();
+      this.depart(node);
       this.opts.log.info({ node: id, asg: node.asg }, `instance ${id} left ${node.asg}: forgotten`);
       this.nodesChanged();
     }
+  }
+
+  private logs(): Pick<FleetState, 'ssm' | 'departures'> {
+    return { ssm: this.ssm.log(), departures: this.departures.map((d) => ({ ...d, unfinishedRuns: [...d.unfinishedRuns] })) };
+  }
+
+  /** A node leaves: recorded with its drain and its unfinished runs, which are killed. */
+  private depart(node: SimNode): void {
+    const unfinishedRuns = this.opts.runs.unfinishedOn(node.id);
+    this.departures.push({ id: node.id, at: new Date().toISOString(), drainRequested: node.draining, drained: node.drained, unfinishedRuns });
+    void node.stop();
+    this.ssm.nodeLeft(node.id);
+    this.opts.runs.nodeLeft(node.id);
   }
 
   /** moto's history: one fetch in flight at a time, its answer reused for 100 ms. */
@@ -267,6 +316,7 @@ export class Fleet {
       scaleEvents: events,
       lastPollError: this.lastPollError,
       polledAt: this.polledAt === null ? null : new Date(this.polledAt).toISOString(),
+      ...this.logs(),
     };
   }
 
@@ -278,6 +328,7 @@ export class Fleet {
       groups: this.groups.map((g) => ({ name: g.name, desired: g.desired, instances: g.instances.map((i) => i.id) })),
       lastPollError: this.lastPollError,
       polledAt: this.polledAt === null ? null : new Date(this.polledAt).toISOString(),
+      ...this.logs(),
     };
   }
 }

@@ -2,7 +2,7 @@
 //   GET  /_health_check                    the load balancer: 200 when any node is healthy
 //   GET  /nodes/{instanceId}/_health_check one node: 200 healthy, 503 otherwise, JSON reason
 //   GET  /sim/state                        nodes, groups, scale history (secrets redacted)
-//   POST /sim/config                       { installDelayMs?, neverHealthy?, pollMs?, recheckMs?, runStepMs?, runsHang? }
+//   POST /sim/config                       { installDelayMs?, neverHealthy?, pollMs?, recheckMs?, runStepMs?, runsHang?, runPlanMs?, ssmAgent? }
 //   GET  /sim/runs                         the TFE API stand-in's runs (tfe-api.ts)
 //   /api/v2/...                            the TFE API stand-in (tfe-api.ts), as on the load balancer
 //   POST /sim/reset                        forget every node, restore the startup config
@@ -36,15 +36,15 @@ export function parseConfigPatch(text: string): Partial<SimConfig> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('body must be a JSON object');
   const out: Partial<SimConfig> = {};
   for (const [k, v] of Object.entries(raw)) {
-    if (k === 'installDelayMs' || k === 'pollMs' || k === 'recheckMs' || k === 'runStepMs') {
-      const min = k === 'installDelayMs' ? 0 : 10;
+    if (k === 'installDelayMs' || k === 'pollMs' || k === 'recheckMs' || k === 'runStepMs' || k === 'runPlanMs') {
+      const min = k === 'installDelayMs' || k === 'runPlanMs' ? 0 : 10;
       if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new Error(`${k} must be a number >= ${min}`);
       out[k] = v;
-    } else if (k === 'neverHealthy' || k === 'runsHang') {
+    } else if (k === 'neverHealthy' || k === 'runsHang' || k === 'ssmAgent') {
       if (typeof v !== 'boolean') throw new Error(`${k} must be true or false`);
       out[k] = v;
     } else {
-      throw new Error(`unknown setting ${JSON.stringify(k)} (known: installDelayMs, neverHealthy, pollMs, recheckMs, runStepMs, runsHang)`);
+      throw new Error(`unknown setting ${JSON.stringify(k)} (known: installDelayMs, neverHealthy, pollMs, recheckMs, runStepMs, runsHang, runPlanMs, ssmAgent)`);
     }
   }
   return out;

@@ -108,7 +108,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     }, 200);
   };
 
-  const fleet = new Fleet({
+  const fleet: Fleet = new Fleet({
     aws,
     region: opts.region,
     config: {
@@ -118,6 +118,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       recheckMs: opts.recheckMs ?? 1000,
       runStepMs: opts.runStepMs ?? 250,
       runsHang: false,
+      runPlanMs: 0,
+      ssmAgent: true,
     },
     redisAlias: opts.redisAlias,
     ca,
@@ -128,6 +130,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     bootConcurrency: opts.bootConcurrency ?? Math.max(2, 2 * availableParallelism()),
     log,
     changed,
+    runs: { unfinishedOn: (id): string[] => api.unfinishedOn(id), nodeLeft: (id): void => api.nodeLeft(id) },
   });
 
   const tfeApi: TfeApiConfig = {
@@ -135,7 +138,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     workspace: opts.tfeApi?.workspace ?? 'canary',
     token: opts.tfeApi?.token ?? `sim.atlasv1.${randomBytes(24).toString('hex')}`,
   };
-  const api = new TfeApi(tfeApi, { serving: () => fleet.serving(), node: (id) => fleet.node(id), config: () => fleet.getConfig(), log });
+  const api: TfeApi = new TfeApi(tfeApi, { serving: () => fleet.serving(), anyHealthy: () => fleet.anyHealthy(), node: (id) => fleet.node(id), config: () => fleet.getConfig(), log });
   const server = http.createServer(createHandler(fleet, api));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

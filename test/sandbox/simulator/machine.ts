@@ -53,6 +53,8 @@ export class Machine {
   readonly tmp: string;
   readonly consoleLog: string;
   private proc?: ChildProcess;
+  /** SSM commands running now (ssm.ts): ended with the machine. */
+  private readonly commands = new Set<ChildProcess>();
 
   constructor(readonly dir: string) {
     this.root = join(dir, 'upper');
@@ -65,11 +67,7 @@ export class Machine {
     rmSync(this.dir, { recursive: true, force: true });
     for (const d of OVERLAID) mkdirSync(join(this.root, d), { recursive: true });
     mkdirSync(this.tmp, { recursive: true });
-    const put = (path: string, data: string | Buffer, mode = 0o644) => {
-      const f = join(this.root, path);
-      mkdirSync(dirname(f), { recursive: true });
-      writeFileSync(f, data, { mode });
-    };
+    const put = (path: string, data: string | Buffer, mode = 0o644) => this.write(`/${path}`, data, mode);
     // cloud-init's copy of the user data and the script part it runs.
     put('var/lib/cloud/instance/user-data.txt', userData, 0o600);
     put('var/lib/cloud/instance/scripts/part-001', userData, 0o700);
@@ -83,6 +81,18 @@ export class Machine {
       mkdirSync(join(this.root, 'usr/local/bin'), { recursive: true });
       symlinkSync(image.awsCli, join(this.root, 'usr/local/bin/aws'));
     }
+  }
+
+  /** Writes a file onto the node's disk (its overlay upper layer; a path as the node sees it). */
+  write(nodePath: string, data: string | Buffer, mode = 0o644): void {
+    const f = join(this.root, nodePath);
+    mkdirSync(dirname(f), { recursive: true });
+    writeFileSync(f, data, { mode });
+  }
+
+  /** Whether the node wrote this file (its overlay upper layer). */
+  wrote(nodePath: string): boolean {
+    return existsSync(join(this.root, nodePath));
   }
 
   /** Runs the user data (boot.sh in its own mount namespace); resolves with its exit. */
@@ -111,6 +121,43 @@ export class Machine {
     }
   }
 
+  /**
+   * Runs a script already on the node's disk (a path as the node sees it) in the node's own mount
+   * namespace, as root with the node's environment (boot.sh's script mode), like the SSM agent
+   * runs a command. Call it only when nothing else runs on this machine (one mount of an overlay's
+   * upper dir at a time). After timeoutMs the whole process group is killed (timedOut).
+   */
+  run(script: string, timeoutMs: number | null, limit = 64 * 1024): Promise<CommandOutcome> {
+    return new Promise((resolve) => {
+      const p = spawn('unshare', ['--mount', '--propagation', 'private', 'bash', BOOT_SH, this.dir, script], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      this.commands.add(p);
+      const out = { stdout: '', stderr: '' };
+      const take = (k: 'stdout' | 'stderr') => (c: Buffer) => {
+        if (out[k].length < limit) out[k] += c.toString('utf8').slice(0, limit - out[k].length);
+      };
+      p.stdout!.on('data', take('stdout'));
+      p.stderr!.on('data', take('stderr'));
+      let timedOut = false;
+      const timer = timeoutMs === null ? undefined : setTimeout(() => {
+        timedOut = true;
+        killGroup(p);
+      }, timeoutMs);
+      p.once('error', (err) => {
+        clearTimeout(timer);
+        this.commands.delete(p);
+        resolve({ code: 127, signal: null, timedOut, stdout: out.stdout, stderr: `cannot start the command: ${err.message}` });
+      });
+      p.once('close', (code, signal) => {
+        clearTimeout(timer);
+        this.commands.delete(p);
+        resolve({ code, signal, timedOut, ...out });
+      });
+    });
+  }
+
   files(): NodeFiles {
     return nodeFiles(this.root, OVERLAID, this.tmp);
   }
@@ -126,15 +173,26 @@ export class Machine {
 
   /** Ends a boot still running and removes the disk. */
   destroy(keep = false): void {
-    const p = this.proc;
-    if (p?.pid) {
-      try {
-        process.kill(-p.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
+    if (this.proc) killGroup(this.proc);
+    for (const c of this.commands) killGroup(c);
     if (!keep) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface CommandOutcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+function killGroup(p: ChildProcess): void {
+  if (!p.pid) return;
+  try {
+    process.kill(-p.pid, 'SIGKILL');
+  } catch {
+    /* already gone */
   }
 }
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { AwsView, InstanceFacts, InstanceRef, LaunchInfo, RoleCredentials } from './aws.ts';
 import { configProblems, multiNodeProblem, redactedReplicatedConf, redactedSettings, redisTarget, type RedisAlias } from './checks.ts';
 import { openAdminConsole, type AdminConsole } from './console.ts';
-import { failureLine, Machine, type Image } from './machine.ts';
+import { failureLine, Machine, type CommandOutcome, type Image } from './machine.ts';
 import { openNodeNetwork, type InstallerSite, type NodeNetwork } from './network.ts';
 import { checkRedis, queueThroughRedis } from './redis.ts';
 import { readInstalled, type Installed } from './standins.ts';
@@ -35,6 +35,10 @@ export interface SimConfig {
   runStepMs: number;
   /** Runs never get past planning (a validation that times out). */
   runsHang: boolean;
+  /** How much longer than runStepMs a run stays in planning (keeps runs in flight). */
+  runPlanMs: number;
+  /** Whether the nodes' SSM agents are online (ssm.ts); false: SendCommand answers InvalidInstanceId. */
+  ssmAgent: boolean;
 }
 
 /** A TLS certificate and key (PEM text) for the TFE hostname. */
@@ -85,8 +89,15 @@ export interface NodeView {
   requests: string[];
   /** The last lines of cloud-init's output. */
   console: string[];
+  /** TFE's node drain was asked for (`replicated admin node-drain`): the node takes no new runs. */
+  draining: boolean;
+  /** When the simulator told the node its runs were done (the drain command then ends). */
+  drainedAt: string | null;
   note?: string;
 }
+
+const DRAIN_REQUESTED = '/var/lib/tfe-sim/drain-requested';
+const DRAINED = '/var/lib/tfe-sim/drained';
 
 export class SimNode {
   private state: NodeState = 'installing';
@@ -106,6 +117,13 @@ export class SimNode {
   private stopped = false;
   private facts?: Promise<InstanceFacts>;
   private creds?: { at: number; value: Promise<RoleCredentials | undefined> };
+  private bootStarted = false;
+  private bootEnded!: () => void;
+  private readonly booted = new Promise<void>((resolve) => (this.bootEnded = resolve));
+  /** One thing at a time runs on the machine (the boot, then SSM commands in turn). */
+  private machineQueue: Promise<void> = Promise.resolve();
+  private drainRequestedAt: number | null = null;
+  private drainedAt: number | null = null;
 
   constructor(
     readonly id: string,
@@ -122,6 +140,7 @@ export class SimNode {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.bootEnded();
     clearTimeout(this.timer);
     this.machine.destroy();
     const c = this.console;
@@ -143,6 +162,57 @@ export class SimNode {
 
   get healthy(): boolean {
     return this.state === 'healthy';
+  }
+
+  /** The SSM agent runs once the machine started its user data, until the instance is gone. */
+  get agentOnline(): boolean {
+    return this.bootStarted && !this.stopped;
+  }
+
+  get draining(): boolean {
+    return this.drainRequestedAt !== null;
+  }
+
+  get drained(): boolean {
+    return this.drainedAt !== null;
+  }
+
+  /** Notices the node's own drain request (the admin CLI stand-in writes it on the node's disk). */
+  checkDrain(): void {
+    if (this.drainRequestedAt !== null || !this.bootStarted || !this.machine.wrote(DRAIN_REQUESTED)) return;
+    this.drainRequestedAt = Date.now();
+    this.ctx.log.info({ node: this.id, asg: this.asg }, `node ${this.id} draining: takes no new runs`);
+    this.ctx.changed();
+  }
+
+  /** No run is left on this draining node: tell it (its node-drain command ends). */
+  markDrained(): void {
+    if (this.drainedAt !== null || this.stopped) return;
+    this.machine.write(DRAINED, `${new Date().toISOString()}\n`);
+    this.drainedAt = Date.now();
+    this.ctx.log.info({ node: this.id, asg: this.asg }, `node ${this.id} drained`);
+    this.ctx.changed();
+  }
+
+  /**
+   * Runs an SSM command's lines as one bash script on this node (as the agent does with
+   * AWS-RunShellScript: the script under /var/lib/amazon/ssm/, run as root), after the boot and
+   * after any command before it: an overlay's upper dir takes one mount at a time.
+   */
+  async runCommand(commandId: string, lines: readonly string[], timeoutMs: number | null): Promise<CommandOutcome> {
+    const before = this.machineQueue;
+    let done!: () => void;
+    this.machineQueue = new Promise((resolve) => (done = resolve));
+    try {
+      await before;
+      await this.booted;
+      if (this.stopped) return { code: null, signal: null, timedOut: false, stdout: '', stderr: `instance ${this.id} is gone` };
+      const script = `/var/lib/amazon/ssm/${this.id}/document/orchestration/${commandId}/awsrunShellScript/0.awsrunShellScript/_script.sh`;
+      this.machine.write(script, `${lines.join('\n')}\n`, 0o700);
+      return await this.machine.run(script, timeoutMs);
+    } finally {
+      done();
+    }
   }
 
   /**
@@ -192,6 +262,8 @@ export class SimNode {
       consoleOpen: this.console !== undefined,
       requests: [...(this.network?.requests ?? [])],
       console: this.state === 'healthy' ? [] : this.machine.consoleTail(),
+      draining: this.draining,
+      drainedAt: this.drainedAt === null ? null : new Date(this.drainedAt).toISOString(),
       ...(this.launch?.note ? { note: this.launch.note } : {}),
     };
   }
@@ -265,9 +337,11 @@ export class SimNode {
       if (this.stopped) return;
       this.machine.prepare(this.ctx.image, Buffer.from(userData, 'utf8'));
       this.set('installing', 'cloud-init: running the user data');
+      this.bootStarted = true;
       outcome = await this.machine.boot(this.network.env);
     } finally {
       release();
+      this.bootEnded();
     }
     const { code, signal } = outcome;
     if (this.stopped) return;
@@ -345,6 +419,7 @@ export class SimNode {
       return;
     }
     this.installing = false;
+    this.checkDrain();
     // An unhealthy node looks again within a second even when recheckMs is long (the scale
     // benchmark's 10 min): a Redis that timed out under load must not keep it down for long.
     void this.evaluate().finally(() => {

@@ -13,7 +13,10 @@
 // planned_and_finished; with auto-apply planned, apply_queued, applying, applied) one step per
 // runStepMs, on a node picked at random among those serving. Each queued step is real work on
 // that node (SimNode.work: through its Redis when Active/Active), so a Redis the node cannot
-// use errors the run with the node's words. runsHang keeps runs in planning for ever.
+// use errors the run with the node's words. runsHang keeps runs in planning for ever; runPlanMs
+// keeps them there that much longer than a step. A draining node (node-drain) is not among those
+// serving: it takes no new run and finishes the ones it has. A run whose node leaves before it
+// finished is killed (errored).
 
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
@@ -26,10 +29,12 @@ export interface TfeApiConfig {
 }
 
 export interface RunsHost {
-  /** Nodes that serve and take new work. */
+  /** Nodes that serve and take new work (not draining). */
   serving(): SimNode[];
+  /** Any node answers behind the load balancer (draining ones too). */
+  anyHealthy(): boolean;
   node(id: string): SimNode | undefined;
-  config(): { runStepMs: number; runsHang: boolean };
+  config(): { runStepMs: number; runsHang: boolean; runPlanMs: number };
   log: { info(obj: object, msg?: string): void };
 }
 
@@ -78,9 +83,21 @@ export class TfeApi {
     this.runs.length = 0;
   }
 
+  /** Runs on this node that have not finished (a run waiting for confirmation does no work there). */
+  unfinishedOn(nodeId: string): string[] {
+    return this.runs.filter((r) => r.node === nodeId && !FINAL.has(r.status) && !(r.status === 'planned' && !r.autoApply)).map((r) => r.id);
+  }
+
+  /** The node is gone (terminated, detached): its unfinished runs are killed. */
+  nodeLeft(nodeId: string): void {
+    for (const r of this.runs) {
+      if (r.node === nodeId && !FINAL.has(r.status)) this.move(r, 'errored', `killed: node ${nodeId} was terminated during the run`);
+    }
+  }
+
   /** The reply to an /api/v2 request. */
   handle(method: string, path: string, query: URLSearchParams, authorization: string | undefined, body: string): Reply {
-    if (this.host.serving().length === 0) return apiError(503, 'no healthy node behind the load balancer');
+    if (!this.host.anyHealthy()) return apiError(503, 'no healthy node behind the load balancer');
     if (authorization !== `Bearer ${this.cfg.token}`) return apiError(401, 'unauthorized');
     let m = /^\/api\/v2\/organizations\/([^/]+)\/workspaces\/([^/]+)$/.exec(path);
     if (m && method === 'GET') {
@@ -172,7 +189,11 @@ export class TfeApi {
       }
       case 'planning':
       case 'applying': {
-        if (run.status === 'planning' && this.host.config().runsHang) return;
+        if (run.status === 'planning') {
+          const { runsHang, runPlanMs } = this.host.config();
+          if (runsHang) return;
+          if (Date.now() - Date.parse(run.history[run.history.length - 1]!.at) < runPlanMs) return;
+        }
         if (!node?.healthy) return this.move(run, 'errored', `node ${run.node} stopped serving during the ${run.status === 'planning' ? 'plan' : 'apply'}`);
         if (run.status === 'applying') return this.move(run, 'applied');
         return this.move(run, run.planOnly ? 'planned_and_finished' : 'planned');

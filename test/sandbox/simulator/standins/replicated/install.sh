@@ -74,6 +74,42 @@ if [ "$(jq -r '.TlsBootstrapType // ""' "$conf")" = "server-path" ]; then
 fi
 
 mkdir -p /var/lib/tfe-sim
+
+# Active/Active nodes get TFE's admin commands (HashiCorp, "Active/Active Admin Commands",
+# https://www.terraform.io/docs/enterprise/admin/active-active.html): "tfe-admin is an alias for
+# replicated admin"; `node-drain` "will quiesce the current node and remove it from service. It
+# will allow current work to complete and safely stop the node from picking up any new jobs from
+# the Redis queue", and affects only this node. A standalone node has no tfe-admin container, so
+# it gets neither command. The stand-in asks the simulator (a file in /var/lib/tfe-sim, which the
+# simulator watches), then waits, without a timeout of its own, until the simulator says the
+# node's runs are done.
+if [ "$(jq -r '.enable_active_active.value // ""' "$settings")" = "1" ]; then
+  cat > /usr/local/bin/replicated <<'CLI'
+#!/bin/bash
+# Stand-in for Replicated's CLI on an Active/Active TFE node (written by the sandbox's install.sh):
+# only `replicated admin node-drain` (and `tfe-admin node-drain`, its alias).
+set -u
+if [ "$(basename "$0")" = tfe-admin ]; then
+  cmd=("$@")
+elif [ "${1:-}" = admin ]; then
+  cmd=("${@:2}")
+else
+  cmd=()
+fi
+if [ "${#cmd[@]}" -ne 1 ] || [ "${cmd[0]}" != node-drain ]; then
+  echo "usage: $(basename "$0") $([ "$(basename "$0")" = tfe-admin ] || echo 'admin ')node-drain (the only admin command of this sandbox stand-in)" >&2
+  exit 1
+fi
+mkdir -p /var/lib/tfe-sim
+date -u +%Y-%m-%dT%H:%M:%SZ > /var/lib/tfe-sim/drain-requested
+echo "Draining node: no new jobs are taken from the queue; waiting for current work to finish"
+while [ ! -e /var/lib/tfe-sim/drained ]; do sleep 0.1; done
+echo "Node drained: current work finished; the node can be stopped"
+CLI
+  chmod 0755 /usr/local/bin/replicated
+  ln -sf replicated /usr/local/bin/tfe-admin
+fi
+
 jq -n --arg umask "$mask" --arg conf "$conf" --arg settings "$settings" --arg license "$license" \
   '{kind: "replicated", args: $ARGS.positional, umask: $umask, replicatedConf: $conf, settings: $settings, license: $license, env: ($ENV | keys)}' \
   --args -- "$@" > /var/lib/tfe-sim/install.json

@@ -11,18 +11,17 @@ import { ListCommandInvocationsCommand, ListCommandsCommand, SendCommandCommand,
 import type { AwsClients } from './clients.ts';
 import type { ObservedDrain } from '../migration/observation.ts';
 
+export { drainComment } from '../migration/actions.ts';
+
 /** The drain command (`tfe-admin` is an interactive alias; `replicated` is the binary). */
 export const DRAIN_COMMAND = 'replicated admin node-drain';
 
-/** The Comment on the operator's drain commands: how it finds them again after a restart. */
-export const drainComment = (owner: string) => `tfe-operator drain ${owner}`.slice(0, 100);
-
-export async function sendDrain(aws: AwsClients, instanceIds: string[], owner: string, timeoutSeconds: number): Promise<string> {
+export async function sendDrain(aws: AwsClients, instanceIds: string[], comment: string, timeoutSeconds: number): Promise<string> {
   const out = await aws.ssm.send(
     new SendCommandCommand({
       DocumentName: 'AWS-RunShellScript',
       InstanceIds: instanceIds,
-      Comment: drainComment(owner),
+      Comment: comment,
       Parameters: { commands: [DRAIN_COMMAND], executionTimeout: [String(Math.max(1, Math.round(timeoutSeconds)))] },
     }),
   );
@@ -30,8 +29,7 @@ export async function sendDrain(aws: AwsClients, instanceIds: string[], owner: s
 }
 
 /** The latest operator drain of each instance: its command, status and output. */
-export async function describeDrains(aws: AwsClients, owner: string): Promise<Record<string, ObservedDrain>> {
-  const comment = drainComment(owner);
+export async function describeDrains(aws: AwsClients, comment: string): Promise<Record<string, ObservedDrain>> {
   const ours: Command[] = [];
   let token: string | undefined;
   do {

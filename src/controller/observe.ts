@@ -10,7 +10,7 @@ import { describeSecurityGroups, subnetCidrs } from '../aws/securitygroups.ts';
 import { describeSecret, getSecretString } from '../aws/secrets.ts';
 import { describeTargetGroups, describeTargetHealth } from '../aws/targetgroups.ts';
 import { checkNodeAccess } from '../aws/iam.ts';
-import { describeDrains } from '../aws/ssm.ts';
+import { describeDrains, drainComment } from '../aws/ssm.ts';
 import { awsErrorCode, awsErrorText, isTerminalAwsError } from '../aws/errors.ts';
 import { readConfigMap, readSecretBytes, readSecretKey, type Kube } from '../kube/client.ts';
 import { TAG, type Inputs, type NodeAccess, type NodeHealth, type Observation, type ObservedAsg, type ObservedLaunchTemplate, type ObservedValidation } from '../migration/observation.ts';
@@ -256,7 +256,7 @@ async function observeValidation(cluster: TfeCluster, inputs: Inputs): Promise<O
 async function observeDrains(aws: AwsClients, cluster: TfeCluster, instances: number): Promise<Pick<Observation, 'drains' | 'drainsError'>> {
   if (instances === 0 || (cluster.spec.rollout?.drain ?? 'Required') === 'Skip' || steady(cluster)) return {};
   try {
-    return { drains: await describeDrains(aws, `${cluster.metadata!.namespace}/${cluster.metadata!.name}`) };
+    return { drains: await describeDrains(aws, drainComment(`${cluster.metadata!.namespace}/${cluster.metadata!.name}`, cluster.metadata!.generation ?? 0)) };
   } catch (err) {
     if (!isTerminalAwsError(err)) throw err;
     return { drainsError: awsErrorText(err) };

@@ -67,11 +67,18 @@ export type Action =
   /** Detach target groups that check the admin console (8800) before it is closed or disabled. */
   | { kind: 'DetachTargetGroups'; arns: string[]; names: string[] }
   /** TFE's node drain on these instances through SSM Run Command. */
-  | { kind: 'DrainNodes'; instanceIds: string[]; timeoutSeconds: number }
+  | { kind: 'DrainNodes'; instanceIds: string[]; timeoutSeconds: number; comment: string }
   /** Scale-in protection on (or off): a scale-in then removes exactly the unprotected nodes (recorded in a tag). */
   | { kind: 'ProtectInstances'; instanceIds: string[]; protect: boolean }
   /** Queue spec.validation's run (the token is read from inputs by act.ts). */
   | { kind: 'QueueValidationRun'; address: string; workspaceId: string; workspace: string; message: string; apply: boolean };
+
+/**
+ * The Comment on the operator's drain commands: how it finds them again after a restart. It
+ * names the spec generation, so a spec change (a retry after DrainTimeout or DrainFailed) sends
+ * the drain again instead of reading the old command's end.
+ */
+export const drainComment = (owner: string, generation: number) => `tfe-operator drain ${owner} #${generation}`.slice(0, 100);
 
 export function isDisruptive(action: Action): boolean {
   if (action.kind === 'RollAsg') return true;

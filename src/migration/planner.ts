@@ -10,7 +10,7 @@ import { parseDuration } from '../api/defaults.ts';
 import { formatProblems, loadBaseSettings } from '../tfe/settings.ts';
 import { DEFAULT_LICENSE_PATH, renderUserData, REPLICATED_CONF_PATH, SETTINGS_PATH } from '../tfe/userdata.ts';
 import type { Action, ReplicationGroupParams, SecretPut, SecretSource } from './actions.ts';
-import { approvalId, describeAction, isDisruptive } from './actions.ts';
+import { approvalId, describeAction, drainComment, isDisruptive } from './actions.ts';
 import type { AsgInstance, Observation, ObservedAsg, ObservedTemplateVersion, RolloutMode, SgRule } from './observation.ts';
 import { isLeaving, TAG } from './observation.ts';
 import { contentHash, encPasswordTagFingerprint, fingerprint, isActiveActive, NODE_SECRET_ACTION, renderTargets, secretName, type Target } from './targets.ts';
@@ -1012,8 +1012,11 @@ class PlanBuilder {
     if (!drains) this.wait(`drain-nodes:${ids.join(',')}`, `reading the drain state of ${ids.join(', ')} ${before}`, 'drain');
     const notSent = ids.filter((id) => !drains[id]);
     if (notSent.length) {
-      const timeoutSeconds = Math.ceil(parseDuration(this.spec.rollout?.drainTimeout ?? '30m') / 1000);
-      this.act({ kind: 'DrainNodes', instanceIds: notSent, timeoutSeconds }, `draining TFE on ${notSent.join(', ')} (runs in flight finish, no new ones start) ${before}`);
+      // SSM lets the command run twice drainTimeout: past drainTimeout the operator stops
+      // (DrainTimeout) but a drain that ends a little later still lets it carry on.
+      const timeoutSeconds = Math.min(172_800, 2 * Math.ceil(parseDuration(this.spec.rollout?.drainTimeout ?? '30m') / 1000));
+      const comment = drainComment(`${this.ns}/${this.name}`, this.ctx.cluster.metadata?.generation ?? 0);
+      this.act({ kind: 'DrainNodes', instanceIds: notSent, timeoutSeconds, comment }, `draining TFE on ${notSent.join(', ')} (runs in flight finish, no new ones start) ${before}`);
     }
     const said = (id: string) => `${id}: ${drains[id]!.status}${drains[id]!.output ? ` (${drains[id]!.output})` : ''}`;
     const timedOut = ids.filter((id) => drains[id]!.status === 'TimedOut');

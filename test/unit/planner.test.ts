@@ -1170,7 +1170,8 @@ test('drain: every serving Active/Active node is drained before a repave takes i
   assert.equal(w.last.phase, 'Ready', w.last.message);
   const drain = w.actions.find((a) => a.kind === 'DrainNodes') as Extract<Action, { kind: 'DrainNodes' }>;
   assert.equal(drain.instanceIds.length, 2);
-  assert.equal(drain.timeoutSeconds, 1800, 'drainTimeout defaults to 30m');
+  assert.equal(drain.timeoutSeconds, 3600, 'SSM may run it twice drainTimeout (30m by default)');
+  assert.equal(drain.comment, 'tfe-operator drain tfe/tfe #2');
   const old = departed.filter((d) => drain.instanceIds.includes(d.id));
   assert.equal(old.length, 2);
   assert.ok(old.every((d) => d.drained), JSON.stringify(departed));

@@ -100,7 +100,13 @@ test('drain: with runs in flight, a release upgrade and a scale-in drain every l
       `no successful SSM drain command for ${d.id}: ${JSON.stringify(s.ssm)}`,
     );
   }
-  const all = await runs();
+  // Runs on the nodes that stayed may still be planning: wait for every one to end.
+  let all = await runs();
+  for (const deadline = Date.now() + 60_000; [...users, ...more].some((id) => !['planned_and_finished', 'errored'].includes(all.find((x) => x.id === id)?.status ?? '')); ) {
+    assert.ok(Date.now() < deadline, `runs did not end: ${JSON.stringify(all)}`);
+    await new Promise((r) => setTimeout(r, 200));
+    all = await runs();
+  }
   for (const id of [...users, ...more]) {
     const r = all.find((x) => x.id === id)!;
     assert.equal(r.status, 'planned_and_finished', `run ${id}: ${JSON.stringify(r)}`);

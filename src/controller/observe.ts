@@ -19,7 +19,7 @@ import { probeRedis } from '../redis/probe.ts';
 import { parsePtfeSettings } from '../tfe/settings.ts';
 import { nodeHealthUrl, probeHealth } from '../tfe/health.ts';
 import { encPasswordFromSecretString, findEncPasswordSource } from '../tfe/userdata-scan.ts';
-import { findWorkspace, listRuns, TfeApiError, validationStageOf } from '../tfe/runs.ts';
+import { findWorkspace, listRuns, runsInProgress, TfeApiError, validationStageOf } from '../tfe/runs.ts';
 
 interface SecretRef {
   name: string;
@@ -241,11 +241,12 @@ async function observeValidation(cluster: TfeCluster, inputs: Inputs): Promise<O
   const owner = `${cluster.metadata!.namespace}/${cluster.metadata!.name}`;
   try {
     const workspaceId = await findWorkspace(api, v.organization, v.workspace);
-    const runs = (await listRuns(api, workspaceId)).flatMap((r) => {
+    const [all, inProgress] = await Promise.all([listRuns(api, workspaceId), runsInProgress(api)]);
+    const runs = all.flatMap((r) => {
       const stage = validationStageOf(owner, r.message);
       return stage ? [{ id: r.id, status: r.status, stage }] : [];
     });
-    return { workspaceId, runs };
+    return { workspaceId, runs, runsInProgress: inProgress ?? null };
   } catch (err) {
     if (!(err instanceof TfeApiError)) throw err;
     return { runs: [], error: { ...(err.status === undefined ? {} : { status: err.status }), detail: err.message } };

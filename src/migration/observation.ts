@@ -240,4 +240,6 @@ export interface ObservedValidation {
   runs: ObservedRun[];
   /** TFE could not be asked: HTTP status when it answered, and its words. */
   error?: { status?: number; detail: string };
+  /** Runs the installation is working on (Admin Runs API); null when the token may not see them (not a site admin's). */
+  runsInProgress?: number | null;
 }

@@ -967,8 +967,9 @@ class PlanBuilder {
     }
     this.drainBefore(action);
     if (isDisruptive(action)) this.ensureSuspended(this.obs.asg);
-    this.condition('Progressing', 'True', action.kind, message);
-    throw new Stop(this.finish({ phase, message, action }));
+    const said = message + this.undrained;
+    this.condition('Progressing', 'True', action.kind, said);
+    throw new Stop(this.finish({ phase, message: said, action }));
   }
 
   /**
@@ -1001,7 +1002,11 @@ class PlanBuilder {
     }
     if ((this.spec.rollout?.drain ?? 'Required') === 'Skip') return;
     // TFE's drain lives in the tfe-admin container, which only Active/Active mode runs (the single node on Redis has it too).
-    const serving = leaving.filter((i) => this.obs.nodeHealth[i.id]?.healthy && this.versionOf(Number(i.launchTemplateVersion))?.install?.settings.enable_active_active?.value === '1');
+    const activeActive = (i: AsgInstance) => this.versionOf(Number(i.launchTemplateVersion))?.install?.settings.enable_active_active?.value === '1';
+    const up = leaving.filter((i) => this.obs.nodeHealth[i.id]?.healthy);
+    const standalone = up.filter((i) => !activeActive(i));
+    if (standalone.length) this.quiesceStandalone(standalone.map((i) => i.id), action);
+    const serving = up.filter(activeActive);
     if (serving.length === 0) return;
     const ids = serving.map((i) => i.id);
     const before = `before: ${describeAction(action)}`;
@@ -1031,6 +1036,23 @@ class PlanBuilder {
     const pending = ids.filter((id) => drains[id]!.status !== 'Success');
     if (pending.length) this.wait(`drain-nodes:${ids.join(',')}`, `draining ${pending.map(said).join('; ')} ${before}`, 'drain');
   }
+
+  /**
+   * A standalone node has no drain command: with spec.validation's token a site admin's, wait
+   * until TFE works on no run (Admin Runs API) before it goes; otherwise say it goes undrained.
+   */
+  private quiesceStandalone(ids: string[], action: Action) {
+    const seen = this.obs.validation?.runsInProgress;
+    if (typeof seen === 'number' && seen > 0) {
+      this.wait(`quiesce:${ids.join(',')}`, `waiting for the ${seen} run(s) TFE is working on to end before the standalone node ${ids.join(', ')} goes (TFE has no node drain before Active/Active) before: ${describeAction(action)}`, 'drain');
+    }
+    this.undrained =
+      seen === 0
+        ? ` (standalone node ${ids.join(', ')}: TFE works on no run)`
+        : ` (standalone node ${ids.join(', ')} goes undrained: TFE has no node drain before Active/Active, and ${this.spec.validation ? "spec.validation's token is not a site admin's, so the runs in progress cannot be counted" : 'without spec.validation the runs in progress cannot be counted'})`;
+  }
+  /** Said with the next action when a standalone node goes without a drain. */
+  private undrained = '';
 
   private drainTimedOut(what: string): never {
     this.fail(

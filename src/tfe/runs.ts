@@ -141,6 +141,27 @@ export async function listRuns(opts: TfeApiOptions, workspaceId: string, pageSiz
   return (j.data ?? []).map(toRun);
 }
 
+/** Statuses of a run a node is working on (queued for or in a plan or an apply). */
+export const RUN_IN_PROGRESS = ['plan_queued', 'planning', 'apply_queued', 'applying'] as const;
+
+/**
+ * How many runs the whole installation is working on (Admin Runs API, `GET /api/v2/admin/runs`,
+ * developer.hashicorp.com/terraform/enterprise/api-docs/admin/runs); undefined when the token is
+ * not a site administrator's (TFE answers 404 then).
+ */
+export async function runsInProgress(opts: TfeApiOptions): Promise<number | undefined> {
+  try {
+    const j = (await request(opts, 'GET', `/api/v2/admin/runs?filter%5Bstatus%5D=${RUN_IN_PROGRESS.join(',')}&page%5Bsize%5D=1`)) as {
+      data?: unknown[];
+      meta?: { pagination?: { 'total-count'?: number } };
+    };
+    return j.meta?.pagination?.['total-count'] ?? j.data?.length ?? 0;
+  } catch (err) {
+    if (err instanceof TfeApiError && err.status === 404) return undefined;
+    throw err;
+  }
+}
+
 /** Queue a run: plan-only unless `apply` (then auto-applied, so it needs no confirmation). */
 export async function createRun(opts: TfeApiOptions, workspaceId: string, message: string, apply: boolean): Promise<TfeRun> {
   const j = (await request(opts, 'POST', '/api/v2/runs', {

@@ -35,9 +35,13 @@ afterEach(async () => {
 });
 
 /** A fresh world, the API token Secret, an operator, and the example with spec.validation. */
-async function start(id: string, opts: { token?: string; workspace?: string; mutate?: (c: TfeCluster) => void; sim?: Parameters<typeof simConfig>[0] } = {}) {
+async function start(
+  id: string,
+  opts: { token?: string; workspace?: string; mutate?: (c: TfeCluster) => void; sim?: Parameters<typeof simConfig>[0]; before?: () => Promise<void> } = {},
+) {
   await freshWorld(); // (resets the simulator's config too)
   if (opts.sim) await simConfig(opts.sim);
+  await opts.before?.();
   await k.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'tfe-api' }, stringData: { token: opts.token ?? TOKEN() } } });
   await startOperator(id);
   const mark = await callMark();
@@ -143,4 +147,31 @@ test('validation: a run that never finishes fails the stage at spec.health.timeo
   const [run] = await simRuns();
   assert.equal(run?.status, 'planning');
   assert.match(c.status!.message!, new RegExp(`validation run ${run!.id} in workspace .* is planning .*gave up after 20s`));
+});
+
+test('validation token of a site admin: the first roll waits until the standalone node works on no run (it has no drain), so no run is cut off', async () => {
+  // A user's run on the standalone node, queued before the TfeCluster exists and long enough
+  // that a roll without the wait would cut it off.
+  let runId = '';
+  await start('validation-quiesce', {
+    sim: { runPlanMs: 6000 },
+    before: async () => {
+      const h = { authorization: `Bearer ${TOKEN()}`, 'content-type': 'application/vnd.api+json' };
+      const ws = (await (await fetch(`${sim()}/api/v2/organizations/${process.env.TFE_SIM_API_ORGANIZATION}/workspaces/${process.env.TFE_SIM_API_WORKSPACE}`, { headers: h })).json()) as {
+        data: { id: string };
+      };
+      const r = await fetch(`${sim()}/api/v2/runs`, {
+        method: 'POST',
+        headers: h,
+        body: JSON.stringify({ data: { type: 'runs', attributes: { message: 'a user run', 'plan-only': true }, relationships: { workspace: { data: { type: 'workspaces', id: ws.data.id } } } } }),
+      });
+      assert.equal(r.status, 201);
+      runId = ((await r.json()) as { data: { id: string } }).data.id;
+    },
+  });
+  await waitReady('Ready with validation');
+  const all = ((await (await fetch(`${sim()}/sim/runs`)).json()) as { runs: SimRun[] }).runs;
+  assert.equal(all.find((x) => x.id === runId)?.status, 'planned_and_finished', JSON.stringify(all));
+  const departures = ((await (await fetch(`${sim()}/sim/state`)).json()) as { departures: Array<{ id: string; unfinishedRuns: string[] }> }).departures;
+  assert.deepEqual(departures.filter((d) => d.unfinishedRuns.length), [], 'a node left with a run in flight');
 });

@@ -1246,3 +1246,22 @@ test('drain: a failed drain, or SSM refusing to list commands, is Degraded with 
   p = step(c, obs);
   assert.equal(p.action?.kind, 'RollAsg', p.message);
 });
+
+test('drain: a standalone node has no drain command: with an admin token the first roll waits until TFE works on no run; otherwise it says the node goes undrained', () => {
+  const c = cluster({ validation } as never);
+  const obs = world();
+  obs.validation = { workspaceId: 'ws-1', runs: [], runsInProgress: 2 };
+  let p!: Plan;
+  for (let i = 0; i < 12 && !(p = step(c, obs)).wait?.id.startsWith('quiesce:'); i++) if (p.action) apply(obs, p.action);
+  assert.match(p.message, /waiting for the 2 run\(s\) TFE is working on to end before the standalone node i-base goes/);
+  assert.equal(p.action, undefined);
+  obs.validation.runsInProgress = 0;
+  p = step(c, obs);
+  assert.equal(p.action?.kind, 'RollAsg');
+  assert.match(p.message, /standalone node i-base: TFE works on no run/);
+  const d = cluster({ validation } as never);
+  const obs2 = world();
+  obs2.validation = { workspaceId: 'ws-1', runs: [], runsInProgress: null };
+  for (let i = 0; i < 12 && (p = step(d, obs2)).action?.kind !== 'RollAsg'; i++) if (p.action) apply(obs2, p.action);
+  assert.match(p.message, /goes undrained: .*token is not a site admin's/);
+});

@@ -6,6 +6,7 @@
 //   GET  /api/v2/workspaces/:id/runs                   its runs, newest first (page[size])
 //   POST /api/v2/runs                                  queue a run (message, plan-only, auto-apply)
 //   GET  /api/v2/runs/:id                              one run
+//   GET  /api/v2/admin/runs                            every run (filter[status]; the token is a site admin's)
 //   GET  /sim/runs                                     every run with the node that ran it and its history
 //
 // As behind a real load balancer: no serving node, 503. A bearer token other than the one the
@@ -103,6 +104,15 @@ export class TfeApi {
     if (m && method === 'GET') {
       if (decodeURIComponent(m[1]!) !== this.cfg.organization || decodeURIComponent(m[2]!) !== this.cfg.workspace) return apiError(404, 'not found');
       return { status: 200, body: { data: this.workspaceJson() } };
+    }
+    if (path === '/api/v2/admin/runs' && method === 'GET') {
+      // Admin Runs API (developer.hashicorp.com/terraform/enterprise/api-docs/admin/runs): every
+      // run of the installation; filter[status] is a comma-separated list. The sandbox's one
+      // token is a site administrator's.
+      const wanted = query.get('filter[status]')?.split(',').filter(Boolean);
+      const size = Math.min(100, Math.max(1, Number(query.get('page[size]') ?? 20) || 20));
+      const found = [...this.runs].reverse().filter((r) => !wanted || wanted.includes(r.status));
+      return { status: 200, body: { data: found.slice(0, size).map((r) => this.runJson(r)), meta: { pagination: { 'current-page': 1, 'page-size': size, 'total-count': found.length } } } };
     }
     m = /^\/api\/v2\/workspaces\/([^/]+)\/runs$/.exec(path);
     if (m && method === 'GET') {

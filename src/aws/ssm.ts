@@ -28,12 +28,24 @@ export async function sendDrain(aws: AwsClients, instanceIds: string[], comment:
   return out.Command?.CommandId ?? '';
 }
 
+/** How far back the operator looks for its drain commands (a drain older than a week is sent again). */
+const LOOKBACK_MS = 7 * 24 * 3600_000;
+
 /** The latest operator drain of each instance: its command, status and output. */
 export async function describeDrains(aws: AwsClients, comment: string): Promise<Record<string, ObservedDrain>> {
   const ours: Command[] = [];
   let token: string | undefined;
   do {
-    const page = await aws.ssm.send(new ListCommandsCommand({ NextToken: token }));
+    // Only recent shell commands: SSM keeps 30 days of every command in the account.
+    const page = await aws.ssm.send(
+      new ListCommandsCommand({
+        NextToken: token,
+        Filters: [
+          { key: 'DocumentName', value: 'AWS-RunShellScript' },
+          { key: 'InvokedAfter', value: new Date(Date.now() - LOOKBACK_MS).toISOString() },
+        ],
+      }),
+    );
     ours.push(...(page.Commands ?? []).filter((c) => c.Comment === comment));
     token = page.NextToken;
   } while (token);

@@ -10,9 +10,12 @@ import { describeSecurityGroups, subnetCidrs } from '../aws/securitygroups.ts';
 import { describeSecret } from '../aws/secrets.ts';
 import { describeTargetGroups, describeTargetHealth } from '../aws/targetgroups.ts';
 import { checkNodeAccess } from '../aws/iam.ts';
+import { describeBucket } from '../aws/s3.ts';
+import { findDbInstance } from '../aws/rds.ts';
+import { parseExtraParams, parseNetloc, probeDatabase } from '../tfe/database.ts';
 import { awsErrorText, isTerminalAwsError } from '../aws/errors.ts';
 import { readConfigMap, readSecretBytes, readSecretKey, type Kube } from '../kube/client.ts';
-import type { Inputs, NodeAccess, NodeHealth, Observation } from '../migration/observation.ts';
+import type { ExternalServices, Inputs, NodeAccess, NodeHealth, Observation } from '../migration/observation.ts';
 import { fileSecretName, secretName } from '../migration/targets.ts';
 import { probeRedis } from '../redis/probe.ts';
 import { parsePtfeSettings } from '../tfe/settings.ts';
@@ -121,12 +124,15 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
   ]);
   const awsSecrets = Object.fromEntries(secretList.filter((s) => s !== undefined).map((s) => [s!.name, s!]));
   const nodeSecrets = managedSecrets.filter((n) => n !== secretName(ns, name, 'redis_pass') || !!(ec?.authTokenSecretRef ?? ext?.passwordSecretRef));
-  const nodeAccess = await observeNodeAccess(
-    aws,
-    cluster,
-    launchTemplate?.versions.find((v) => v.number === baselineNumber)?.instanceProfile,
-    Object.fromEntries(nodeSecrets.map((n) => [n, awsSecrets[n]?.arn])),
-  );
+  const [nodeAccess, externalServices] = await Promise.all([
+    observeNodeAccess(
+      aws,
+      cluster,
+      launchTemplate?.versions.find((v) => v.number === baselineNumber)?.instanceProfile,
+      Object.fromEntries(nodeSecrets.map((n) => [n, awsSecrets[n]?.arn])),
+    ),
+    observeExternalServices(aws, cluster, inputs),
+  ]);
 
   const caRef = spec.health?.caSecretRef;
   const probeOpts = {
@@ -158,13 +164,81 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
     }
   }
 
-  return { now, inputs, asg, launchTemplate, replicationGroup, externalRedis, securityGroups, nodeSubnetCidrs, targetGroups, awsSecrets, nodeAccess, nodeHealth, lbHealth };
+  return {
+    now,
+    inputs,
+    asg,
+    launchTemplate,
+    replicationGroup,
+    externalRedis,
+    securityGroups,
+    nodeSubnetCidrs,
+    targetGroups,
+    awsSecrets,
+    nodeAccess,
+    ...(externalServices ? { externalServices } : {}),
+    nodeHealth,
+    lbHealth,
+  };
 }
 
 /** The hostname setting of ptfe-settings.json, if the text parses. */
 function settingsHostname(text: string | undefined): string | undefined {
   const parsed = parsePtfeSettings(text ?? '');
   return (parsed.ok && parsed.value.hostname?.value) || undefined;
+}
+
+/** Ready for the current generation: steady state, where the checks that only step 1 needs are skipped. */
+function steadyState(cluster: TfeCluster): boolean {
+  return cluster.status?.phase === 'Ready' && cluster.status.observedGeneration === cluster.metadata?.generation;
+}
+
+/**
+ * Until the cluster is Ready for its current spec: TFE's external services as the settings name
+ * them. The bucket (placement_s3): exists, its region, its default encryption's KMS key. The
+ * database: the RDS instance when pg_netloc is an RDS endpoint, and a login with pg_user /
+ * pg_password / pg_dbname and pg_extra_params' sslmode. Skipped when Ready: no calls in steady
+ * state. Refusals of AWS (AccessDenied) are kept for the planner; transient errors throw (retry).
+ */
+async function observeExternalServices(aws: AwsClients, cluster: TfeCluster, inputs: Inputs): Promise<ExternalServices | undefined> {
+  if (steadyState(cluster)) return undefined;
+  const parsed = parsePtfeSettings(inputs.settingsText ?? '');
+  if (!parsed.ok) return undefined; // the planner reports the settings first
+  const setting = (k: string) => inputs.secrets.settings[k] ?? parsed.value[k]?.value;
+  const out: ExternalServices = {};
+  const netloc = parseNetloc(setting('pg_netloc') ?? '');
+  const bucketName = setting('placement') === 'placement_s3' ? setting('s3_bucket') : undefined;
+  const terminal = (err: unknown) => {
+    if (!isTerminalAwsError(err)) throw err;
+    return awsErrorText(err);
+  };
+  await Promise.all([
+    bucketName
+      ? describeBucket(aws, bucketName).then(
+          (b) => (out.bucket = b),
+          (err) => (out.bucket = { name: bucketName, exists: true, error: terminal(err) }),
+        )
+      : undefined,
+    netloc
+      ? findDbInstance(aws, netloc.host).then(
+          (d) => d && (out.dbInstance = d),
+          (err) => (out.dbInstanceError = terminal(err)),
+        )
+      : undefined,
+    netloc && setting('pg_user') && setting('pg_password') !== undefined && setting('pg_dbname')
+      ? probeDatabase(
+          {
+            ...netloc,
+            user: setting('pg_user')!,
+            password: setting('pg_password')!,
+            database: setting('pg_dbname')!,
+            sslmode: parseExtraParams(setting('pg_extra_params')).sslmode ?? 'prefer',
+          },
+          { timeoutMs: Number(process.env.TFE_OPERATOR_DB_CONNECT_TIMEOUT_MS) || 5_000, connectTo: process.env.TFE_OPERATOR_CONNECT_TO },
+        ).then((d) => (out.database = d))
+      : undefined,
+  ]);
+  return out;
 }
 
 /**
@@ -178,8 +252,7 @@ async function observeNodeAccess(
   profile: { arn?: string; name?: string } | undefined,
   secrets: Record<string, string | undefined>,
 ): Promise<NodeAccess | undefined> {
-  const steady = cluster.status?.phase === 'Ready' && cluster.status.observedGeneration === cluster.metadata?.generation;
-  if (steady || !profile) return undefined;
+  if (steadyState(cluster) || !profile) return undefined;
   try {
     return await checkNodeAccess(aws, cluster.spec.aws.region, profile, secrets);
   } catch (err) {

@@ -5,8 +5,8 @@
 // owned by it. Each world's database, user and password are created by ensureDatabase().
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { createCA, issueCert, type CA } from './certs.ts';
 import { freePort } from './ports.ts';
@@ -105,6 +105,7 @@ export async function startPostgres(opts: PostgresOptions): Promise<SandboxPostg
   const adminPassword = randomBytes(18).toString('hex');
   const as = unprivileged();
   const own = (p: string) => as && chownSync(p, as.uid, as.gid);
+  if (as) searchableUpTo(resolve(dir));
   const cmd = (name: string, args: string[]): [string, string[]] => (as ? as.wrap(postgresBin(name), args) : [postgresBin(name), args]);
 
   // The server reads its key as its own user, 0600.
@@ -157,6 +158,18 @@ export async function startPostgres(opts: PostgresOptions): Promise<SandboxPostg
       if (attempt < 3 && !opts.port && /address already in use/i.test(tail(join(logDir, 'postgres.log')))) continue;
       throw err;
     }
+  }
+}
+
+/**
+ * The server's user must reach its data dir: folders of ours on the way (a mkdtemp folder is
+ * 0700) get the search bit for others, never the read bit (nobody can list them).
+ */
+function searchableUpTo(dir: string): void {
+  for (let d = dirname(dir); ; d = dirname(d)) {
+    const st = statSync(d);
+    if (st.uid === process.getuid?.() && (st.mode & 0o001) === 0) chmodSync(d, (st.mode & 0o7777) | 0o001);
+    if (d === dirname(d)) break;
   }
 }
 

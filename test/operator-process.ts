@@ -53,7 +53,9 @@ export function startOperator(o: StartOperatorOptions): OperatorProcess {
   // The operator runs with the image's node flags (memory settings), as it does in a pod.
   const entry = process.env.TFE_OPERATOR_ENTRY ?? join(ROOT, 'src/main.ts');
   const args = [...imageNodeFlags(), ...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []), entry, 'run', '--id', o.id, '--port', String(o.port), '--host', '127.0.0.1', '--address', `http://127.0.0.1:${o.port}`, ...(o.args ?? [])];
-  const proc = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'debug', ...sandboxConnectTo(), ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'debug', ...o.env };
+  if (!env.TFE_OPERATOR_CONNECT_TO) Object.assign(env, sandboxConnectTo(env)); // the sandbox this operator runs against
+  const proc = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let file: ReturnType<typeof createWriteStream> | undefined;
   if (o.logFile) {

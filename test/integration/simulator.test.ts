@@ -348,29 +348,6 @@ describe('wrong settings never turn healthy, with the reason a real node would g
     await neverHealthy('aa-flag-off', 2, /enable_active_active is "0", not "1"/);
   });
 
-  test('wrong pg_password never turns healthy (checked by the real PostgreSQL), with TFE\'s database check failure', async () => {
-    await group('pg-wrong-pass', { ...standalone, secretSettings: { ...standalone.secretSettings, pg_password: 'sim/pg_password_wrong' } }, 1);
-    await neverHealthy('pg-wrong-pass', 1, /check failed: name=database err="failed to connect to `host=db\.sim\.internal port=5432 user=tfe database=tfe \(sandbox PostgreSQL 127\.0\.0\.1:\d+\)`: password authentication failed for user "tfe" \(SQLSTATE 28P01\)"/);
-  });
-
-  test('a database that refuses connections never turns healthy', async () => {
-    const install = { ...standalone, settings: { ...standalone.settings, pg_netloc: { value: '127.0.0.1:1' } } };
-    await group('pg-refused', install, 1);
-    await neverHealthy('pg-refused', 1, /check failed: name=database err="failed to connect to `host=127\.0\.0\.1 port=1 user=tfe database=tfe`: ECONNREFUSED/);
-  });
-
-  test('sslmode=disable against a PostgreSQL that requires TLS never turns healthy', async () => {
-    const install = { ...standalone, settings: { ...standalone.settings, pg_extra_params: { value: 'sslmode=disable' } } };
-    await group('pg-no-tls', install, 1);
-    await neverHealthy('pg-no-tls', 1, /check failed: name=database .*no pg_hba\.conf entry for host "127\.0\.0\.1", user "tfe", database "tfe", no encryption/);
-  });
-
-  test('a missing s3_bucket never turns healthy', async () => {
-    const install = { ...standalone, settings: { ...standalone.settings, s3_bucket: { value: 'tfe-sim-gone' } } };
-    await group('s3-missing', install, 1);
-    await neverHealthy('s3-missing', 1, /check failed: name=object-storage err="s3 bucket tfe-sim-gone: NoSuchBucket/);
-  });
-
   test('wrong Redis password never turns healthy (checked by the real redis-server)', async () => {
     await group('aa-wrong-pass', activeActive({}, 'sim/redis_pass_wrong'), 2);
     await neverHealthy('aa-wrong-pass', 2, /AUTH failed: WRONGPASS .*redis_pass is wrong/);
@@ -412,6 +389,31 @@ describe('wrong settings never turn healthy, with the reason a real node would g
     assert.equal(f!.installArgs, null);
     await neverHealthy('no-conf', 1, /user data failed \(exit code 1\): install\.sh: \/etc\/replicated\.conf does not exist/);
     await neverHealthy('missing-secret', 1, /ResourceNotFoundException.*\| tfe-operator user-data: ERROR: cannot read license secret sim\/no-such-license/);
+  });
+});
+
+describe('external services: a node whose database or bucket is wrong never turns healthy, with TFE\'s database check line', { concurrency: true }, () => {
+  test('wrong pg_password never turns healthy (checked by the real PostgreSQL), with TFE\'s database check failure', async () => {
+    await group('pg-wrong-pass', { ...standalone, secretSettings: { ...standalone.secretSettings, pg_password: 'sim/pg_password_wrong' } }, 1);
+    await neverHealthy('pg-wrong-pass', 1, /check failed: name=database err="failed to connect to `host=db\.sim\.internal port=5432 user=tfe database=tfe \(sandbox PostgreSQL 127\.0\.0\.1:\d+\)`: password authentication failed for user "tfe" \(SQLSTATE 28P01\)"/);
+  });
+
+  test('a database that refuses connections never turns healthy', async () => {
+    const install = { ...standalone, settings: { ...standalone.settings, pg_netloc: { value: '127.0.0.1:1' } } };
+    await group('pg-refused', install, 1);
+    await neverHealthy('pg-refused', 1, /check failed: name=database err="failed to connect to `host=127\.0\.0\.1 port=1 user=tfe database=tfe`: ECONNREFUSED/);
+  });
+
+  test('sslmode=disable against a PostgreSQL that requires TLS never turns healthy', async () => {
+    const install = { ...standalone, settings: { ...standalone.settings, pg_extra_params: { value: 'sslmode=disable' } } };
+    await group('pg-no-tls', install, 1);
+    await neverHealthy('pg-no-tls', 1, /check failed: name=database .*no pg_hba\.conf entry for host "127\.0\.0\.1", user "tfe", database "tfe", no encryption/);
+  });
+
+  test('a missing s3_bucket never turns healthy', async () => {
+    const install = { ...standalone, settings: { ...standalone.settings, s3_bucket: { value: 'tfe-sim-gone' } } };
+    await group('s3-missing', install, 1);
+    await neverHealthy('s3-missing', 1, /check failed: name=object-storage err="s3 bucket tfe-sim-gone: NoSuchBucket/);
   });
 });
 

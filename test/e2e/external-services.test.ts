@@ -14,7 +14,7 @@ import { awsCalls } from '../sandbox/moto.ts';
 import { BASE_REPLICATED_CONF, BASE_SETTINGS, SECRET_VALUES, type World } from '../sandbox/world.ts';
 import { byOperator } from '../faults/end-state.ts';
 import { isReadAction } from '../faults/aws-proxy.ts';
-import { aws, createCluster, describeAsg, eventsOf, exampleCluster, kube, operator, waitFor } from './support.ts';
+import { aws, createCluster, degradedCondition, describeAsg, eventsOf, exampleCluster, kube, operator, waitDegraded, warningReasons } from './support.ts';
 import type { OperatorProcess } from '../operator-process.ts';
 import type { TfeCluster } from '../../src/api/types.ts';
 
@@ -25,10 +25,6 @@ let op: OperatorProcess | undefined;
 let world: World;
 let closed: Server | undefined;
 let closedPort = 0;
-
-function degraded(c: TfeCluster) {
-  return c.status?.conditions?.find((x) => x.type === 'Degraded' && x.status === 'True');
-}
 
 async function settings(name: string, patch: Record<string, { value: string }>) {
   await k.core.createNamespacedConfigMap({
@@ -111,17 +107,12 @@ test('external services: a wrong pg_password, a missing bucket, a database that 
     }));
   }
   for (const c of cases) {
-    const got = await waitFor(k, NS, `ext-${c.name}`, (x) => !!degraded(x) && x.status?.observedGeneration === x.metadata.generation, 60_000, `ext-${c.name} Degraded`).catch((err) => {
-      throw new Error(`${c.name}: ${(err as Error).message}\noperator log tail:\n${op?.lines.slice(-10).join('\n')}`);
-    });
-    const d = degraded(got)!;
+    const got = await waitDegraded(k, NS, `ext-${c.name}`, op);
+    const d = degradedCondition(got)!;
     assert.equal(d.reason, c.reason, `${c.name}: Degraded reason ${d.reason} (${d.message}), expected ${c.reason}`);
     assert.match(d.message, c.message, `${c.name}: the message does not name the setting and the fix`);
     assert.equal(got.status?.conditions?.find((x) => x.type === 'Validated')?.status, 'False', `${c.name}: refused in step 1 (Validated False)`);
-    let warnings: string[] = [];
-    for (const until = Date.now() + 10_000; Date.now() < until && !warnings.includes(c.reason); await new Promise((r) => setTimeout(r, 250))) {
-      warnings = (await eventsOf(k, NS, `ext-${c.name}`)).filter((e) => e.type === 'Warning').map((e) => e.reason!);
-    }
+    const warnings = await warningReasons(k, NS, `ext-${c.name}`, c.reason);
     assert.ok(warnings.includes(c.reason), `${c.name}: no Warning Event with reason ${c.reason}: ${JSON.stringify(warnings)}`);
   }
   // A few more reconciles: still nothing written.

@@ -9,8 +9,8 @@ import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync
 import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { createCA, issueCert, type CA } from './certs.ts';
-import { freePort } from './ports.ts';
-import { run, spawnLogged, tail, waitFor, which, type Proc } from './procs.ts';
+import { onFreePort } from './ports.ts';
+import { run, spawnLogged, waitFor, which, type Proc } from './procs.ts';
 import { restartable, type Restartable } from './restartable.ts';
 
 /**
@@ -123,8 +123,7 @@ export async function startPostgres(opts: PostgresOptions): Promise<SandboxPostg
   writeFileSync(join(data, 'pg_hba.conf'), ['# TYPE DATABASE USER ADDRESS METHOD', 'local all all scram-sha-256', 'hostssl all all 127.0.0.1/32 scram-sha-256', ''].join('\n'));
   own(join(data, 'pg_hba.conf'));
 
-  for (let attempt = 1; ; attempt++) {
-    const port = opts.port ?? (await freePort());
+  return onFreePort('postgres', logDir, opts.port, async (port) => {
     const s = { host: '127.0.0.1', port, caFile: ca.certFile };
     const args = [
       '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`,
@@ -143,22 +142,17 @@ export async function startPostgres(opts: PostgresOptions): Promise<SandboxPostg
         throw err;
       }
     };
-    try {
-      const proc = await launch();
-      const part = restartable('postgres', proc, launch);
-      return {
-        ...s,
-        adminPassword,
-        proc,
-        part,
-        ensureDatabase: (db) => ensureDatabase(s, adminPassword, db),
-        stop: () => part.stop(),
-      };
-    } catch (err) {
-      if (attempt < 3 && !opts.port && /address already in use/i.test(tail(join(logDir, 'postgres.log')))) continue;
-      throw err;
-    }
-  }
+    const proc = await launch();
+    const part = restartable('postgres', proc, launch);
+    return {
+      ...s,
+      adminPassword,
+      proc,
+      part,
+      ensureDatabase: (db: PgDatabase) => ensureDatabase(s, adminPassword, db),
+      stop: () => part.stop(),
+    } satisfies SandboxPostgres;
+  });
 }
 
 /**

@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPostgres, type SandboxPostgres } from '../../test/sandbox/postgres.ts';
-import { connectTo, parseExtraParams, parseNetloc, probeDatabase, type DatabaseTarget } from './database.ts';
+import { startPostgres, type SandboxPostgres } from '../sandbox/postgres.ts';
+import { connectTo, parseExtraParams, parseNetloc, probeDatabase, type DatabaseTarget } from '../../src/tfe/database.ts';
 
 const PASSWORD = 'probe-test-pg-password-NOT-A-SECRET-77e1';
 let dir: string;

@@ -3,6 +3,7 @@
 // inspection (`source .sandbox/env; kubectl get tfe -n tfe`) until `make sandbox-down`.
 
 import { execFileSync, spawn } from 'node:child_process';
+import { sandboxConnectTo } from '../test/operator-process.ts';
 import { appendFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../test/operator-process.ts';
@@ -34,7 +35,7 @@ if (!running) {
   const out = openSync(join(dir, 'logs', 'operator.log'), 'a');
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'run', '--id', 'demo', '--host', '127.0.0.1', '--port', process.env.SANDBOX_OPERATOR_PORT ?? '18081', '--resync', '10000'], {
     cwd: ROOT,
-    env: process.env,
+    env: { ...process.env, ...sandboxConnectTo() }, // the sandbox PostgreSQL for the world's database names
     detached: true,
     stdio: ['ignore', out, out],
   });

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The set-up `make demo` and `make test` run first (also `make setup`). Each step runs only when
 # it is needed, so a machine that has everything pays about a second:
-#   Debian packages   redis-server, openssl, jq, curl, util-linux (unshare); for `test` also
+#   Debian packages   redis-server, postgresql, openssl, jq, curl, util-linux (unshare); for `test` also
 #                     lua5.1, shellcheck, and for the image buildah, podman, runc, mmdebstrap
 #                                                         apt-get: needs root (or sudo)
 #   Python packages   moto[server]==5.2.1 (the AWS emulator), awscli==1.45.11 (the simulated
@@ -38,6 +38,8 @@ cmds=(redis-server openssl jq curl unshare)
 [[ "$what" == test ]] && cmds+=(lua5.1 shellcheck buildah podman runc mmdebstrap)
 missing=()
 for c in "${cmds[@]}"; do command -v "$c" >/dev/null 2>&1 || missing+=("${pkg_of[$c]}"); done
+# The sandbox PostgreSQL: Debian keeps initdb and postgres in /usr/lib/postgresql/<v>/bin, off PATH.
+command -v initdb >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 if ((${#missing[@]})); then
   sudo=()
   if [[ $(id -u) -ne 0 ]]; then

@@ -37,12 +37,25 @@ export function imageNodeFlags(): string[] {
   return entrypoint.words.slice(1, -1);
 }
 
+/**
+ * The sandbox's network path to TFE's database, for an operator running beside it: private
+ * names (`*.internal`) and RDS endpoints lead to the sandbox PostgreSQL, as they do for the
+ * simulator's nodes (TFE_OPERATOR_CONNECT_TO, like curl's --connect-to).
+ */
+export function sandboxConnectTo(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  if (!env.PG_PORT) return {};
+  const to = `${env.PG_HOST || '127.0.0.1'}:${env.PG_PORT}`;
+  return { TFE_OPERATOR_CONNECT_TO: `*.internal::${to},*.rds.amazonaws.com::${to}` };
+}
+
 export function startOperator(o: StartOperatorOptions): OperatorProcess {
   // TFE_OPERATOR_ENTRY: compiled dist/main.js (test/run.ts builds it) or, by default, the TypeScript source.
   // The operator runs with the image's node flags (memory settings), as it does in a pod.
   const entry = process.env.TFE_OPERATOR_ENTRY ?? join(ROOT, 'src/main.ts');
   const args = [...imageNodeFlags(), ...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []), entry, 'run', '--id', o.id, '--port', String(o.port), '--host', '127.0.0.1', '--address', `http://127.0.0.1:${o.port}`, ...(o.args ?? [])];
-  const proc = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'debug', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'debug', ...o.env };
+  if (!env.TFE_OPERATOR_CONNECT_TO) Object.assign(env, sandboxConnectTo(env)); // the sandbox this operator runs against
+  const proc = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let file: ReturnType<typeof createWriteStream> | undefined;
   if (o.logFile) {

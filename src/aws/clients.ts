@@ -7,6 +7,9 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { RDSClient } from '@aws-sdk/client-rds';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
@@ -20,6 +23,10 @@ export interface AwsClients {
   iam: IAMClient;
   secrets: SecretsManagerClient;
   ssm: SSMClient;
+  /** Step 1's external services checks (read only): the bucket, its KMS key, the RDS instance. */
+  s3: S3Client;
+  kms: KMSClient;
+  rds: RDSClient;
 }
 
 export interface CallHooks {
@@ -34,9 +41,9 @@ export interface AwsTarget {
   roleArn?: string;
 }
 
-/** Operations that only read (iam:SimulatePrincipalPolicy evaluates policies, changes nothing). Everything else counts as a mutation and passes the fence. */
+/** Operations that only read (iam:SimulatePrincipalPolicy evaluates policies, s3:HeadBucket asks whether a bucket exists; neither changes anything). Everything else counts as a mutation and passes the fence. */
 export function isReadOperation(operation: string): boolean {
-  return /^(Describe|List|Get|SimulatePrincipalPolicy$)/.test(operation.replace(/Command$/, ''));
+  return /^(Describe|List|Get|SimulatePrincipalPolicy$|HeadBucket$)/.test(operation.replace(/Command$/, ''));
 }
 
 /** A positive number from the environment, else the default. */
@@ -104,6 +111,10 @@ export function makeAwsClients(target: AwsTarget, hooks: CallHooks = {}, userAge
     iam: new IAMClient(config),
     secrets: new SecretsManagerClient(config),
     ssm: new SSMClient(config),
+    // Path-style addressing works against AWS and against S3-compatible endpoints (AWS_ENDPOINT_URL) alike.
+    s3: new S3Client({ ...config, forcePathStyle: !!config.endpoint, followRegionRedirects: true }),
+    kms: new KMSClient(config),
+    rds: new RDSClient(config),
   };
   for (const [service, client] of Object.entries(clients)) instrument(service, client.middlewareStack, hooks);
   return clients;

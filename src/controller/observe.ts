@@ -11,9 +11,22 @@ import { describeSecret, getSecretString } from '../aws/secrets.ts';
 import { describeTargetGroups, describeTargetHealth } from '../aws/targetgroups.ts';
 import { checkNodeAccess } from '../aws/iam.ts';
 import { describeDrains, drainComment } from '../aws/ssm.ts';
+import { describeBucket } from '../aws/s3.ts';
+import { findDbInstance } from '../aws/rds.ts';
+import { parseExtraParams, parseNetloc, probeDatabase } from '../tfe/database.ts';
 import { awsErrorCode, awsErrorText, isTerminalAwsError } from '../aws/errors.ts';
 import { readConfigMap, readSecretBytes, readSecretKey, type Kube } from '../kube/client.ts';
-import { TAG, type Inputs, type NodeAccess, type NodeHealth, type Observation, type ObservedAsg, type ObservedLaunchTemplate, type ObservedValidation } from '../migration/observation.ts';
+import {
+  TAG,
+  type ExternalServices,
+  type Inputs,
+  type NodeAccess,
+  type NodeHealth,
+  type Observation,
+  type ObservedAsg,
+  type ObservedLaunchTemplate,
+  type ObservedValidation,
+} from '../migration/observation.ts';
 import { fileSecretName, secretName } from '../migration/targets.ts';
 import { probeRedis } from '../redis/probe.ts';
 import { parsePtfeSettings } from '../tfe/settings.ts';
@@ -128,12 +141,15 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
   ]);
   const awsSecrets = Object.fromEntries(secretList.filter((s) => s !== undefined).map((s) => [s!.name, s!]));
   const nodeSecrets = managedSecrets.filter((n) => n !== secretName(ns, name, 'redis_pass') || !!(ec?.authTokenSecretRef ?? ext?.passwordSecretRef));
-  const nodeAccess = await observeNodeAccess(
-    aws,
-    cluster,
-    launchTemplate?.versions.find((v) => v.number === baselineNumber)?.instanceProfile,
-    Object.fromEntries(nodeSecrets.map((n) => [n, awsSecrets[n]?.arn])),
-  );
+  const [nodeAccess, externalServices] = await Promise.all([
+    observeNodeAccess(
+      aws,
+      cluster,
+      launchTemplate?.versions.find((v) => v.number === baselineNumber)?.instanceProfile,
+      Object.fromEntries(nodeSecrets.map((n) => [n, awsSecrets[n]?.arn])),
+    ),
+    observeExternalServices(aws, cluster, inputs),
+  ]);
 
   const [validation, drains] = await Promise.all([observeValidation(cluster, inputs), observeDrains(aws, cluster, asg?.instances.length ?? 0)]);
 
@@ -179,6 +195,7 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
     targetGroups,
     awsSecrets,
     nodeAccess,
+    ...(externalServices ? { externalServices } : {}),
     nodeHealth,
     lbHealth,
     validation,
@@ -217,6 +234,54 @@ async function observeEncPasswordInUse(aws: AwsClients, asg: ObservedAsg, lt: Ob
 function settingsHostname(text: string | undefined): string | undefined {
   const parsed = parsePtfeSettings(text ?? '');
   return (parsed.ok && parsed.value.hostname?.value) || undefined;
+}
+
+/**
+ * Until the cluster is Ready for its current spec: TFE's external services as the settings name
+ * them. The bucket (placement_s3): exists, its region, its default encryption's KMS key. The
+ * database: the RDS instance when pg_netloc is an RDS endpoint, and a login with pg_user /
+ * pg_password / pg_dbname and pg_extra_params' sslmode. Skipped when Ready: no calls in steady
+ * state. Refusals of AWS (AccessDenied) are kept for the planner; transient errors throw (retry).
+ */
+async function observeExternalServices(aws: AwsClients, cluster: TfeCluster, inputs: Inputs): Promise<ExternalServices | undefined> {
+  if (steady(cluster)) return undefined;
+  const parsed = parsePtfeSettings(inputs.settingsText ?? '');
+  if (!parsed.ok) return undefined; // the planner reports the settings first
+  const setting = (k: string) => inputs.secrets.settings[k] ?? parsed.value[k]?.value;
+  const out: ExternalServices = {};
+  const netloc = parseNetloc(setting('pg_netloc') ?? '');
+  const bucketName = setting('placement') === 'placement_s3' ? setting('s3_bucket') : undefined;
+  const terminal = (err: unknown) => {
+    if (!isTerminalAwsError(err)) throw err;
+    return awsErrorText(err);
+  };
+  await Promise.all([
+    bucketName
+      ? describeBucket(aws, bucketName).then(
+          (b) => (out.bucket = b),
+          (err) => (out.bucket = { name: bucketName, exists: true, error: terminal(err) }),
+        )
+      : undefined,
+    netloc
+      ? findDbInstance(aws, netloc.host).then(
+          (d) => d && (out.dbInstance = d),
+          (err) => (out.dbInstanceError = terminal(err)),
+        )
+      : undefined,
+    netloc && setting('pg_user') && setting('pg_password') !== undefined && setting('pg_dbname')
+      ? probeDatabase(
+          {
+            ...netloc,
+            user: setting('pg_user')!,
+            password: setting('pg_password')!,
+            database: setting('pg_dbname')!,
+            sslmode: parseExtraParams(setting('pg_extra_params')).sslmode ?? 'prefer',
+          },
+          { timeoutMs: Number(process.env.TFE_OPERATOR_DB_CONNECT_TIMEOUT_MS) || 5_000, connectTo: process.env.TFE_OPERATOR_CONNECT_TO },
+        ).then((d) => (out.database = d))
+      : undefined,
+  ]);
+  return out;
 }
 
 /**

@@ -184,6 +184,44 @@ export interface ObservedSecret {
   hash?: string;
 }
 
+/** s3_bucket as S3 reports it (HeadBucket, GetBucketLocation, GetBucketEncryption, kms:DescribeKey). */
+export interface ObservedBucket {
+  name: string;
+  exists: boolean;
+  region?: string;
+  /** The KMS key of the bucket's default encryption, when it names one. */
+  kmsKey?: { id: string; state?: string; error?: string };
+  /** AWS refused a check (e.g. AccessDenied). */
+  error?: string;
+}
+
+/** The RDS instance whose endpoint is pg_netloc's host. */
+export interface ObservedDbInstance {
+  host: string;
+  found: boolean;
+  id?: string;
+  status?: string;
+  backupRetentionDays?: number;
+  engine?: string;
+}
+
+/** A login to TFE's PostgreSQL with the configured settings. Never holds the password. */
+export interface DatabaseProbeResult {
+  /** ok; authFailed (SQLSTATE 28xxx); refused (connection refused); unreachable (timeout, unresolvable name: the operator cannot tell); unverified (TLS verification with the operator's CAs failed); failed (anything else). */
+  outcome: 'ok' | 'authFailed' | 'refused' | 'unreachable' | 'unverified' | 'failed';
+  message: string;
+  version?: string;
+}
+
+/** Step 1's checks of the external services (only until Ready for the current generation). */
+export interface ExternalServices {
+  bucket?: ObservedBucket;
+  dbInstance?: ObservedDbInstance;
+  /** AWS refused the RDS lookup. */
+  dbInstanceError?: string;
+  database?: DatabaseProbeResult;
+}
+
 export interface Observation {
   now: number;
   inputs: Inputs;
@@ -194,6 +232,8 @@ export interface Observation {
   securityGroups: ObservedSecurityGroup[];
   /** IPv4 CIDRs of the subnets the ASG launches nodes into (a Redis rule by CIDR must cover them). */
   nodeSubnetCidrs?: string[];
+  /** The bucket, the RDS instance and a PostgreSQL login (checked until Ready). */
+  externalServices?: ExternalServices;
   /** Whether the nodes' instance profile may read the operator's secrets (checked until Ready). */
   nodeAccess?: NodeAccess;
   /** The ASG's load balancer target groups. */

@@ -146,9 +146,10 @@ class PlanBuilder {
     this.validateGracePeriod(asg);
     this.checkNodeAccess(baseline);
     this.checkValidationAccess();
+    const externalNote = this.checkExternalServices();
     this.detachConsoleTargetGroups(asg);
     this.validateNetwork(asg, baseline);
-    this.condition('Validated', 'True', 'ChecksPassed', 'settings, Auto Scaling Group, launch template and network are ready');
+    this.condition('Validated', 'True', 'ChecksPassed', `settings, Auto Scaling Group, launch template, external services and network are ready${externalNote ? `; ${externalNote}` : ''}`);
 
     this.checkExternalRedis();
     this.ensureOwnershipTags(asg);
@@ -623,6 +624,78 @@ class PlanBuilder {
         `the nodes' role ${access.role} (instance profile ${access.profile}) may not ${NODE_SECRET_ACTION} on ${access.denied.join(', ')} (IAM policy simulation), so new nodes would fail at boot: add this statement to the role's policy: ${statement}`,
       );
     }
+  }
+
+  /**
+   * Step 1 of the runbook, "validate external services", for real (observe read them until
+   * Ready): the bucket exists in s3_region and its KMS key is usable; the RDS instance behind
+   * pg_netloc is available with automated backups; PostgreSQL accepts the configured login.
+   * Each problem stops before any write. A database the operator cannot reach from where it
+   * runs (timeout, private DNS) is not a failure: the returned note says so, and the nodes'
+   * health decides.
+   */
+  private checkExternalServices(): string | undefined {
+    const ext = this.obs.externalServices;
+    if (!ext) return undefined; // not checked while Ready
+    const where = `ptfe-settings.json (ConfigMap ${this.ns}/${this.spec.settings.configMapRef.name})`;
+    const b = ext.bucket;
+    if (b) {
+      if (b.error && !b.exists) {
+        this.fail('BucketUnchecked', `cannot check s3_bucket ${b.name}: ${b.error}. Let the operator call s3:ListBucket (HeadBucket), s3:GetBucketLocation and s3:GetEncryptionConfiguration on it (manifests/iam/tfe-operator-policy.json)`);
+      }
+      if (!b.exists) {
+        this.fail('BucketNotFound', `s3_bucket ${b.name} in ${where} does not exist (S3 HeadBucket: 404 Not Found): TFE keeps its object storage there. Create the bucket, or set s3_bucket to the install's bucket`);
+      }
+      if (b.error) {
+        this.fail('BucketUnchecked', `cannot check s3_bucket ${b.name}: ${b.error}. Let the operator call s3:ListBucket (HeadBucket), s3:GetBucketLocation and s3:GetEncryptionConfiguration on it (manifests/iam/tfe-operator-policy.json)`);
+      }
+      const s3Region = this.settingValue('s3_region');
+      if (b.region && s3Region && b.region !== s3Region) {
+        this.fail('BucketRegionMismatch', `s3_bucket ${b.name} is in ${b.region} (S3 GetBucketLocation), but s3_region in ${where} says ${s3Region}: set "s3_region": {"value": "${b.region}"}`);
+      }
+      const key = b.kmsKey;
+      if (key && (key.error || key.state !== 'Enabled')) {
+        this.fail(
+          'BucketKmsKeyUnusable',
+          `the default encryption of s3_bucket ${b.name} uses KMS key ${key.id}, ${key.error ? `which the operator cannot describe (kms:DescribeKey: ${key.error})` : `which is ${key.state} (kms:DescribeKey)`}: TFE could neither write nor read its objects. ${key.state === 'PendingDeletion' ? `Cancel the deletion (aws kms cancel-key-deletion --key-id ${key.id}) and enable the key` : key.state === 'Disabled' ? `Enable it (aws kms enable-key --key-id ${key.id})` : 'Make the key usable (enabled, and kms:DescribeKey allowed to the operator)'}, or change the bucket's default encryption`,
+        );
+      }
+    }
+    if (ext.dbInstanceError) {
+      this.fail('DatabaseUnchecked', `cannot look up the RDS instance behind pg_netloc: ${ext.dbInstanceError}. Let the operator call rds:DescribeDBInstances (manifests/iam/tfe-operator-policy.json)`);
+    }
+    const rds = ext.dbInstance;
+    if (rds && !rds.found) {
+      this.fail('DatabaseNotFound', `pg_netloc in ${where} names the RDS endpoint ${rds.host}, but no RDS instance in ${this.spec.aws.region} has that endpoint (rds:DescribeDBInstances): correct pg_netloc (the instance's Endpoint.Address and port)`);
+    }
+    if (rds?.found && rds.status !== 'available') {
+      this.fail('DatabaseNotAvailable', `RDS instance ${rds.id} (pg_netloc ${rds.host}) is ${rds.status}, not available: TFE cannot start on it. ${rds.status === 'stopped' ? `Start it (aws rds start-db-instance --db-instance-identifier ${rds.id}) and` : 'Wait until it is available, or fix it, and'} the operator goes on by itself`);
+    }
+    if (rds?.found && !(rds.backupRetentionDays! > 0)) {
+      this.fail(
+        'DatabaseBackupsOff',
+        `RDS instance ${rds.id} (pg_netloc ${rds.host}) keeps no automated backups (BackupRetentionPeriod 0): the migration restarts TFE against this database, and a failure would have no restore point. Turn backups on: aws rds modify-db-instance --db-instance-identifier ${rds.id} --backup-retention-period 7 --apply-immediately`,
+      );
+    }
+    const db = ext.database;
+    if (!db || db.outcome === 'ok') return undefined;
+    const pw = (this.spec.settings.secretSettings ?? []).find((s) => s.setting === 'pg_password')?.secretKeyRef;
+    const pwWhere = pw ? `Secret ${this.ns}/${pw.name} key ${pw.key}` : `pg_password in ${where}`;
+    switch (db.outcome) {
+      case 'authFailed':
+        return this.fail('DatabaseAuthFailed', `${db.message}: TFE's nodes would fail their database check. Correct pg_password (${pwWhere}) or pg_user / pg_dbname in ${where}`);
+      case 'refused':
+        return this.fail('DatabaseUnreachable', `${db.message}: nothing listens at pg_netloc in ${where}. Correct pg_netloc (host:port of the database) or start the database`);
+      case 'failed':
+        return this.fail('DatabaseConnectFailed', `${db.message}: correct pg_netloc, pg_dbname or pg_extra_params in ${where}`);
+      default: // unreachable, unverified: the operator cannot judge from where it runs
+        return `PostgreSQL not checked from the operator: ${db.message}; the nodes' health decides`;
+    }
+  }
+
+  /** A setting's value: the secret settings' first, then the base settings'. */
+  private settingValue(key: string): string | undefined {
+    return this.obs.inputs.secrets.settings[key] ?? this.inputs?.settings[key]?.value;
   }
 
   // --- Steps 3 and 4, upgrades, scaling ----------------------------------------------------------

@@ -16,7 +16,7 @@ import { BASE_REPLICATED_CONF, BASE_SETTINGS, type World } from '../sandbox/worl
 import { byOperator } from '../faults/end-state.ts';
 import { clearNamespace, copyWorldObjects, createExtraAsg } from '../faults/world-extra.ts';
 import { isReadAction } from '../faults/aws-proxy.ts';
-import { createCluster, eventsOf, exampleCluster, getCluster, isReady, kube, operator, waitFor } from './support.ts';
+import { createCluster, degradedCondition, exampleCluster, getCluster, isReady, kube, operator, waitDegraded, waitFor, warningReasons } from './support.ts';
 import type { OperatorProcess } from '../operator-process.ts';
 import type { TfeCluster } from '../../src/api/types.ts';
 
@@ -153,9 +153,7 @@ cases.push(
   notRedis('redis-is-ssh', () => sshPort, /127\.0\.0\.1:\d+.*(does not speak the Redis protocol|did not answer INFO like Redis|does not look like Redis)/),
 );
 
-function degraded(c: TfeCluster) {
-  return c.status?.conditions?.find((x) => x.type === 'Degraded' && x.status === 'True');
-}
+const degraded = degradedCondition;
 
 before(async () => {
   world = await resetWorld();
@@ -186,19 +184,13 @@ test('bad input: each TfeCluster Degraded with its own reason, nothing changed i
 
   // Phase 1: only bad TfeClusters. Each settles on Degraded with its reason.
   for (const c of cases) {
-    const got = await waitFor(k, NS, `bad-${c.name}`, (x) => !!degraded(x) && x.status?.observedGeneration === x.metadata.generation, 60_000, `bad-${c.name} Degraded`).catch((err) => {
-      throw new Error(`${c.name}: ${(err as Error).message}\noperator log tail:\n${op?.lines.slice(-10).join('\n')}`);
-    });
+    const got = await waitDegraded(k, NS, `bad-${c.name}`, op);
     const d = degraded(got)!;
     assert.equal(d.reason, c.reason, `${c.name}: Degraded reason ${d.reason} (${d.message}), expected ${c.reason}`);
     assert.match(d.message, c.message, `${c.name}: Degraded message does not say what is wrong`);
     assert.equal(got.status?.phase, 'Degraded', `${c.name}: phase`);
     assert.equal(got.status?.conditions?.find((x) => x.type === 'Ready')?.status, 'False', `${c.name}: Ready`);
-    // Events follow the status write: give them a moment.
-    let warnings: string[] = [];
-    for (const until = Date.now() + 10_000; Date.now() < until && !warnings.includes(c.reason); await new Promise((r) => setTimeout(r, 250))) {
-      warnings = (await eventsOf(k, NS, `bad-${c.name}`)).filter((e) => e.type === 'Warning').map((e) => e.reason!);
-    }
+    const warnings = await warningReasons(k, NS, `bad-${c.name}`, c.reason);
     assert.ok(warnings.includes(c.reason), `${c.name}: no Warning Event with reason ${c.reason}: ${JSON.stringify(warnings)}`);
   }
   // A few more reconciles (resync every 2 s): still no write, no crash, no error loop.

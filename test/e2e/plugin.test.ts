@@ -95,7 +95,7 @@ test('status at the first approval gate: a tree of steps, nodes, Redis, launch t
   assertNoSecrets(out);
 
   assert.match(out.split('\n')[0], /^TfeCluster tfe\/tfe\s+WaitingForApproval\s+step SingleNode/);
-  assert.match(stepLine(out, 'Validate'), /^\W*✓ Validate\s+settings, Auto Scaling Group, launch template and network are ready/);
+  assert.match(stepLine(out, 'Validate'), /^\W*✓ Validate\s+settings, Auto Scaling Group, launch template, external services and network are ready/);
   const rg = await replicationGroup(c.spec.redis.elastiCache!.replicationGroupId);
   const endpoint = rg.NodeGroups![0].PrimaryEndpoint!.Address!;
   assert.match(stepLine(out, 'Redis'), new RegExp(`✓ Redis\\s+Redis at ${endpoint.replace(/\./g, '\\.')}:6379`));

@@ -99,3 +99,24 @@ export async function eventsOf(k: Kube, ns: string, name: string) {
 export async function operator(id: string, env: Record<string, string> = {}, args: string[] = []): Promise<OperatorProcess> {
   return startOperator({ id, port: await freePort(), env, args, logFile: process.env.SANDBOX_DIR ? join(process.env.SANDBOX_DIR, 'logs', `operator-${id}.log`) : undefined });
 }
+
+/** The Degraded=True condition, if any. */
+export function degradedCondition(c: TfeCluster) {
+  return c.status?.conditions?.find((x) => x.type === 'Degraded' && x.status === 'True');
+}
+
+/** Waits until the TfeCluster is Degraded for its current generation; the operator's log tail on timeout. */
+export async function waitDegraded(k: Kube, ns: string, name: string, op: OperatorProcess | undefined, timeoutMs = 60_000): Promise<TfeCluster> {
+  return waitFor(k, ns, name, (x) => !!degradedCondition(x) && x.status?.observedGeneration === x.metadata.generation, timeoutMs, `${name} Degraded`).catch((err) => {
+    throw new Error(`${name}: ${(err as Error).message}\noperator log tail:\n${op?.lines.slice(-10).join('\n')}`);
+  });
+}
+
+/** The reasons of the TfeCluster's Warning Events, once one has `reason` (Events follow the status write), or after `timeoutMs`. */
+export async function warningReasons(k: Kube, ns: string, name: string, reason: string, timeoutMs = 10_000): Promise<string[]> {
+  let warnings: string[] = [];
+  for (const until = Date.now() + timeoutMs; Date.now() < until && !warnings.includes(reason); await new Promise((r) => setTimeout(r, 250))) {
+    warnings = (await eventsOf(k, ns, name)).filter((e) => e.type === 'Warning').map((e) => e.reason!);
+  }
+  return warnings;
+}

@@ -322,7 +322,12 @@ describe('manifests/iam: the IRSA role policy', () => {
       'secrets-manager': 'secretsmanager',
       ssm: 'ssm',
       sts: 'sts',
+      s3: 's3',
+      kms: 'kms',
+      rds: 'rds',
     };
+    // S3 operations whose IAM action has another name (AWS's "Actions, resources, and condition keys for Amazon S3").
+    const iamActionOf: Record<string, string> = { 's3:HeadBucket': 's3:ListBucket', 's3:GetBucketEncryption': 's3:GetEncryptionConfiguration' };
     const used = new Set<string>();
     const walk = (dir: string): string[] =>
       readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
@@ -332,7 +337,10 @@ describe('manifests/iam: the IRSA role policy', () => {
         const service = prefix[m[2]];
         assert.ok(service, `${file}: unknown AWS client ${m[2]}`);
         for (const name of m[1].split(',').map((n) => n.trim().split(/\s+as\s+/)[0])) {
-          if (name.endsWith('Command') && new RegExp(`new ${name}\\(`).test(text)) used.add(`${service}:${name.slice(0, -'Command'.length)}`);
+          if (name.endsWith('Command') && new RegExp(`new ${name}\\(`).test(text)) {
+            const op = `${service}:${name.slice(0, -'Command'.length)}`;
+            used.add(iamActionOf[op] ?? op);
+          }
         }
       }
       if (/fromTemporaryCredentials\(/.test(text)) used.add('sts:AssumeRole');

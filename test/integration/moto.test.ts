@@ -37,6 +37,7 @@ import {
   type CreateReplicationGroupCommandInput,
 } from '@aws-sdk/client-elasticache';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateBucketCommand, GetBucketEncryptionCommand, GetBucketLocationCommand, HeadBucketCommand, PutBucketEncryptionCommand, S3Client } from '@aws-sdk/client-s3';
 import { parseUserData } from '../../src/tfe/userdata.ts';
 import { validateBaseSettings } from '../../src/tfe/settings.ts';
 import { asgHistory, awsCalls, clearAsgHistory, clearAwsCalls, resetMoto, seedMoto, setMotoConfig, startMoto, type Moto } from '../sandbox/moto.ts';
@@ -385,6 +386,32 @@ describe('observability endpoints', () => {
 
     await clearAwsCalls(moto.endpoint);
     assert.deepEqual(await awsCalls(moto.endpoint), []);
+  });
+
+  test('S3 REST calls are named in the call log as the SDK names them (reads tell apart from writes)', async () => {
+    await clearAwsCalls(moto.endpoint);
+    const s3 = new S3Client({ endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, forcePathStyle: true });
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'call-log' }));
+      await s3.send(new HeadBucketCommand({ Bucket: 'call-log' }));
+      await assert.rejects(s3.send(new HeadBucketCommand({ Bucket: 'call-log-missing' })));
+      await s3.send(new GetBucketLocationCommand({ Bucket: 'call-log' }));
+      await s3.send(new PutBucketEncryptionCommand({ Bucket: 'call-log', ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms' } }] } }));
+      await s3.send(new GetBucketEncryptionCommand({ Bucket: 'call-log' }));
+    } finally {
+      s3.destroy();
+    }
+    assert.deepEqual(
+      (await awsCalls(moto.endpoint)).map((c) => [c.service, c.action]),
+      [
+        ['s3', 'CreateBucket'],
+        ['s3', 'HeadBucket'],
+        ['s3', 'HeadBucket'],
+        ['s3', 'GetBucketLocation'],
+        ['s3', 'PutBucketEncryption'],
+        ['s3', 'GetBucketEncryption'],
+      ],
+    );
   });
 
   test('POST /moto-api/reset clears both logs', async () => {

@@ -33,6 +33,8 @@ import { renderUserData, type NodeInstall } from '../../src/tfe/userdata.ts';
 import { startMoto, type Moto } from '../sandbox/moto.ts';
 import { sleep, waitFor } from '../sandbox/procs.ts';
 import { startRedis, type SandboxRedis } from '../sandbox/redis.ts';
+import { startPostgres, type SandboxPostgres } from '../sandbox/postgres.ts';
+import { seedBucket } from '../sandbox/worlds/seeding.ts';
 import { createCA, type CA } from '../sandbox/certs.ts';
 import { startSimulator, type FleetState, type NodeView, type Simulator } from '../sandbox/simulator/index.ts';
 import { makeLicense } from '../sandbox/simulator/license.ts';
@@ -45,12 +47,13 @@ const PG_PASSWORD = 'sim-test-pg-password-NOT-A-SECRET-0b6d';
 const LICENSE = makeLicense({ license_id: 'sim-test-NOT-A-LICENSE', customer: 'simulator test', seats: '1' }, 'sim-test');
 /** Valid UTF-8, so it can be a SecretString: for the "--output text adds a newline" case. */
 const TEXT_LICENSE = makeLicense({ license_id: 'sim-test-text', customer: 'simulator test', seats: '1' }, 'sim-text', true);
-const SECRET_VALUES = [REDIS_PASSWORD, ENC_PASSWORD, PG_PASSWORD, 'sim-test-NOT-A-LICENSE', 'wrong-password-NOT-A-SECRET'];
+const SECRET_VALUES = [REDIS_PASSWORD, ENC_PASSWORD, PG_PASSWORD, 'sim-test-NOT-A-LICENSE', 'wrong-password-NOT-A-SECRET', 'wrong-pg-password-NOT-A-SECRET'];
 const HOSTNAME = 'tfe.sim.example';
 
 let dir: string;
 let moto: Moto;
 let redis: SandboxRedis;
+let postgres: SandboxPostgres;
 let sim: Simulator;
 let ec2: EC2Client;
 let asg: AutoScalingClient;
@@ -60,20 +63,25 @@ let profileArn: string;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'simulator-test-'));
   ca = await createCA(join(dir, 'pki'));
-  [redis, moto] = await Promise.all([
+  [redis, moto, postgres] = await Promise.all([
     startRedis({ dir: join(dir, 'redis'), logDir: dir, password: REDIS_PASSWORD, ca }),
     startMoto({ dir }),
+    startPostgres({ dir: join(dir, 'postgres'), logDir: dir, ca }),
   ]);
+  // The nodes' database (db.sim.internal leads to the sandbox PostgreSQL) and bucket.
+  await postgres.ensureDatabase({ dbname: 'tfe', user: 'tfe', password: PG_PASSWORD });
 
   const cfg = { endpoint: moto.endpoint, region: REGION, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
   ec2 = new EC2Client(cfg);
   asg = new AutoScalingClient(cfg);
+  await seedBucket({ ...cfg, endpoint: moto.endpoint }, 'tfe-sim');
   const sm = new SecretsManagerClient(cfg);
   for (const [name, value] of Object.entries({
     'sim/enc_password': ENC_PASSWORD,
     'sim/pg_password': PG_PASSWORD,
     'sim/redis_pass': REDIS_PASSWORD,
     'sim/redis_pass_wrong': 'wrong-password-NOT-A-SECRET',
+    'sim/pg_password_wrong': 'wrong-pg-password-NOT-A-SECRET',
     'sim/text-license': TEXT_LICENSE.toString('utf8'),
     'forbidden/pg_password': PG_PASSWORD,
   })) {
@@ -101,6 +109,7 @@ before(async () => {
     awsEndpoint: moto.endpoint,
     region: REGION,
     redisAlias: { host: redis.host, port: redis.port, caFile: redis.caFile },
+    postgresAlias: { host: postgres.host, port: postgres.port, caFile: postgres.caFile },
     installDelayMs: INSTALL_DELAY_MS,
     recheckMs: 250,
     stateDir: dir,
@@ -115,6 +124,7 @@ after(async () => {
   asg?.destroy();
   await moto?.stop();
   await redis?.stop();
+  await postgres?.stop();
   if (dir && !process.exitCode) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -137,6 +147,7 @@ const standalone: NodeInstall = {
     pg_user: { value: 'tfe' },
     pg_netloc: { value: 'db.sim.internal:5432' },
     pg_dbname: { value: 'tfe' },
+    pg_extra_params: { value: 'sslmode=verify-full' },
     placement: { value: 'placement_s3' },
     s3_bucket: { value: 'tfe-sim' },
     s3_region: { value: REGION },
@@ -379,6 +390,31 @@ describe('wrong settings never turn healthy, with the reason a real node would g
     assert.equal(f!.installArgs, null);
     await neverHealthy('no-conf', 1, /user data failed \(exit code 1\): install\.sh: \/etc\/replicated\.conf does not exist/);
     await neverHealthy('missing-secret', 1, /ResourceNotFoundException.*\| tfe-operator user-data: ERROR: cannot read license secret sim\/no-such-license/);
+  });
+});
+
+describe('external services: a node whose database or bucket is wrong never turns healthy, with TFE\'s database check line', { concurrency: true }, () => {
+  test('wrong pg_password never turns healthy (checked by the real PostgreSQL), with TFE\'s database check failure', async () => {
+    await group('pg-wrong-pass', { ...standalone, secretSettings: { ...standalone.secretSettings, pg_password: 'sim/pg_password_wrong' } }, 1);
+    await neverHealthy('pg-wrong-pass', 1, /check failed: name=database err="failed to connect to `host=db\.sim\.internal port=5432 user=tfe database=tfe \(sandbox PostgreSQL 127\.0\.0\.1:\d+\)`: password authentication failed for user "tfe" \(SQLSTATE 28P01\)"/);
+  });
+
+  test('a database that refuses connections never turns healthy', async () => {
+    const install = { ...standalone, settings: { ...standalone.settings, pg_netloc: { value: '127.0.0.1:1' } } };
+    await group('pg-refused', install, 1);
+    await neverHealthy('pg-refused', 1, /check failed: name=database err="failed to connect to `host=127\.0\.0\.1 port=1 user=tfe database=tfe`: ECONNREFUSED/);
+  });
+
+  test('sslmode=disable against a PostgreSQL that requires TLS never turns healthy', async () => {
+    const install = { ...standalone, settings: { ...standalone.settings, pg_extra_params: { value: 'sslmode=disable' } } };
+    await group('pg-no-tls', install, 1);
+    await neverHealthy('pg-no-tls', 1, /check failed: name=database .*no pg_hba\.conf entry for host "127\.0\.0\.1", user "tfe", database "tfe", no encryption/);
+  });
+
+  test('a missing s3_bucket never turns healthy', async () => {
+    const install = { ...standalone, settings: { ...standalone.settings, s3_bucket: { value: 'tfe-sim-gone' } } };
+    await group('s3-missing', install, 1);
+    await neverHealthy('s3-missing', 1, /check failed: name=object-storage err="s3 bucket tfe-sim-gone: NoSuchBucket/);
   });
 });
 

@@ -6,7 +6,7 @@
 //   POST /parts/<name>/start       starts it again (same address, data, password); 200 once ready
 //   POST /parts/<name>/restart
 //
-// Parts: redis, etcd, kube-apiserver. Every answer is JSON; errors carry { error }.
+// Parts: redis, postgres, etcd, kube-apiserver. Every answer is JSON; errors carry { error }.
 // test/faults/sandbox-parts.ts is the client.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -10,6 +10,7 @@ import { ENV_KEYS, envFile, errorFile, pidsFile, readEnv, supervisorPidFile, typ
 import { assertPortFree } from './ports.ts';
 import { groupAlive, killGroup, pidAlive, sleep, tail } from './procs.ts';
 import { redisPing } from './redis.ts';
+import { pgTlsHandshake } from './postgres.ts';
 
 export const defaultSandboxDir = (): string => resolve(process.env.SANDBOX_DIR ?? '.sandbox');
 
@@ -79,6 +80,7 @@ export async function sandboxProblem(env: SandboxEnv): Promise<string | undefine
     ['moto', async () => (await fetch(`${env.AWS_ENDPOINT_URL}/_sandbox/health`, { signal: AbortSignal.timeout(3_000) })).ok],
     ['TFE simulator', async () => (await fetch(`${env.TFE_SIM_URL}/sim/state`, { signal: AbortSignal.timeout(3_000) })).ok],
     ['redis', () => redisPing({ host: env.REDIS_HOST, port: Number(env.REDIS_PORT), password: env.REDIS_PASSWORD ?? '', caFile: env.REDIS_CA_FILE })],
+    ...(env.PG_PORT ? [['postgres', () => pgTlsHandshake({ host: env.PG_HOST ?? '127.0.0.1', port: Number(env.PG_PORT), caFile: env.PG_CA_FILE ?? '' })] as [string, () => Promise<boolean>]] : []),
   ];
   const results = await Promise.all(
     checks.map(async ([name, check]) => {
@@ -96,7 +98,7 @@ export async function sandboxProblem(env: SandboxEnv): Promise<string | undefine
 /** The environment a supervisor should see: ours minus any sandbox env we may have loaded. */
 function childEnv(dir: string, simPort: number): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of [...ENV_KEYS, 'REDIS_PASSWORD', 'SANDBOX_PID', 'SANDBOX_ENV', 'NODE_TEST_CONTEXT']) delete env[k];
+  for (const k of [...ENV_KEYS, 'REDIS_PASSWORD', 'PG_HOST', 'PG_PORT', 'PG_CA_FILE', 'SANDBOX_PID', 'SANDBOX_ENV', 'NODE_TEST_CONTEXT']) delete env[k];
   return { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env, SANDBOX_DIR: dir, SANDBOX_SIM_PORT: String(simPort) };
 }
 

@@ -1,5 +1,7 @@
 // Free TCP ports on loopback, picked at run time.
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { tail } from './procs.ts';
 
 const handedOut = new Set<number>();
 
@@ -44,5 +46,22 @@ export async function assertPortFree(port: number, what: string): Promise<void> 
       `${what}: port 127.0.0.1:${port} is not available (${code ?? String(err)}); ` +
         `stop whatever listens there (ss -ltnp 'sport = :${port}') or choose another port`,
     );
+  }
+}
+
+/**
+ * Starts a server on `fixed`, else on a free port. A free port can be taken between the pick
+ * and the server's bind: when the server's log (`<logDir>/<name>.log`) says "address already in
+ * use", it is tried again on another port (three tries).
+ */
+export async function onFreePort<T>(name: string, logDir: string, fixed: number | undefined, start: (port: number) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const port = fixed ?? (await freePort());
+    try {
+      return await start(port);
+    } catch (err) {
+      if (attempt < 3 && !fixed && /address already in use/i.test(tail(join(logDir, `${name}.log`)))) continue;
+      throw err;
+    }
   }
 }

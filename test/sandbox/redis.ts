@@ -4,8 +4,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { createCA, issueCert, type CA } from './certs.ts';
-import { freePort } from './ports.ts';
-import { requireBinary, spawnLogged, tail, waitFor, type Proc } from './procs.ts';
+import { onFreePort } from './ports.ts';
+import { requireBinary, spawnLogged, waitFor, type Proc } from './procs.ts';
 import { restartable, type Restartable } from './restartable.ts';
 
 export interface SandboxRedis {
@@ -70,8 +70,7 @@ export async function startRedis(opts: RedisOptions): Promise<SandboxRedis> {
   const ca = opts.ca ?? (await createCA(join(dir, 'pki')));
   const cert = await issueCert(ca, dir, 'redis', { dns: ['localhost', '*.cache.amazonaws.com'], ips: ['127.0.0.1'] });
   const password = opts.password ?? randomBytes(18).toString('hex');
-  for (let attempt = 1; ; attempt++) {
-    const port = opts.port ?? (await freePort());
+  return onFreePort('redis', logDir, opts.port, async (port) => {
     const conf = join(dir, 'redis.conf');
     writeFileSync(
       conf,
@@ -105,13 +104,8 @@ export async function startRedis(opts: RedisOptions): Promise<SandboxRedis> {
         throw err;
       }
     };
-    try {
-      const proc = await launch();
-      const part = restartable('redis', proc, launch);
-      return { ...r, proc, part, stop: () => part.stop() };
-    } catch (err) {
-      if (attempt < 3 && !opts.port && /address already in use/i.test(tail(join(logDir, 'redis.log')))) continue;
-      throw err;
-    }
-  }
+    const proc = await launch();
+    const part = restartable('redis', proc, launch);
+    return { ...r, proc, part, stop: () => part.stop() };
+  });
 }

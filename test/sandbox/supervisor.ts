@@ -2,7 +2,7 @@
 //
 //   SANDBOX_DIR=.sandbox SANDBOX_SIM_PORT=18080 node --import tsx test/sandbox/supervisor.ts
 //
-// Starts etcd + kube-apiserver, moto, redis-server (each in its own process group) and the
+// Starts etcd + kube-apiserver, moto, redis-server, postgres (each in its own process group) and the
 // TFE node simulator (in this process), seeds the pre-migration world, waits until the
 // seeded node is healthy, and only then writes $SANDBOX_DIR/env. On SIGTERM/SIGINT, or when
 // any part dies, it removes env, stops everything and exits. Normally started by up.ts.
@@ -18,6 +18,7 @@ import { assertPortFree } from './ports.ts';
 import { killAllSync, recordPidsIn, waitFor, type Proc } from './procs.ts';
 import type { Restartable } from './restartable.ts';
 import { startRedis } from './redis.ts';
+import { startPostgres } from './postgres.ts';
 // The simulator and the world pull in the AWS SDK and client-node, which take seconds to load:
 // main() imports them while etcd, kube-apiserver, moto and redis boot.
 type SimulatorModule = typeof import('./simulator/index.ts');
@@ -117,8 +118,20 @@ async function main(): Promise<void> {
     own('redis', r.stop);
     return r;
   });
+  const postgresP = timed('postgres', timings, async () => {
+    const p = await startPostgres({ dir: join(dir, 'postgres'), logDir, ca });
+    own('postgres', p.stop);
+    return p;
+  });
   const modules = Promise.all([import('./simulator/index.ts'), import('./worlds/index.ts')]) as Promise<[SimulatorModule, WorldModule]>;
   const worldP = modules.then(([, w]) => w.loadWorld());
+  // Every world's database exists in the one server, so a test may switch worlds (resetNamedWorld).
+  const databasesP = (async () => {
+    const [p, [, w]] = await Promise.all([postgresP, modules]);
+    await timed('world databases', timings, async () => {
+      for (const db of await w.worldDatabases()) await p.ensureDatabase(db);
+    });
+  })();
 
   // Two paths in parallel. This is world.ts's seedWorld() split in its two halves (seedAws,
   // seedKube) so the AWS half, the simulator and the seeded node's install run while
@@ -129,7 +142,7 @@ async function main(): Promise<void> {
     return timed(`AWS world "${world.name}" seeded`, timings, () => world.seedAws({ awsEndpoint: moto.endpoint, ca, dir: join(dir, 'world') }));
   })();
   const awsP = (async () => {
-    const [moto, redis, [{ startSimulator }], aws] = await Promise.all([motoP, redisP, modules, seededP]);
+    const [moto, redis, postgres, [{ startSimulator }], aws] = await Promise.all([motoP, redisP, postgresP, modules, seededP, databasesP]);
     const simLog = pino({ name: 'tfe-node-simulator', level: process.env.LOG_LEVEL ?? 'info' }, pino.destination({ dest: join(logDir, 'simulator.log'), sync: true }));
     const sim = await timed('simulator', timings, async () => {
       const s = await startSimulator({
@@ -137,6 +150,7 @@ async function main(): Promise<void> {
         awsEndpoint: moto.endpoint,
         region: aws.region,
         redisAlias: { host: redis.host, port: redis.port, caFile: redis.caFile },
+        postgresAlias: { host: postgres.host, port: postgres.port, caFile: postgres.caFile },
         installDelayMs,
         stateDir: dir,
         ca,
@@ -161,17 +175,17 @@ async function main(): Promise<void> {
     );
   })();
   const controlP = (async () => {
-    const [cp, redis] = await Promise.all([cpP, redisP]);
-    const control = await startControlServer([cp.parts.etcd, cp.parts.apiserver, redis.part], log);
+    const [cp, redis, postgres] = await Promise.all([cpP, redisP, postgresP]);
+    const control = await startControlServer([cp.parts.etcd, cp.parts.apiserver, redis.part, postgres.part], log);
     own('control endpoint', control.stop);
     return control;
   })();
 
-  const all = [cpP, motoP, redisP, modules, awsP, kubeP, controlP];
+  const all = [cpP, motoP, redisP, modules, awsP, kubeP, controlP, postgresP, databasesP];
   const settled = await Promise.allSettled(all);
   const errors = [...new Set(settled.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message ?? String(r.reason)] : [])))];
   if (errors.length) throw new Error(errors.join('\n'));
-  const [cp, moto, redis, , { aws, sim }, , control] = (await Promise.all(all)) as [
+  const [cp, moto, redis, , { aws, sim }, , control, postgres] = (await Promise.all(all)) as [
     ControlPlane,
     Awaited<typeof motoP>,
     Awaited<typeof redisP>,
@@ -179,10 +193,12 @@ async function main(): Promise<void> {
     Awaited<typeof awsP>,
     void,
     Awaited<typeof controlP>,
+    Awaited<typeof postgresP>,
+    void,
   ];
   // From now on a part that dies takes the sandbox down (only crashes: the control endpoint may stop parts on purpose).
   watch(moto.proc);
-  for (const part of [cp.parts.etcd, cp.parts.apiserver, redis.part]) watchPart(part);
+  for (const part of [cp.parts.etcd, cp.parts.apiserver, redis.part, postgres.part]) watchPart(part);
   const { CREDENTIALS } = await import('./world.ts');
   writeFileSync(join(dir, 'world.json'), `${JSON.stringify(aws, null, 2)}\n`);
 
@@ -196,6 +212,9 @@ async function main(): Promise<void> {
     REDIS_PORT: String(redis.port),
     REDIS_CA_FILE: redis.caFile,
     REDIS_PASSWORD: redis.password,
+    PG_HOST: postgres.host,
+    PG_PORT: String(postgres.port),
+    PG_CA_FILE: postgres.caFile,
     TFE_SIM_URL: sim.url,
     // The TFE API stand-in on TFE_SIM_URL (spec.validation): its organization, workspace and token.
     TFE_SIM_API_ORGANIZATION: sim.tfeApi.organization,

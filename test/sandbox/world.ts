@@ -19,7 +19,7 @@ import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import { renderUserData, type NodeInstall } from '../../src/tfe/userdata.ts';
 import { resetMoto } from './moto.ts';
-import { redisSecretData, seedClients, settingsConfigMap, startSeeding, tagSpec } from './worlds/seeding.ts';
+import { redisSecretData, seedBucket, seedClients, seedKmsKey, settingsConfigMap, startSeeding, tagSpec } from './worlds/seeding.ts';
 import { makeLicense } from './simulator/license.ts';
 
 export const WORLD_SEED = 20210107; // v202101-1's month: any fixed number works
@@ -71,7 +71,7 @@ export const BASE_SETTINGS: Record<string, { value: string }> = {
   installation_type: { value: 'production' },
   production_type: { value: 'external' },
   pg_dbname: { value: 'tfe' },
-  pg_netloc: { value: 'tfe-postgres.sandbox.internal:5432' },
+  pg_netloc: { value: 'tfe-postgres.sandbox.internal:5432' }, // a private zone name: the sandbox PostgreSQL (simulator, operator tests' TFE_OPERATOR_CONNECT_TO)
   pg_user: { value: 'tfe' },
   pg_extra_params: { value: 'sslmode=require' },
   placement: { value: 'placement_s3' },
@@ -120,6 +120,8 @@ export interface AwsWorld {
   secretArns: { license: string; encPassword: string; pgPassword: string };
   secretIds: typeof SECRET_IDS;
   instanceProfileArn: string;
+  /** The settings' s3_bucket and the KMS key of its default encryption. */
+  bucket: { name: string; kmsKeyArn: string };
 }
 
 export interface World extends AwsWorld {
@@ -274,6 +276,10 @@ export async function seedAws(awsEndpoint: string): Promise<AwsWorld> {
     const described = await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [ASG_NAME] }));
     const instanceIds = (described.AutoScalingGroups?.[0]?.Instances ?? []).map((i) => i.InstanceId!);
     const accountId = license.ARN!.split(':')[4]!;
+    // Object storage last (the IDs above stay as they were): the settings' bucket in s3_region,
+    // encrypted by default with a customer managed KMS key (s3_sse aws:kms).
+    const bucketKeyArn = await seedKmsKey(awsClientConfig(awsEndpoint), 'tfe-sandbox-objects default encryption');
+    await seedBucket(awsClientConfig(awsEndpoint), BASE_SETTINGS.s3_bucket!.value, bucketKeyArn);
 
     return {
       seed: WORLD_SEED,
@@ -293,6 +299,7 @@ export async function seedAws(awsEndpoint: string): Promise<AwsWorld> {
       secretArns: { license: license.ARN!, encPassword: enc.ARN!, pgPassword: pg.ARN! },
       secretIds: SECRET_IDS,
       instanceProfileArn,
+      bucket: { name: BASE_SETTINGS.s3_bucket!.value, kmsKeyArn: bucketKeyArn },
     };
   } finally {
     clients.destroy();

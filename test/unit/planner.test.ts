@@ -432,6 +432,55 @@ const broken: Array<[string, Breaker, string]> = [
   }, 'RedisClusterMode'],
 ];
 
+// Step 1's external services (observe checks them until Ready): each problem has its own reason, before any write.
+const rdsHost = 'tfe.aaaaaaaaaa.us-east-1.rds.amazonaws.com';
+const okDb = { outcome: 'ok' as const, message: 'PostgreSQL 15.4 at db:5432 accepted pg_user tfe on pg_dbname tfe (sslmode=require)' };
+const external = (o: Observation, ext: NonNullable<Observation['externalServices']>) => (o.externalServices = { bucket: { name: 'b', exists: true, region: 'us-east-1' }, database: okDb, ...ext });
+broken.push(
+  ['s3_bucket does not exist (HeadBucket 404)', (o) => external(o, { bucket: { name: 'b', exists: false } }), 'BucketNotFound'],
+  ['s3_bucket in another region than s3_region', (o) => external(o, { bucket: { name: 'b', exists: true, region: 'eu-west-1' } }), 'BucketRegionMismatch'],
+  ['the bucket\'s default encryption key is disabled', (o) => external(o, { bucket: { name: 'b', exists: true, region: 'us-east-1', kmsKey: { id: 'arn:aws:kms:us-east-1:1:key/k', state: 'Disabled' } } }), 'BucketKmsKeyUnusable'],
+  ['the bucket\'s default encryption key is pending deletion', (o) => external(o, { bucket: { name: 'b', exists: true, region: 'us-east-1', kmsKey: { id: 'k', state: 'PendingDeletion' } } }), 'BucketKmsKeyUnusable'],
+  ['the operator may not look at the bucket', (o) => external(o, { bucket: { name: 'b', exists: true, error: 'AccessDenied: Access Denied' } }), 'BucketUnchecked'],
+  ['pg_netloc an RDS endpoint no instance has', (o) => external(o, { dbInstance: { host: rdsHost, found: false } }), 'DatabaseNotFound'],
+  ['the RDS instance is stopped', (o) => external(o, { dbInstance: { host: rdsHost, found: true, id: 'tfe', status: 'stopped', backupRetentionDays: 7 } }), 'DatabaseNotAvailable'],
+  ['the RDS instance keeps no backups', (o) => external(o, { dbInstance: { host: rdsHost, found: true, id: 'tfe', status: 'available', backupRetentionDays: 0 } }), 'DatabaseBackupsOff'],
+  ['the operator may not describe RDS instances', (o) => external(o, { dbInstanceError: 'AccessDenied: not authorized to perform: rds:DescribeDBInstances' }), 'DatabaseUnchecked'],
+  ['PostgreSQL refuses pg_password', (o) => external(o, { database: { outcome: 'authFailed', message: 'PostgreSQL at db:5432 refused pg_user tfe on pg_dbname tfe: password authentication failed for user "tfe" (SQLSTATE 28P01)' } }), 'DatabaseAuthFailed'],
+  ['nothing listens at pg_netloc', (o) => external(o, { database: { outcome: 'refused', message: 'PostgreSQL at db:5432 refused the connection: connect ECONNREFUSED (ECONNREFUSED)' } }), 'DatabaseUnreachable'],
+  ['pg_dbname does not exist', (o) => external(o, { database: { outcome: 'failed', message: 'PostgreSQL at db:5432 has no database pg_dbname tfe' } }), 'DatabaseConnectFailed'],
+);
+
+test('external services: a database the operator cannot reach (timeout) is no failure: Validated says so, the nodes decide', () => {
+  const c = cluster();
+  const obs = world();
+  external(obs, { database: { outcome: 'unreachable', message: 'no answer from db:5432 within 5000 ms (ETIMEDOUT); private subnets?' } });
+  const p = plan({ cluster: c, obs, salt: 'salt' });
+  assert.notEqual(p.phase, 'Degraded', p.message);
+  assert.ok(p.action, 'the migration goes on');
+  const validated = p.conditions.find((x) => x.type === 'Validated');
+  assert.equal(validated?.status, 'True');
+  assert.match(validated!.message, /PostgreSQL not checked from the operator: no answer from db:5432 .*the nodes' health decides/);
+});
+
+test('external services: the messages name the setting and the fix, never the password', () => {
+  const c = cluster();
+  const obs = world();
+  external(obs, { database: { outcome: 'authFailed', message: 'PostgreSQL at db:5432 refused pg_user tfe on pg_dbname tfe: password authentication failed for user "tfe" (SQLSTATE 28P01)' } });
+  let p = plan({ cluster: c, obs, salt: 'salt' });
+  assert.match(p.message, /Correct pg_password \(Secret tfe\/tfe-secrets key pg_password\)/);
+  assert.ok(!JSON.stringify(p).includes('pg-secret'));
+  external(obs, { bucket: { name: 'b', exists: true, region: 'eu-west-1' } });
+  p = plan({ cluster: c, obs, salt: 'salt' });
+  assert.match(p.message, /set "s3_region": \{"value": "eu-west-1"\}/);
+  external(obs, { dbInstance: { host: rdsHost, found: true, id: 'tfe', status: 'available', backupRetentionDays: 0 } });
+  p = plan({ cluster: c, obs, salt: 'salt' });
+  assert.match(p.message, /--backup-retention-period 7/);
+  // Not checked (Ready for this generation): no external services in the observation, nothing refused.
+  delete obs.externalServices;
+  assert.notEqual(plan({ cluster: c, obs, salt: 'salt' }).phase, 'Degraded');
+});
+
 for (const [name, breakIt, reason] of broken) {
   test(`broken world: ${name} -> Degraded ${reason}, no action`, () => {
     const c = cluster();

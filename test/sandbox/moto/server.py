@@ -442,6 +442,8 @@ def _service_and_action(environ: dict[str, Any]) -> tuple[str | None, str | None
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target and "." in target:  # JSON protocols: "secretsmanager.CreateSecret"
         return service or target.split(".", 1)[0], target.rsplit(".", 1)[1]
+    if service == "s3":  # REST: the action is the method and the sub-resource
+        return service, _s3_action(environ)
     action = parse_qs(environ.get("QUERY_STRING", "")).get("Action", [None])[0]
     if action is None and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
         try:
@@ -453,6 +455,27 @@ def _service_and_action(environ: dict[str, Any]) -> tuple[str | None, str | None
             environ["wsgi.input"] = io.BytesIO(body)  # put the body back for moto
             action = parse_qs(body.decode("utf-8", "replace")).get("Action", [None])[0]
     return service, action
+
+
+# S3 names its REST operations by method and sub-resource; the call log names them as the SDK
+# does, so tests tell reads (HeadBucket, Get*, List*) from writes.
+_S3_BUCKET_SUBRESOURCES = {"location": "BucketLocation", "encryption": "BucketEncryption", "tagging": "BucketTagging",
+                           "policy": "BucketPolicy", "versioning": "BucketVersioning", "acl": "BucketAcl"}
+
+
+def _s3_action(environ: dict[str, Any]) -> str:
+    method = environ.get("REQUEST_METHOD", "GET")
+    path = [p for p in environ.get("PATH_INFO", "").split("/") if p]
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    if not path:
+        return "ListBuckets" if method == "GET" else f"{method}Service"
+    if len(path) == 1:
+        sub = next((v for k, v in _S3_BUCKET_SUBRESOURCES.items() if k in query), None)
+        verb = {"GET": "Get", "PUT": "Put", "DELETE": "Delete"}.get(method)
+        if sub and verb:
+            return f"{verb}{sub}"
+        return {"HEAD": "HeadBucket", "GET": "ListObjects", "PUT": "CreateBucket", "DELETE": "DeleteBucket"}.get(method, f"{method}Bucket")
+    return {"HEAD": "HeadObject", "GET": "GetObject", "PUT": "PutObject", "DELETE": "DeleteObject"}.get(method, f"{method}Object")
 
 
 class SandboxApp:

@@ -10,7 +10,14 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import { GetInstanceProfileCommand, IAMClient } from '@aws-sdk/client-iam';
+import { GetBucketLocationCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+
+export interface BucketFacts {
+  exists: boolean;
+  region?: string;
+  error?: string;
+}
 
 export interface InstanceRef {
   id: string;
@@ -98,6 +105,9 @@ export class AwsView {
   private readonly ec2: EC2Client;
   private readonly iam: IAMClient;
   private readonly sts: STSClient;
+  private readonly s3: S3Client;
+  /** Bucket answers, shared by the nodes for a second (the scale benchmark's 2000 nodes name one bucket). */
+  private readonly buckets = new Map<string, { at: number; answer: Promise<BucketFacts> }>();
   /** Launch template versions never change: cache their user data. */
   private readonly versionUserData = new Map<string, string>();
 
@@ -117,6 +127,26 @@ export class AwsView {
     this.ec2 = new EC2Client(cfg);
     this.iam = new IAMClient(cfg);
     this.sts = new STSClient(cfg);
+    this.s3 = new S3Client({ ...cfg, forcePathStyle: true });
+  }
+
+  /** Whether the bucket exists (HeadBucket) and where (GetBucketLocation), with the simulator's own credentials. */
+  bucket(name: string): Promise<BucketFacts> {
+    const hit = this.buckets.get(name);
+    if (hit && Date.now() - hit.at < 1000) return hit.answer;
+    const answer = (async (): Promise<BucketFacts> => {
+      try {
+        await this.s3.send(new HeadBucketCommand({ Bucket: name }));
+      } catch (err) {
+        const e = err as { name?: string; $metadata?: { httpStatusCode?: number }; message?: string };
+        if (e.$metadata?.httpStatusCode === 404 || e.name === 'NotFound' || e.name === 'NoSuchBucket') return { exists: false };
+        return { exists: false, error: `${e.name ?? 'Error'}: ${e.message ?? String(err)}` };
+      }
+      const loc = await this.s3.send(new GetBucketLocationCommand({ Bucket: name })).catch(() => undefined);
+      return { exists: true, region: loc ? loc.LocationConstraint || 'us-east-1' : undefined };
+    })();
+    this.buckets.set(name, { at: Date.now(), answer });
+    return answer;
   }
 
   async groups(): Promise<GroupView[]> {
@@ -300,5 +330,6 @@ export class AwsView {
     this.ec2.destroy();
     this.iam.destroy();
     this.sts.destroy();
+    this.s3.destroy();
   }
 }

@@ -1,6 +1,7 @@
 // Every node of every Auto Scaling group: polls the AWS emulator, starts a SimNode for each
 // new instance and forgets (closes) the ones that left their group.
 
+import type { PostgresAlias } from './externals.ts';
 import type { AsgChange, AwsView, GroupView, InstanceRef, TargetReport } from './aws.ts';
 import type { RedisAlias } from './checks.ts';
 import type { Image } from './machine.ts';
@@ -30,6 +31,7 @@ export interface FleetOptions {
   region: string;
   config: SimConfig;
   redisAlias?: RedisAlias;
+  postgresAlias?: PostgresAlias;
   ca?: string;
   image: Image;
   site: InstallerSite;
@@ -251,6 +253,7 @@ export class Fleet {
           config: () => this.config,
           groupSize: (asg) => this.groupSize(asg),
           redisAlias: this.opts.redisAlias,
+          postgresAlias: this.opts.postgresAlias,
           ca: this.opts.ca,
           image: this.opts.image,
           site: this.opts.site,

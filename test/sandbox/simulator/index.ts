@@ -32,6 +32,8 @@ export interface SimulatorOptions {
   region: string;
   /** Where ElastiCache endpoints (*.cache.amazonaws.com) lead: the sandbox redis-server and its CA. */
   redisAlias?: { host: string; port: number; caFile?: string };
+  /** Where RDS endpoints (*.rds.amazonaws.com) and private names (*.internal) lead: the sandbox PostgreSQL and its CA. Without it, those hosts are not checked. */
+  postgresAlias?: { host: string; port: number; caFile?: string };
   installDelayMs: number;
   /** Keeps every node unhealthy (rollback tests); can be changed with POST /sim/config. */
   neverHealthy?: boolean;
@@ -75,8 +77,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const sandboxCa = opts.ca ?? (await createCA(pki, 'tfe-node-simulator CA'));
   // Nodes trust the sandbox CA; Redis's CA too when it is another one.
   const redisCa = opts.redisAlias?.caFile ? readFileSync(opts.redisAlias.caFile, 'utf8') : undefined;
-  const trusted = [...new Set([sandboxCa.pem, ...(redisCa ? [redisCa] : [])])].join('');
-  const ca = redisCa ?? sandboxCa.pem;
+  const pgCa = opts.postgresAlias?.caFile ? readFileSync(opts.postgresAlias.caFile, 'utf8') : undefined;
+  const trusted = [...new Set([sandboxCa.pem, ...(redisCa ? [redisCa] : []), ...(pgCa ? [pgCa] : [])])].join('');
+  const ca = redisCa || pgCa ? [...new Set([redisCa, pgCa].filter((c): c is string => !!c))].join('') : sandboxCa.pem;
   const aws = new AwsView(opts.awsEndpoint, opts.region);
   const nodesDir = opts.nodesDir ?? (opts.stateDir ? join(opts.stateDir, 'nodes') : join(scratch, 'nodes'));
   rmSync(nodesDir, { recursive: true, force: true });
@@ -122,6 +125,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       ssmAgent: true,
     },
     redisAlias: opts.redisAlias,
+    postgresAlias: opts.postgresAlias,
     ca,
     image: { awsEndpoint: opts.awsEndpoint, caPem: trusted, awsCli: findAwsCli() },
     site,

@@ -27,6 +27,9 @@ const program = new Command('tfe-node-simulator')
   .option('--redis-host <host>', 'where *.cache.amazonaws.com hosts lead (sandbox redis-server)', env.REDIS_HOST)
   .option('--redis-port <n>', 'port of the sandbox redis-server', int('--redis-port'), env.REDIS_PORT ? Number(env.REDIS_PORT) : undefined)
   .option('--redis-ca-file <file>', 'CA the nodes trust for Redis TLS', env.REDIS_CA_FILE)
+  .option('--pg-host <host>', 'where *.rds.amazonaws.com and *.internal database hosts lead (sandbox PostgreSQL)', env.PG_HOST)
+  .option('--pg-port <n>', 'port of the sandbox PostgreSQL', int('--pg-port'), env.PG_PORT ? Number(env.PG_PORT) : undefined)
+  .option('--pg-ca-file <file>', 'CA the nodes trust for PostgreSQL TLS', env.PG_CA_FILE)
   .option('--install-delay-ms <n>', 'how long an install takes', int('--install-delay-ms'), Number(env.TFE_SIM_INSTALL_DELAY_MS ?? 3000))
   .option('--never-healthy', 'keep every node unhealthy (rollback tests)', false)
   .option('--state-dir <dir>', 'keep simulator-state.json here', env.SANDBOX_DIR)
@@ -40,6 +43,9 @@ const o = program.opts<{
   redisHost?: string;
   redisPort?: number;
   redisCaFile?: string;
+  pgHost?: string;
+  pgPort?: number;
+  pgCaFile?: string;
   installDelayMs: number;
   neverHealthy: boolean;
   stateDir?: string;
@@ -55,6 +61,7 @@ const sim = await startSimulator({
   awsEndpoint: o.awsEndpoint!,
   region: o.region,
   redisAlias: o.redisHost !== undefined ? { host: o.redisHost, port: o.redisPort!, caFile: o.redisCaFile } : undefined,
+  postgresAlias: o.pgHost !== undefined && o.pgPort !== undefined ? { host: o.pgHost, port: o.pgPort, caFile: o.pgCaFile } : undefined,
   installDelayMs: o.installDelayMs,
   neverHealthy: o.neverHealthy,
   stateDir: o.stateDir,

@@ -15,6 +15,7 @@ import { openAdminConsole, type AdminConsole } from './console.ts';
 import { failureLine, Machine, type CommandOutcome, type Image } from './machine.ts';
 import { openNodeNetwork, type InstallerSite, type NodeNetwork } from './network.ts';
 import { checkRedis, queueThroughRedis } from './redis.ts';
+import { checkBucket, checkPostgres, pgTarget, type ExternalCheck, type PostgresAlias } from './externals.ts';
 import { readInstalled, type Installed } from './standins.ts';
 
 export type NodeState = 'installing' | 'healthy' | 'unhealthy';
@@ -51,6 +52,8 @@ export interface NodeContext {
   /** Instances currently in the group (the node's peers and itself). */
   groupSize(asg: string): number;
   redisAlias?: RedisAlias;
+  /** Where RDS endpoints (*.rds.amazonaws.com) and *.sandbox.internal lead: the sandbox PostgreSQL. */
+  postgresAlias?: PostgresAlias;
   /** PEM of the sandbox CA, trusted by every node. */
   ca?: string;
   image: Image;
@@ -428,17 +431,30 @@ export class SimNode {
     });
   }
 
+  /** TFE's startup checks of its external services: the database answers with the node's pg_* settings, the bucket exists. */
+  private async checkExternalServices(s: Record<string, string>): Promise<ExternalCheck> {
+    const [db, bucket] = await Promise.all([
+      checkPostgres(pgTarget(s, this.ctx.postgresAlias), this.ctx.ca),
+      checkBucket(s, (name) => this.ctx.aws.bucket(name)),
+    ]);
+    return !db.ok ? db : bucket;
+  }
+
   private async evaluate(): Promise<void> {
     const i = this.installed!;
     const s = i.settings;
     let healthy = false;
     let reason: string;
+    let external: ExternalCheck;
     const problems = configProblems(i.replicatedConf, s);
     const crowd = multiNodeProblem(s, this.asg, this.ctx.groupSize(this.asg));
     if (problems.length) {
       reason = problems.join('; ');
     } else if (crowd) {
       reason = crowd;
+    } else if (!(external = await this.checkExternalServices(s)).ok) {
+      if (this.stopped) return;
+      reason = external.reason;
     } else if (s.enable_active_active === '1') {
       const r = await checkRedis(redisTarget(s, this.ctx.redisAlias), this.ctx.ca);
       if (this.stopped) return;

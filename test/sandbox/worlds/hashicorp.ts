@@ -110,7 +110,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import { createSecurityGroup, redisSecretData, seedClients, settingsConfigMap, startSeeding, tagSpec } from './seeding.ts';
+import { createSecurityGroup, redisSecretData, seedBucket, seedClients, seedRdsInstance, settingsConfigMap, startSeeding, tagSpec } from './seeding.ts';
 import { issueCert } from '../certs.ts';
 
 import { makeLicense } from '../simulator/license.ts';
@@ -236,11 +236,15 @@ export const LICENSE_BYTES: Buffer = makeLicense(
   `${WORLD_NAME}:${WORLD_SEED}`,
 );
 
-// Module resources this world does not create (no RDS, S3, KMS clients): their names.
+// The module's RDS instance, bucket and KMS key. The key is not created (moto draws its id at random): the bucket's default encryption uses S3's AWS managed key.
 const KMS_KEY_ID = '3b0c6d1e-5f2a-4c8b-9d7e-0a1b2c3d4e5f';
 const kmsKeyArn = (accountId: string) => `arn:aws:kms:${REGION}:${accountId}:key/${KMS_KEY_ID}`;
-export const PG_NETLOC = `${PREFIX}-tfe.c9abcdefghij.${REGION}.rds.amazonaws.com:5432`;
+/** The module's aws_db_instance (identifier "<prefix>-tfe"); moto's endpoints read <id>.aaaaaaaaaa.<region>.rds.amazonaws.com. */
+export const RDS_INSTANCE_ID = `${PREFIX}-tfe`;
+export const PG_NETLOC = `${RDS_INSTANCE_ID}.aaaaaaaaaa.${REGION}.rds.amazonaws.com:5432`;
 export const S3_BUCKET = `${PREFIX}-tfe-data`;
+/** pg_dbname, pg_user, pg_password (the module's RDS master user and database). */
+export const DATABASE = { dbname: 'hashicorp', user: 'hashicorp', password: SECRET_VALUES.pgPassword } as const;
 
 // ---------------------------------------------------------------------------------------
 // Settings (what the module's settings module makes, minus the secret values)
@@ -284,9 +288,9 @@ export function plainSettings(accountId: string): Record<string, { value: string
     iact_subnet_time_limit: v('60'),
     install_id: v(hex('install_id')),
     metrics_endpoint_enabled: v('0'),
-    pg_dbname: v('hashicorp'),
+    pg_dbname: v(DATABASE.dbname),
     pg_netloc: v(PG_NETLOC),
-    pg_user: v('hashicorp'),
+    pg_user: v(DATABASE.user),
     placement: v('placement_s3'),
     production_type: v('external'),
     run_pipeline_mode: v('agent'),
@@ -503,6 +507,9 @@ export function worldUserDataParams(accountId: string, secretIds: Record<SecretK
 // AWS
 
 export interface HashicorpWorldInfo extends WorldInfo {
+  rdsInstanceId: string;
+  rdsAddress: string;
+  s3Bucket: string;
   availabilityZones: string[];
   hostname: string;
   nodeSecurityGroupId: string;
@@ -811,6 +818,9 @@ async function seedAws(ctx: SeedContext): Promise<HashicorpWorldInfo> {
     );
     const described = await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [NAMES.asg] }));
     const instanceIds = (described.AutoScalingGroups?.[0]?.Instances ?? []).map((i) => i.InstanceId!);
+    // --- database and object storage (modules/database, modules/object_storage), last
+    const rdsAddress = await seedRdsInstance(awsClientConfig(ctx.awsEndpoint), { id: RDS_INSTANCE_ID, ...DATABASE });
+    await seedBucket(awsClientConfig(ctx.awsEndpoint), S3_BUCKET);
 
     return {
       world: WORLD_NAME,
@@ -847,6 +857,9 @@ async function seedAws(ctx: SeedContext): Promise<HashicorpWorldInfo> {
       secretArns,
       paths: PATHS,
       tls: { certFile: tls.certFile, keyFile: tls.keyFile },
+      rdsInstanceId: RDS_INSTANCE_ID,
+      rdsAddress,
+      s3Bucket: S3_BUCKET,
     };
   } finally {
     clients.destroy();
@@ -916,6 +929,7 @@ function kubeObjects(redis: RedisInfo, info: WorldInfo): { configMaps: V1ConfigM
 export const hashicorpWorld: WorldDef = {
   name: WORLD_NAME,
   summary: `TFE as HashiCorp's modules build it: internal ALB (443 + 8800), ASG ${NAMES.asg} on $Latest with ELB health checks, files from Secrets Manager`,
+  database: DATABASE,
   seedAws,
   kubeObjects,
 };

@@ -2,7 +2,7 @@
 // pre-migration Terraform Enterprise install; `default` is today's (../world.ts).
 import { resetMoto } from '../moto.ts';
 import { applyKubeObjects, clearKube, resetSimulator, type WorldContext } from '../world.ts';
-import type { SeedContext, WorldDef, WorldInfo } from './types.ts';
+import type { SeedContext, WorldDatabase, WorldDef, WorldInfo } from './types.ts';
 
 const WORLDS: Record<string, { summary: string; load(): Promise<WorldDef> }> = {
   default: {
@@ -25,6 +25,11 @@ export async function loadWorld(name = worldName()): Promise<WorldDef> {
   const w = WORLDS[name];
   if (!w) throw new Error(`SANDBOX_WORLD=${name} is not a sandbox world; the worlds are: ${WORLD_NAMES.map((n) => `${n} (${WORLDS[n]!.summary})`).join('; ')}`);
   return w.load();
+}
+
+/** Every world's database (the sandbox PostgreSQL holds them all, so tests may switch worlds). */
+export async function worldDatabases(): Promise<WorldDatabase[]> {
+  return Promise.all(WORLD_NAMES.map(async (n) => (await loadWorld(n)).database));
 }
 
 /** Back to a named world's pre-migration state: TfeClusters gone, moto reset and reseeded, namespace refilled, simulator reset. */

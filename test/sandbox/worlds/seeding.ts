@@ -8,6 +8,9 @@ import { DescribeReplicationGroupsCommand, ElastiCacheClient } from '@aws-sdk/cl
 import { DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
 import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateBucketCommand, PutBucketEncryptionCommand, S3Client, type BucketLocationConstraint } from '@aws-sdk/client-s3';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
 import { readFileSync } from 'node:fs';
 import type { V1ConfigMap, V1ObjectMeta } from '@kubernetes/client-node';
 import { seedMoto } from '../moto.ts';
@@ -81,4 +84,62 @@ export function redisSecretData(redis: { password: string; caFile?: string }): R
   const data: Record<string, string> = { token: redis.password, password: redis.password };
   if (redis.caFile) data['ca.crt'] = readFileSync(redis.caFile, 'utf8');
   return data;
+}
+
+/**
+ * The install's object storage: a real bucket in moto in `region`, default encryption SSE-KMS
+ * (with `kmsKeyId`, else S3's AWS managed key). Called after every other resource of a world,
+ * so the seeded IDs before it stay as they were.
+ */
+export async function seedBucket(cfg: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } }, bucket: string, kmsKeyId?: string): Promise<void> {
+  const s3 = new S3Client({ ...cfg, forcePathStyle: true });
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket, ...(cfg.region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: cfg.region as BucketLocationConstraint } }) }));
+    await s3.send(
+      new PutBucketEncryptionCommand({
+        Bucket: bucket,
+        ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', ...(kmsKeyId ? { KMSMasterKeyID: kmsKeyId } : {}) } }] },
+      }),
+    );
+  } finally {
+    s3.destroy();
+  }
+}
+
+/** A customer managed KMS key (enabled); returns its ARN. */
+export async function seedKmsKey(cfg: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } }, description: string): Promise<string> {
+  const kms = new KMSClient(cfg);
+  try {
+    return (await kms.send(new CreateKeyCommand({ Description: description }))).KeyMetadata!.Arn!;
+  } finally {
+    kms.destroy();
+  }
+}
+
+/** An RDS for PostgreSQL instance (moto: `available` at once, endpoint `<id>.aaaaaaaaaa.<region>.rds.amazonaws.com`); returns its endpoint address. */
+export async function seedRdsInstance(
+  cfg: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } },
+  db: { id: string; user: string; password: string; dbname: string; backupRetentionDays?: number },
+): Promise<string> {
+  const rds = new RDSClient(cfg);
+  try {
+    const out = await rds.send(
+      new CreateDBInstanceCommand({
+        DBInstanceIdentifier: db.id,
+        DBInstanceClass: 'db.m5.xlarge',
+        Engine: 'postgres',
+        EngineVersion: '15.4',
+        AllocatedStorage: 50,
+        DBName: db.dbname,
+        MasterUsername: db.user,
+        MasterUserPassword: db.password,
+        BackupRetentionPeriod: db.backupRetentionDays ?? 31,
+        StorageEncrypted: true,
+        PubliclyAccessible: false,
+      }),
+    );
+    return out.DBInstance!.Endpoint!.Address!;
+  } finally {
+    rds.destroy();
+  }
 }

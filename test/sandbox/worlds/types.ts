@@ -35,8 +35,16 @@ export interface WorldInfo {
   [key: string]: unknown;
 }
 
+/** The PostgreSQL database a world's settings name (pg_dbname, pg_user, pg_password): the sandbox PostgreSQL has it. */
+export interface WorldDatabase {
+  dbname: string;
+  user: string;
+  password: string;
+}
+
 export interface WorldDef {
   name: string;
+  database: WorldDatabase;
   /** One line for `make sandbox-up` and the docs. */
   summary: string;
   seedAws(ctx: SeedContext): Promise<WorldInfo>;

@@ -172,9 +172,18 @@ export interface Inputs {
   preInstallScript?: string;
   /** spec.validation.caSecretRef's PEM bundle (not a secret, but kept in a Secret). */
   validationCa?: string;
+  /** spec.redis.external.caSecretRef's PEM bundle. */
+  redisCa?: string;
+  /** spec.health.caSecretRef's PEM bundle. */
+  healthCa?: string;
   secrets: SecretInputs;
   /** References that could not be read: "Secret tfe/tfe-secrets key enc_password". */
   missing: string[];
+  /**
+   * Secrets the TfeCluster names that do not allow it (annotation tfe.operators.dev/allowed-tfeclusters):
+   * nothing of theirs was read. `current`: what the annotation says now, if anything.
+   */
+  notAllowed?: Array<{ name: string; what: string; current?: string }>;
 }
 
 export interface ObservedSecret {

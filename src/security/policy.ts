@@ -83,7 +83,7 @@ export function evaluatePolicy(policy: Policy, cluster: Pick<TfeCluster, 'metada
   const ns = cluster.metadata?.namespace ?? 'default';
   const i = policy.rules.findIndex((r) => r.namespaces.some((p) => globMatch(p, ns)));
   if (i < 0) {
-    return { allowed: false, field: 'metadata.namespace', message: `the operator policy (${source}) has no rule for namespace ${ns}: ask the operator's administrators to add one` };
+    return { allowed: false, field: 'metadata.namespace', message: `the operator policy (${source}) has no rule for metadata.namespace ${ns}: ask the operator's administrators to add one` };
   }
   const rule = policy.rules[i]!;
   const label = ruleLabel(rule, i);

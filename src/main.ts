@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { loadKube, type Kube } from './kube/client.ts';
 import { makeLogger, type Logger } from './log.ts';
 import { defaultNamespace } from './ha/config.ts';
-import type { SecurityOptions } from './security/index.ts';
+import { clusterIdentity, type SecurityOptions } from './security/index.ts';
 import { DEFAULT_POLICY_CONFIGMAP } from './security/policy.ts';
 import { DEFAULT_FINGERPRINT_KEY_SECRET, ensureFingerprintKey, fingerprintKeyLoader } from './security/fingerprint-key.ts';
 import { Operator } from './controller/operator.ts';
@@ -44,6 +44,7 @@ program
       .argParser(Number),
   )
   .option('--operator-namespace <ns>', "the operator's own namespace: the policy ConfigMap and the fingerprint key Secret (default: POD_NAMESPACE, else the service account's, else default)")
+  .option('--cluster-id <id>', "this Kubernetes cluster's identity in the owner tags of Secrets Manager secrets (default: the kube-system namespace's uid). Env TFE_OPERATOR_CLUSTER_ID", process.env.TFE_OPERATOR_CLUSTER_ID)
   .option('--policy-configmap <name>', 'ConfigMap (in the operator namespace) with the operator policy, key policy.yaml; absent: no policy (docs/security.md). Env TFE_OPERATOR_POLICY_CONFIGMAP', process.env.TFE_OPERATOR_POLICY_CONFIGMAP || DEFAULT_POLICY_CONFIGMAP)
   .option('--fingerprint-key-secret <name>', 'Secret (in the operator namespace) holding the fingerprint HMAC key; created once. Env TFE_OPERATOR_FINGERPRINT_KEY_SECRET', process.env.TFE_OPERATOR_FINGERPRINT_KEY_SECRET || DEFAULT_FINGERPRINT_KEY_SECRET)
   .addOption(
@@ -206,7 +207,7 @@ program.parseAsync(process.argv).catch((err) => {
   process.exit(1);
 });
 
-function securityOptions(kube: Kube, o: { operatorNamespace?: string; policyConfigmap: string; fingerprintKeySecret: string; secretOptIn: string }, log: Logger): SecurityOptions {
+function securityOptions(kube: Kube, o: { operatorNamespace?: string; clusterId?: string; policyConfigmap: string; fingerprintKeySecret: string; secretOptIn: string }, log: Logger): SecurityOptions {
   const operatorNamespace = o.operatorNamespace || defaultNamespace();
   const secretOptIn = o.secretOptIn !== 'false';
   if (!secretOptIn) log.warn('--secret-opt-in=false: the operator uses any Secret a TfeCluster names, whether or not the Secret allows it (docs/security.md)');
@@ -216,5 +217,6 @@ function securityOptions(kube: Kube, o: { operatorNamespace?: string; policyConf
     operatorNamespace,
     policyConfigMap: o.policyConfigmap,
     fingerprintKey: fingerprintKeyLoader(() => ensureFingerprintKey(kube, operatorNamespace, o.fingerprintKeySecret)),
+    clusterId: fingerprintKeyLoader(() => clusterIdentity(kube, o.clusterId || undefined)),
   };
 }

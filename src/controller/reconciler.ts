@@ -84,7 +84,7 @@ async function reconcileCluster(deps: ReconcilerDeps, cluster: TfeCluster, log: 
 
   if (cluster.metadata.deletionTimestamp) {
     if (!cluster.metadata.finalizers?.includes(FINALIZER)) return {};
-    const done = await finalize({ aws, cluster, log, fence: deps.fence });
+    const done = await finalize({ aws, cluster, log, fence: deps.fence, clusterId: await deps.security.clusterId() });
     if (!done.done) return refuseDeletion(deps, cluster, done.refused);
     deps.fence();
     await patchCluster(kube, ns, name, {
@@ -107,10 +107,10 @@ async function reconcileCluster(deps: ReconcilerDeps, cluster: TfeCluster, log: 
     log.warn({ secrets: [...new Set(inputs.notAllowed.map((s) => s.name))] }, 'a referenced Secret does not allow this TfeCluster');
     return record(deps, cluster, log, gatePlan(cluster, 'SecretNotAllowed', message), Date.now());
   }
-  const fingerprintKey = await deps.security.fingerprintKey();
+  const [fingerprintKey, clusterId] = await Promise.all([deps.security.fingerprintKey(), deps.security.clusterId()]);
 
   const obs = await observe(kube, aws, cluster, Date.now(), inputs);
-  let p = plan({ cluster, obs, salt: cluster.metadata.uid ?? name, fingerprintKey });
+  let p = plan({ cluster, obs, salt: cluster.metadata.uid ?? name, fingerprintKey, clusterId });
 
   let actionResult: { kind: string; result: string } | undefined;
   // AWS refused this very action for good under this spec: say so again, do not ask again.
@@ -120,7 +120,8 @@ async function reconcileCluster(deps: ReconcilerDeps, cluster: TfeCluster, log: 
     log.info({ action: p.action.kind, step: p.step }, `act: ${describeAction(p.action)}`);
     deps.fence();
     try {
-      const result = await act({ aws, asgName: cluster.spec.autoScalingGroupName, obs, owner: `${ns}/${name}` }, p.action);
+      const kmsKeyId = cluster.spec.secretsManager?.kmsKeyId;
+      const result = await act({ aws, asgName: cluster.spec.autoScalingGroupName, obs, owner: `${ns}/${name}`, ...(kmsKeyId ? { kmsKeyId } : {}) }, p.action);
       actionResult = { kind: p.action.kind, result };
       log.info({ action: p.action.kind, step: p.step }, result);
     } catch (err) {

@@ -15,6 +15,12 @@ export const TAG = {
   rolledBackFrom: 'tfe.operators.dev/rolled-back-from',
   secretHash: 'tfe.operators.dev/value-sha256',
   /**
+   * On the operator's Secrets Manager secrets, beside `owner` (<namespace>/<name>): the uid of the
+   * Kubernetes cluster's kube-system namespace, so two clusters with the same namespace/name never
+   * write or delete each other's secrets.
+   */
+  clusterId: 'tfe.operators.dev/cluster-id',
+  /**
    * Fingerprint of the enc_password the install runs with (targets.ts encPasswordTagFingerprint):
    * on the group, so a deleted and re-created TfeCluster (its status gone) still knows it.
    */
@@ -189,8 +195,11 @@ export interface Inputs {
 export interface ObservedSecret {
   name: string;
   arn?: string;
-  /** The salted hash tag on the secret, compared to the wanted value's hash. */
+  /** The fingerprint tag on the secret, compared to the wanted value's fingerprint. */
   hash?: string;
+  /** Its owner tags (TAG.owner, TAG.clusterId), checked before any write or delete. */
+  owner?: string;
+  clusterId?: string;
 }
 
 export interface Observation {

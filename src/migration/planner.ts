@@ -13,7 +13,7 @@ import type { Action, ReplicationGroupParams, SecretPut, SecretSource } from './
 import { approvalId, describeAction, isDisruptive } from './actions.ts';
 import type { AsgInstance, Observation, ObservedAsg, ObservedTemplateVersion, RolloutMode, SgRule } from './observation.ts';
 import { isLeaving, TAG } from './observation.ts';
-import { contentHash, encPasswordTagFingerprint, encPasswordTagSalt, fingerprint, fingerprintMatches, isActiveActive, LEGACY_PREFIX, NODE_SECRET_ACTION, renderTargets, secretName, type Target } from './targets.ts';
+import { contentHash, encPasswordTagFingerprint, secretOwnedBy, encPasswordTagSalt, fingerprint, fingerprintMatches, isActiveActive, LEGACY_PREFIX, NODE_SECRET_ACTION, renderTargets, secretName, type Target } from './targets.ts';
 import { checkNetwork, isConsoleGroup } from './network.ts';
 import { RUN_FAILED, RUN_SUCCEEDED, runUrl, validationMessage } from '../tfe/runs.ts';
 
@@ -82,6 +82,8 @@ export interface PlanContext {
   salt: string;
   /** The operator's HMAC key for fingerprints (src/security/fingerprint-key.ts); never shown. */
   fingerprintKey: Uint8Array;
+  /** This Kubernetes cluster's identity (src/security/index.ts clusterIdentity), tagged on the secrets the operator stores. */
+  clusterId?: string;
 }
 
 const ANNOTATION_APPROVE = 'tfe.operators.dev/approve';
@@ -595,14 +597,22 @@ class PlanBuilder {
       wanted.push({ purpose: `setting-${s.setting}`, source: { kind: 'setting', setting: s.setting }, value: this.obs.inputs.secrets.settings[s.setting] });
     }
     const puts: SecretPut[] = [];
+    const owner = `${this.ns}/${this.name}`;
     for (const w of wanted) {
       const name = secretName(this.ns, this.name, w.purpose);
       if (w.value === undefined) this.fail('InputMissing', `no value for ${w.purpose}: check the Secret references in the spec`);
+      const found = this.obs.awsSecrets[name];
+      if (found && !secretOwnedBy(found, owner, this.ctx.clusterId)) {
+        this.fail(
+          'SecretOwnedElsewhere',
+          `Secrets Manager secret ${name} exists but is not this TfeCluster's (its tags ${TAG.owner}=${found.owner ?? '(none)'}, ${TAG.clusterId}=${found.clusterId ?? '(none)'}; this one is ${owner} in cluster ${this.ctx.clusterId ?? '?'}): another Kubernetes cluster or another tool uses that name. Nothing was written. Delete or rename that secret, or give this TfeCluster another namespace/name`,
+        );
+      }
       const hash = fingerprint(w.value, name, this.ctx.fingerprintKey);
       // A salted SHA-256 tag of an older operator is not accepted as current: the secret is put
       // again with the same value and the HMAC tag (once).
       if (this.obs.awsSecrets[name]?.hash === hash) continue;
-      puts.push({ name, source: w.source, hash, tags: { [TAG.owner]: `${this.ns}/${this.name}`, [TAG.secretHash]: hash } });
+      puts.push({ name, source: w.source, hash, tags: { [TAG.owner]: owner, ...(this.ctx.clusterId ? { [TAG.clusterId]: this.ctx.clusterId } : {}), [TAG.secretHash]: hash } });
     }
     if (puts.length > 0) {
       this.act({ kind: 'PutSecrets', secrets: puts }, `storing ${puts.length} secret(s) in AWS Secrets Manager for the nodes to fetch at boot`);

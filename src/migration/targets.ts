@@ -134,3 +134,12 @@ export const encPasswordTagSalt = (asgName: string) => `asg:${asgName}`;
 export function encPasswordTagFingerprint(value: string, asgName: string, key: Uint8Array): string {
   return fingerprint(value, encPasswordTagSalt(asgName), key);
 }
+
+/**
+ * Whether a secret the operator found is this TfeCluster's: its owner tag names it and, when the
+ * secret carries one, its cluster-id tag names this Kubernetes cluster. Checked before any Put
+ * or Delete. (An older operator's secret has no cluster-id tag yet: it gets one with the next put.)
+ */
+export function secretOwnedBy(s: { owner?: string; clusterId?: string }, owner: string, clusterId: string | undefined): boolean {
+  return s.owner === owner && (s.clusterId === undefined || clusterId === undefined || s.clusterId === clusterId);
+}

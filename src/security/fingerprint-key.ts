@@ -39,8 +39,8 @@ export async function ensureFingerprintKey(kube: Kube, namespace: string, name: 
 }
 
 /** A memoized loader: the first call reads (or creates) the key, later calls reuse it; a failure is retried next time. */
-export function fingerprintKeyLoader(load: () => Promise<Buffer>): () => Promise<Buffer> {
-  let pending: Promise<Buffer> | undefined;
+export function fingerprintKeyLoader<T>(load: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
   return () => {
     pending ??= load().catch((err) => {
       pending = undefined;

@@ -14,6 +14,21 @@ export interface SecurityOptions {
   policyConfigMap: string;
   /** The fingerprint HMAC key (memoized; src/security/fingerprint-key.ts). */
   fingerprintKey: () => Promise<Buffer>;
+  /** This Kubernetes cluster's identity for the owner tags on Secrets Manager secrets (memoized; clusterIdentity). */
+  clusterId: () => Promise<string>;
+}
+
+/**
+ * The uid of the kube-system namespace: made once when the cluster is created and never reused,
+ * so it tells two Kubernetes clusters apart whose TfeClusters share a namespace/name.
+ * `--cluster-id` (env TFE_OPERATOR_CLUSTER_ID) sets it instead (no read of kube-system needed).
+ */
+export async function clusterIdentity(kube: Kube, override?: string): Promise<string> {
+  if (override) return override;
+  const ns = await kube.core.readNamespace({ name: 'kube-system' });
+  const uid = ns.metadata?.uid;
+  if (!uid) throw new Error('the kube-system namespace has no uid: set --cluster-id');
+  return uid;
 }
 
 /**

@@ -39,7 +39,7 @@ function apply(obs: Observation, a: Action): void {
       };
       return;
     case 'PutSecrets':
-      for (const x of a.secrets) obs.awsSecrets[x.name] = { name: x.name, hash: x.hash };
+      for (const x of a.secrets) obs.awsSecrets[x.name] = { name: x.name, hash: x.hash, owner: x.tags[TAG.owner], ...(x.tags[TAG.clusterId] ? { clusterId: x.tags[TAG.clusterId] } : {}) };
       return;
     case 'CreateLaunchTemplateVersion': {
       const lt = obs.launchTemplate!;

@@ -154,3 +154,29 @@ test('an older operator\'s ASG tag (sha256:) is verified with the old function, 
   o.asg!.tags[TAG.encPasswordFingerprint] = legacyFingerprint('not-it', 'asg:tfe');
   assert.equal(plan({ cluster: cluster(), obs: o, salt: 'salt', fingerprintKey: KEY }).failure?.reason, 'EncryptionPasswordMismatch');
 });
+
+test('a Secrets Manager secret of the operator\'s name owned by another TfeCluster or Kubernetes cluster is never written', () => {
+  const setup = (secret: { owner?: string; clusterId?: string }) => {
+    const o = world();
+    o.asg!.tags[TAG.owner] = 'tfe/tfe';
+    o.asg!.tags[TAG.baselineVersion] = '1';
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe', KEY);
+    o.replicationGroup = { id: 'tfe-redis', status: 'available', endpoint: 'master.x.cache.amazonaws.com', port: 6379, clusterEnabled: false, transitEncryption: true, atRestEncryption: true, authTokenEnabled: true, ownedByUs: true };
+    const name = 'tfe-operator/tfe/tfe/enc_password';
+    o.awsSecrets[name] = { name, ...secret };
+    return plan({ cluster: cluster(), obs: o, salt: 'salt', fingerprintKey: KEY, clusterId: 'uid-here' });
+  };
+  for (const s of [{ owner: 'tfe/tfe', clusterId: 'uid-elsewhere' }, { owner: 'other/tfe', clusterId: 'uid-here' }, {}]) {
+    const p = setup(s);
+    assert.equal(p.failure?.reason, 'SecretOwnedElsewhere', `${JSON.stringify(s)}: ${p.message}`);
+    assert.equal(p.action, undefined);
+  }
+  // Ours (or an older operator's, without the cluster id): written, with both tags.
+  for (const s of [{ owner: 'tfe/tfe', clusterId: 'uid-here' }, { owner: 'tfe/tfe' }]) {
+    const p = setup(s);
+    assert.equal(p.action?.kind, 'PutSecrets', `${JSON.stringify(s)}: ${p.message}`);
+    const put = (p.action as { secrets: Array<{ tags: Record<string, string> }> }).secrets[0]!;
+    assert.equal(put.tags[TAG.owner], 'tfe/tfe');
+    assert.equal(put.tags[TAG.clusterId], 'uid-here');
+  }
+});

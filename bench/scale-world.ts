@@ -32,7 +32,7 @@ import {
 } from '@aws-sdk/client-elasticache';
 import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { TAG } from '../src/migration/observation.ts';
-import { contentHash, fingerprint, secretName } from '../src/migration/targets.ts';
+import { contentHash, legacyFingerprint, secretName } from '../src/migration/targets.ts';
 import { parseUserData } from '../src/tfe/userdata.ts';
 import { awsClientConfig } from '../test/sandbox/world.ts';
 
@@ -136,7 +136,7 @@ export async function writeClone(c: Clients, m: Migrated, to: CloneNames): Promi
   await Promise.all(
     m.secrets.map((s) => {
       const name = secretPrefix + s.purpose;
-      const tags = { ...ownerTags(s.tags), [TAG.secretHash]: fingerprint(s.value, name) };
+      const tags = { ...ownerTags(s.tags), [TAG.secretHash]: legacyFingerprint(s.value, name) };
       return c.sm.send(new CreateSecretCommand({ Name: name, SecretString: s.value, Tags: tagList(tags) }));
     }),
   );

@@ -3,8 +3,12 @@
 
 import { Command, Option } from 'commander';
 import { hostname } from 'node:os';
-import { loadKube } from './kube/client.ts';
-import { makeLogger } from './log.ts';
+import { loadKube, type Kube } from './kube/client.ts';
+import { makeLogger, type Logger } from './log.ts';
+import { defaultNamespace } from './ha/config.ts';
+import { clusterIdentity, type SecurityOptions } from './security/index.ts';
+import { DEFAULT_POLICY_CONFIGMAP } from './security/policy.ts';
+import { DEFAULT_FINGERPRINT_KEY_SECRET, ensureFingerprintKey, fingerprintKeyLoader } from './security/fingerprint-key.ts';
 import { Operator } from './controller/operator.ts';
 import { DEFAULT_RESYNC_RATE, resyncPeriodMs } from './controller/resync.ts';
 import { formatPlan, planJson, previewPlan } from './controller/preview.ts';
@@ -39,6 +43,15 @@ program
       .default(DEFAULT_RESYNC_RATE)
       .argParser(Number),
   )
+  .option('--operator-namespace <ns>', "the operator's own namespace: the policy ConfigMap and the fingerprint key Secret (default: POD_NAMESPACE, else the service account's, else default)")
+  .option('--cluster-id <id>', "this Kubernetes cluster's identity in the owner tags of Secrets Manager secrets (default: the kube-system namespace's uid). Env TFE_OPERATOR_CLUSTER_ID", process.env.TFE_OPERATOR_CLUSTER_ID)
+  .option('--policy-configmap <name>', 'ConfigMap (in the operator namespace) with the operator policy, key policy.yaml; absent: no policy (docs/security.md). Env TFE_OPERATOR_POLICY_CONFIGMAP', process.env.TFE_OPERATOR_POLICY_CONFIGMAP || DEFAULT_POLICY_CONFIGMAP)
+  .option('--fingerprint-key-secret <name>', 'Secret (in the operator namespace) holding the fingerprint HMAC key; created once. Env TFE_OPERATOR_FINGERPRINT_KEY_SECRET', process.env.TFE_OPERATOR_FINGERPRINT_KEY_SECRET || DEFAULT_FINGERPRINT_KEY_SECRET)
+  .addOption(
+    new Option('--secret-opt-in <bool>', 'use a Secret only when its annotation tfe.operators.dev/allowed-tfeclusters allows the TfeCluster; false is weaker (docs/security.md). Env TFE_OPERATOR_SECRET_OPT_IN')
+      .default(process.env.TFE_OPERATOR_SECRET_OPT_IN ?? 'true')
+      .choices(['true', 'false']),
+  )
   .addOption(new Option('--relist <ms>', 'restart the TfeCluster watch with a fresh list this often (ms)').default(5 * 60_000).argParser(Number))
   .action(async (o) => {
     resyncPeriodMs(o.resync, 1, o.resyncRate); // refuses a --resync or --resync-rate that is not a positive number
@@ -70,6 +83,7 @@ program
       fence,
       inTerm,
       crashAfter: process.env.TFE_OPERATOR_CRASH_AFTER,
+      security: securityOptions(kube, o, log),
     });
     const statusProvider = () => operator.status();
     const ready = () => operator.synced;
@@ -192,3 +206,17 @@ program.parseAsync(process.argv).catch((err) => {
   console.error(err instanceof Error ? err.message : String(err));
   process.exit(1);
 });
+
+function securityOptions(kube: Kube, o: { operatorNamespace?: string; clusterId?: string; policyConfigmap: string; fingerprintKeySecret: string; secretOptIn: string }, log: Logger): SecurityOptions {
+  const operatorNamespace = o.operatorNamespace || defaultNamespace();
+  const secretOptIn = o.secretOptIn !== 'false';
+  if (!secretOptIn) log.warn('--secret-opt-in=false: the operator uses any Secret a TfeCluster names, whether or not the Secret allows it (docs/security.md)');
+  log.info({ operatorNamespace, policyConfigMap: o.policyConfigmap, fingerprintKeySecret: o.fingerprintKeySecret, secretOptIn }, 'security options');
+  return {
+    secretOptIn,
+    operatorNamespace,
+    policyConfigMap: o.policyConfigmap,
+    fingerprintKey: fingerprintKeyLoader(() => ensureFingerprintKey(kube, operatorNamespace, o.fingerprintKeySecret)),
+    clusterId: fingerprintKeyLoader(() => clusterIdentity(kube, o.clusterId || undefined)),
+  };
+}

@@ -683,6 +683,32 @@ export const RolloutSchema = Type.Object(
   { description: 'How changes are rolled out.', default: {} },
 );
 
+const SM = `${S}.secretsManager`;
+/** KMS key id, ARN, alias name or alias ARN (what Secrets Manager's KmsKeyId takes). */
+export const KMS_KEY_ID = '^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_+=,.@-]+|alias/[A-Za-z0-9/_-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$';
+export const SecretsManagerSchema = Type.Object(
+  {
+    recoveryWindowInDays: Type.Integer({
+      description:
+        'With deletionPolicy Delete: how long a deleted secret can still be restored (aws secretsmanager restore-secret), 7 to 30 days. The operator never force-deletes.',
+      default: 30,
+      minimum: 7,
+      maximum: 30,
+      errorMessage: `${SM}.recoveryWindowInDays must be between 7 and 30 (AWS Secrets Manager's recovery window)`,
+    }),
+    kmsKeyId: Type.Optional(
+      Type.String({
+        description:
+          "A customer-managed KMS key for the secrets the operator creates (id, ARN, alias/<name> or alias ARN); default: Secrets Manager's aws/secretsmanager key. Used when a secret is created; the nodes' role then needs kms:Decrypt on it (docs/security.md).",
+        maxLength: 2048,
+        pattern: KMS_KEY_ID,
+        errorMessage: `${SM}.kmsKeyId must be a KMS key id, key ARN, alias/<name> or alias ARN`,
+      }),
+    ),
+  },
+  { description: 'How the operator keeps the secrets it stores for the nodes in AWS Secrets Manager.', default: {} },
+);
+
 export const TfeClusterSpecSchema = Type.Object(
   {
     nodes: Type.Integer({
@@ -716,6 +742,7 @@ export const TfeClusterSpecSchema = Type.Object(
     health: HealthSchema,
     validation: Type.Optional(ValidationSchema),
     rollout: RolloutSchema,
+    secretsManager: SecretsManagerSchema,
     deletionPolicy: StringEnum(DELETION_POLICIES, {
       description: 'Retain: deleting the TfeCluster leaves AWS as it is. Delete: also delete the ElastiCache group the operator created.',
       default: 'Retain',

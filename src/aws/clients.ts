@@ -39,6 +39,13 @@ export interface CallHooks {
 export interface AwsTarget {
   region: string;
   roleArn?: string;
+  /**
+   * With roleArn: the TfeCluster the session acts for, as AssumeRole's RoleSessionName and
+   * SourceIdentity (CloudTrail shows it; a trust policy can require it with sts:SourceIdentity).
+   */
+  sessionName?: string;
+  /** With roleArn: AssumeRole's ExternalId, from the operator policy (src/security/policy.ts). */
+  externalId?: string;
 }
 
 /** Operations that only read (iam:SimulatePrincipalPolicy evaluates policies, s3:HeadBucket asks whether a bucket exists; neither changes anything). Everything else counts as a mutation and passes the fence. */
@@ -67,8 +74,19 @@ export function clientConfig(target: AwsTarget, env: NodeJS.ProcessEnv = process
     },
     customUserAgent: userAgent,
     credentials: target.roleArn
-      ? fromTemporaryCredentials({ params: { RoleArn: target.roleArn, RoleSessionName: 'tfe-operator' }, clientConfig: { region: target.region } })
+      ? fromTemporaryCredentials({ params: assumeRoleParams(target), clientConfig: { region: target.region } })
       : undefined,
+  };
+}
+
+/** AssumeRole's parameters for a TfeCluster's role (roleArn set). */
+export function assumeRoleParams(target: AwsTarget) {
+  const sessionName = target.sessionName ?? 'tfe-operator';
+  return {
+    RoleArn: target.roleArn!,
+    RoleSessionName: sessionName,
+    ...(target.sessionName ? { SourceIdentity: target.sessionName } : {}),
+    ...(target.externalId ? { ExternalId: target.externalId } : {}),
   };
 }
 

@@ -8,17 +8,22 @@ import {
   DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
+  RestoreSecretCommand,
   TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type { AwsClients } from './clients.ts';
 import type { ObservedSecret } from '../migration/observation.ts';
 import { TAG } from '../migration/observation.ts';
+import { secretOwnedBy } from '../migration/targets.ts';
 
 export async function describeSecret(aws: AwsClients, name: string): Promise<ObservedSecret | undefined> {
   try {
     const out = await aws.secrets.send(new DescribeSecretCommand({ SecretId: name }));
     if (out.DeletedDate) return undefined;
-    return { name, arn: out.ARN, hash: out.Tags?.find((t) => t.Key === TAG.secretHash)?.Value };
+    const tag = (k: string) => out.Tags?.find((t) => t.Key === k)?.Value;
+    const owner = tag(TAG.owner);
+    const clusterId = tag(TAG.clusterId);
+    return { name, arn: out.ARN, hash: tag(TAG.secretHash), ...(owner === undefined ? {} : { owner }), ...(clusterId === undefined ? {} : { clusterId }) };
   } catch (err) {
     if ((err as Error).name === 'ResourceNotFoundException') return undefined;
     throw err;
@@ -31,25 +36,53 @@ export async function getSecretString(aws: AwsClients, secretId: string): Promis
   return out.SecretString;
 }
 
-/** Text is stored as SecretString, bytes (a binary license) as SecretBinary: exact either way. */
-export async function putSecret(aws: AwsClients, name: string, value: string | Uint8Array, tags: Record<string, string>, exists: boolean) {
+/** A secret of the operator's name that it did not find before: someone else created it meanwhile. */
+export class SecretAppearedError extends Error {
+  constructor(readonly secretName: string) {
+    super(`Secrets Manager secret ${secretName} appeared while the operator was creating it; its owner is checked before it is written`);
+    this.name = 'SecretAppearedError';
+  }
+}
+
+/**
+ * Text is stored as SecretString, bytes (a binary license) as SecretBinary: exact either way.
+ * `exists`: the caller observed the secret and checked its owner tags (secretOwnedBy). A secret
+ * that appears between that check and CreateSecret is never written over (SecretAppearedError).
+ */
+export async function putSecret(aws: AwsClients, name: string, value: string | Uint8Array, tags: Record<string, string>, exists: boolean, kmsKeyId?: string) {
   const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
   const body = typeof value === 'string' ? { SecretString: value } : { SecretBinary: value };
   if (!exists) {
     try {
-      await aws.secrets.send(new CreateSecretCommand({ Name: name, ...body, Tags }));
+      await aws.secrets.send(new CreateSecretCommand({ Name: name, ...body, Tags, ...(kmsKeyId ? { KmsKeyId: kmsKeyId } : {}) }));
       return;
     } catch (err) {
-      if ((err as Error).name !== 'ResourceExistsException') throw err;
+      const scheduled = (err as Error).name === 'InvalidRequestException' && /scheduled for deletion/i.test((err as Error).message);
+      if (!scheduled) {
+        if ((err as Error).name === 'ResourceExistsException') throw new SecretAppearedError(name);
+        throw err;
+      }
+      // Deleted with a recovery window (an earlier TfeCluster of this name, deletionPolicy
+      // Delete): restore it, but write it only when it is this TfeCluster's.
+      const restoredOwner = await describeDeletedOwner(aws, name);
+      if (!restoredOwner || !secretOwnedBy(restoredOwner, tags[TAG.owner] ?? '', tags[TAG.clusterId])) throw new SecretAppearedError(name);
+      await aws.secrets.send(new RestoreSecretCommand({ SecretId: name }));
     }
   }
   await aws.secrets.send(new PutSecretValueCommand({ SecretId: name, ...body }));
   await aws.secrets.send(new TagResourceCommand({ SecretId: name, Tags }));
 }
 
-export async function deleteSecret(aws: AwsClients, name: string) {
+async function describeDeletedOwner(aws: AwsClients, name: string): Promise<{ owner?: string; clusterId?: string } | undefined> {
+  const out = await aws.secrets.send(new DescribeSecretCommand({ SecretId: name }));
+  const tag = (k: string) => out.Tags?.find((t) => t.Key === k)?.Value;
+  return { owner: tag(TAG.owner), clusterId: tag(TAG.clusterId) };
+}
+
+/** Deletes with a recovery window (7..30 days): `aws secretsmanager restore-secret` brings it back meanwhile. Never forced. */
+export async function deleteSecret(aws: AwsClients, name: string, recoveryWindowInDays = 30) {
   try {
-    await aws.secrets.send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true }));
+    await aws.secrets.send(new DeleteSecretCommand({ SecretId: name, RecoveryWindowInDays: recoveryWindowInDays }));
   } catch (err) {
     if ((err as Error).name !== 'ResourceNotFoundException') throw err;
   }

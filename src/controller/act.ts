@@ -20,6 +20,8 @@ export interface ActContext {
   obs: Observation;
   /** `<namespace>/<name>` of the TfeCluster (names its drain commands). */
   owner: string;
+  /** spec.secretsManager.kmsKeyId: the KMS key of the secrets it creates. */
+  kmsKeyId?: string;
 }
 
 function secretValue(inputs: SecretInputs, source: SecretSource): string | Uint8Array {
@@ -58,7 +60,7 @@ export async function act(ctx: ActContext, action: Action): Promise<string> {
     }
     case 'PutSecrets':
       await Promise.all(
-        action.secrets.map((x) => putSecret(aws, x.name, secretValue(obs.inputs.secrets, x.source), x.tags, obs.awsSecrets[x.name] !== undefined)),
+        action.secrets.map((x) => putSecret(aws, x.name, secretValue(obs.inputs.secrets, x.source), x.tags, obs.awsSecrets[x.name] !== undefined, ctx.kmsKeyId)),
       );
       return `stored ${action.secrets.map((x) => x.name).join(', ')} in AWS Secrets Manager`;
     case 'CreateLaunchTemplateVersion': {

@@ -12,12 +12,12 @@ import { deleteSecret, describeSecret } from '../aws/secrets.ts';
 import type { Logger } from '../log.ts';
 import { deletionRefusal, resourcesInUse, type DeletionCandidate } from '../migration/deletion.ts';
 import { TAG } from '../migration/observation.ts';
-import { secretName } from '../migration/targets.ts';
+import { secretName, secretOwnedBy } from '../migration/targets.ts';
 
 /** done: the finalizer may go. Otherwise `refused` says what is still in use and the fix. */
 export type FinalizeResult = { done: true } | { done: false; refused: string; inUse: DeletionCandidate[] };
 
-export async function finalize(ctx: { aws: AwsClients; cluster: TfeCluster; log: Logger; fence: () => void }): Promise<FinalizeResult> {
+export async function finalize(ctx: { aws: AwsClients; cluster: TfeCluster; log: Logger; fence: () => void; clusterId?: string }): Promise<FinalizeResult> {
   const { aws, cluster, log } = ctx;
   if ((cluster.spec.deletionPolicy ?? 'Retain') !== 'Delete') {
     log.info('deletionPolicy Retain: leaving the Auto Scaling Group, its instances, Redis and secrets as they are');
@@ -29,7 +29,12 @@ export async function finalize(ctx: { aws: AwsClients; cluster: TfeCluster; log:
   const group = ec ? await describeReplicationGroup(aws, ec.replicationGroupId, `${ns}/${name}`) : undefined;
   if (group && !group.ownedByUs) log.info({ replicationGroupId: group.id }, 'deletionPolicy Delete: replication group was not created by the operator; kept');
   const purposes = ['enc_password', 'license', 'redis_pass', ...(cluster.spec.settings.secretSettings ?? []).map((s) => `setting-${s.setting}`)];
-  const secrets = await Promise.all(purposes.map(async (p) => ({ id: secretName(ns, name, p), arn: (await describeSecret(aws, secretName(ns, name, p)))?.arn })));
+  const found = await Promise.all(purposes.map(async (p) => ({ id: secretName(ns, name, p), secret: await describeSecret(aws, secretName(ns, name, p)) })));
+  // Only this TfeCluster's own secrets (owner and cluster-id tags): one of the same name that
+  // another Kubernetes cluster or tool owns is never deleted.
+  const elsewhere = found.filter((s) => s.secret && !secretOwnedBy(s.secret, `${ns}/${name}`, ctx.clusterId));
+  for (const s of elsewhere) log.warn({ secret: s.id, owner: s.secret?.owner, clusterId: s.secret?.clusterId }, 'deletionPolicy Delete: Secrets Manager secret is owned elsewhere (SecretOwnedElsewhere); kept');
+  const secrets = found.filter((s) => s.secret && !elsewhere.includes(s)).map((s) => ({ id: s.id, arn: s.secret!.arn }));
 
   const candidates: DeletionCandidate[] = [
     ...(group?.ownedByUs ? [{ kind: 'ElastiCache replication group' as const, id: group.id, names: group.endpoint ? [group.endpoint] : [] }] : []),
@@ -48,7 +53,7 @@ export async function finalize(ctx: { aws: AwsClients; cluster: TfeCluster; log:
   }
   for (const s of secrets) {
     ctx.fence();
-    await deleteSecret(aws, s.id);
+    await deleteSecret(aws, s.id, cluster.spec.secretsManager?.recoveryWindowInDays ?? 30);
   }
   log.info('deletionPolicy Delete: deleted the operator\'s Secrets Manager secrets; the Auto Scaling Group and TFE keep running');
   return { done: true };

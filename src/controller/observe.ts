@@ -15,7 +15,7 @@ import { describeBucket } from '../aws/s3.ts';
 import { findDbInstance } from '../aws/rds.ts';
 import { parseExtraParams, parseNetloc, probeDatabase } from '../tfe/database.ts';
 import { awsErrorCode, awsErrorText, isTerminalAwsError } from '../aws/errors.ts';
-import { readConfigMap, readSecretBytes, readSecretKey, type Kube } from '../kube/client.ts';
+import { readConfigMap, readSecretFor, type Kube } from '../kube/client.ts';
 import {
   TAG,
   type ExternalServices,
@@ -39,18 +39,37 @@ interface SecretRef {
   key: string;
 }
 
-export async function readInputs(kube: Kube, cluster: TfeCluster): Promise<Inputs> {
+export interface ReadInputsOptions {
+  /**
+   * Whether a Secret must allow the TfeCluster (annotation tfe.operators.dev/allowed-tfeclusters)
+   * before the operator uses it; default true. `--secret-opt-in=false` turns it off (weaker: docs/security.md).
+   */
+  secretOptIn?: boolean;
+}
+
+/**
+ * Everything the TfeCluster references in Kubernetes: the settings ConfigMap, every Secret key
+ * (the enc_password, the license, secret settings, the Redis password and CA, node files, the
+ * validation token and CA, the health CA). A Secret that does not allow this TfeCluster is
+ * listed in `notAllowed` and its value is not taken; the reconcile stops there, before any AWS call.
+ */
+export async function readInputs(kube: Kube, cluster: TfeCluster, opts: ReadInputsOptions = {}): Promise<Inputs> {
   const ns = cluster.metadata!.namespace!;
   const spec = cluster.spec;
   const missing: string[] = [];
-  const read = <T>(get: (name: string, key: string) => Promise<T | undefined>) => async (ref: SecretRef | undefined, what: string) => {
+  const notAllowed: NonNullable<Inputs['notAllowed']> = [];
+  const checkFor = opts.secretOptIn === false ? undefined : cluster.metadata!.name!;
+  const bytes = async (ref: SecretRef | undefined, what: string): Promise<Buffer | undefined> => {
     if (!ref) return undefined;
-    const v = await get(ref.name, ref.key);
-    if (v === undefined) missing.push(`Secret ${ns}/${ref.name} key ${ref.key} (${what})`);
-    return v;
+    const r = await readSecretFor(kube, ns, ref.name, ref.key, checkFor);
+    if (r.notAllowed) {
+      notAllowed.push({ name: ref.name, what, ...(r.notAllowed.current === undefined ? {} : { current: r.notAllowed.current }) });
+      return undefined;
+    }
+    if (r.value === undefined) missing.push(`Secret ${ns}/${ref.name} key ${ref.key} (${what})`);
+    return r.value;
   };
-  const secret = read((name, key) => readSecretKey(kube, ns, name, key));
-  const bytes = read((name, key) => readSecretBytes(kube, ns, name, key));
+  const secret = async (ref: SecretRef | undefined, what: string) => (await bytes(ref, what))?.toString('utf8');
   const cmRef = spec.settings.configMapRef;
   const cm = await readConfigMap(kube, ns, cmRef.name);
   const confKey = spec.settings.replicatedConfKey ?? 'replicated.conf';
@@ -61,44 +80,56 @@ export async function readInputs(kube: Kube, cluster: TfeCluster): Promise<Input
     if (cm[settingsKey] === undefined) missing.push(`ConfigMap ${ns}/${cmRef.name} key ${settingsKey}`);
   }
   const redisRef = spec.redis.elastiCache?.authTokenSecretRef ?? spec.redis.external?.passwordSecretRef;
-  const [encPassword, license, redisPassword] = await Promise.all([
-    secret(spec.encryptionPasswordSecretRef, 'enc_password'),
-    bytes(spec.settings.licenseSecretRef, 'license'),
-    secret(redisRef, 'Redis password'),
+  const [encPassword, license, redisPassword, redisCa, healthCa] = await Promise.all([
+    secret(spec.encryptionPasswordSecretRef, 'spec.encryptionPasswordSecretRef'),
+    bytes(spec.settings.licenseSecretRef, 'spec.settings.licenseSecretRef'),
+    secret(redisRef, spec.redis.elastiCache ? 'spec.redis.elastiCache.authTokenSecretRef' : 'spec.redis.external.passwordSecretRef'),
+    secret(spec.redis.external?.caSecretRef, 'spec.redis.external.caSecretRef'),
+    secret(spec.health?.caSecretRef, 'spec.health.caSecretRef'),
   ]);
   const settings: Record<string, string> = {};
   for (const s of spec.settings.secretSettings ?? []) {
-    const v = await secret(s.secretKeyRef, `setting ${s.setting}`);
+    const v = await secret(s.secretKeyRef, `spec.settings.secretSettings ${s.setting}`);
     if (v !== undefined) settings[s.setting] = v;
   }
   const files: Record<string, Uint8Array> = {};
   for (const f of spec.node?.files ?? []) {
-    const v = await bytes(f.secretKeyRef, `file ${f.path}`);
+    const v = await bytes(f.secretKeyRef, `spec.node.files ${f.path}`);
     if (v !== undefined) files[f.path] = v;
   }
-  const validationToken = await secret(spec.validation?.tokenSecretRef, 'validation API token');
-  const validationCa = await secret(spec.validation?.caSecretRef, 'validation CA');
+  const validationToken = await secret(spec.validation?.tokenSecretRef, 'spec.validation.tokenSecretRef');
+  const validationCa = await secret(spec.validation?.caSecretRef, 'spec.validation.caSecretRef');
   const preRef = spec.node?.preInstallScriptRef;
   const preInstallScript = preRef ? (await readConfigMap(kube, ns, preRef.name))?.[preRef.key] : undefined;
   if (preRef && preInstallScript === undefined) missing.push(`ConfigMap ${ns}/${preRef.name} key ${preRef.key} (pre-install script)`);
+  if (notAllowed.length > 0) {
+    // Nothing of a Secret that allows the TfeCluster leaves memory either while another does not.
+    return { missing, notAllowed, secrets: { settings: {}, files: {} } };
+  }
   return {
     replicatedConfText: cm?.[confKey],
     settingsText: cm?.[settingsKey],
     ...(preInstallScript === undefined ? {} : { preInstallScript }),
     ...(validationCa === undefined ? {} : { validationCa }),
+    ...(redisCa === undefined ? {} : { redisCa }),
+    ...(healthCa === undefined ? {} : { healthCa }),
     secrets: { encPassword, license, redisPassword, settings, files, ...(validationToken === undefined ? {} : { validationToken }) },
     missing,
   };
 }
 
-export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, now = Date.now()): Promise<Observation> {
+/**
+ * `given`: the inputs the caller read already (the reconcile reads them first, to stop before any
+ * AWS call when a Secret does not allow the TfeCluster).
+ */
+export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, now = Date.now(), given?: Inputs): Promise<Observation> {
   const spec = cluster.spec;
   const ns = cluster.metadata!.namespace!;
   const name = cluster.metadata!.name!;
   const nodeTemplate = spec.health?.nodeUrlTemplate ?? 'https://{privateIp}/_health_check';
   // Independent reads run together; only what depends on an earlier answer waits for it.
   const [inputs, launchTemplate, rawAsg] = await Promise.all([
-    readInputs(kube, cluster),
+    given ?? readInputs(kube, cluster),
     describeLaunchTemplate(aws, spec.launchTemplate),
     describeAsg(aws, spec.autoScalingGroupName, nodeTemplate.includes('{privateIp}')),
   ]);
@@ -133,7 +164,7 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
           port: ext.port ?? 6379,
           tls: ext.tls ?? true,
           password: inputs.secrets.redisPassword,
-          ca: ext.caSecretRef ? await readSecretKey(kube, ns, ext.caSecretRef.name, ext.caSecretRef.key) : undefined,
+          ca: inputs.redisCa,
         })
       : Promise.resolve(undefined),
     Promise.all(managedSecrets.map((n) => describeSecret(aws, n))),
@@ -156,7 +187,7 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
   const caRef = spec.health?.caSecretRef;
   const probeOpts = {
     insecureSkipTLSVerify: spec.health?.insecureSkipTLSVerify ?? false,
-    ...(caRef ? { ca: await readSecretKey(kube, ns, caRef.name, caRef.key) } : {}),
+    ...(caRef && inputs.healthCa !== undefined ? { ca: inputs.healthCa } : {}),
   };
   // Nodes are reached by IP; their certificate names the TFE hostname.
   const servername = spec.health?.tlsServerName ?? settingsHostname(inputs.settingsText);

@@ -14,6 +14,9 @@ import { WorkQueue } from './queue.ts';
 import { DEFAULT_RESYNC_RATE, resyncDelayMs } from './resync.ts';
 import { reconcileKey } from './reconciler.ts';
 import { isNotLeaderError } from '../ha/fence.ts';
+import { stsName } from '../security/policy.ts';
+import type { SecurityOptions } from '../security/index.ts';
+import { contentHash } from '../migration/targets.ts';
 
 export interface OperatorOptions {
   kube: Kube;
@@ -36,6 +39,8 @@ export interface OperatorOptions {
   inTerm?: <T>(fn: () => Promise<T>) => Promise<T>;
   metrics?: Metrics;
   crashAfter?: string;
+  /** The policy, the Secrets opt-in and the fingerprint key (src/security/). */
+  security: SecurityOptions;
 }
 
 export interface ClusterSummary {
@@ -69,7 +74,8 @@ export class Operator {
         inTerm(() => reconcileKey(
           {
             kube: opts.kube,
-            awsFor: (c) => this.awsFor(c),
+            awsFor: (c, externalId) => this.awsFor(c, externalId),
+            security: opts.security,
             fence,
             log: opts.log,
             metrics: this.metrics,
@@ -111,12 +117,15 @@ export class Operator {
   }
 
   /** AWS clients per region/role, shared by clusters, instrumented with the fence and metrics. */
-  private awsFor(cluster: TfeCluster): AwsClients {
-    const key = `${cluster.spec.aws.region}|${cluster.spec.aws.roleArn ?? ''}`;
+  private awsFor(cluster: TfeCluster, externalId?: string): AwsClients {
+    const { region, roleArn } = cluster.spec.aws;
+    // With a role, one session per TfeCluster: its name and SourceIdentity name the TfeCluster.
+    const sessionName = roleArn ? stsName(cluster.metadata.namespace!, cluster.metadata.name!, contentHash) : undefined;
+    const key = `${region}|${roleArn ?? ''}|${sessionName ?? ''}|${externalId ?? ''}`;
     let c = this.awsCache.get(key);
     if (!c) {
       c = makeAwsClients(
-        { region: cluster.spec.aws.region, roleArn: cluster.spec.aws.roleArn },
+        { region, roleArn, ...(sessionName ? { sessionName } : {}), ...(externalId ? { externalId } : {}) },
         {
           beforeMutation: this.opts.fence,
           onCall: (service, op, outcome) => this.metrics.awsCall(service, op, outcome),

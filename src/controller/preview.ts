@@ -8,7 +8,11 @@ import { ClusterNotFoundError, getCluster, type Kube } from '../kube/client.ts';
 import { describeAction } from '../migration/actions.ts';
 import { plan, type Plan } from '../migration/planner.ts';
 import type { Observation } from '../migration/observation.ts';
-import { observe } from './observe.ts';
+import { observe, readInputs } from './observe.ts';
+import { randomBytes } from 'node:crypto';
+import { gatePlan } from '../migration/planner.ts';
+import { secretNotAllowedMessage } from '../security/secret-access.ts';
+import { DEFAULT_FINGERPRINT_KEY_SECRET, ensureFingerprintKey } from '../security/fingerprint-key.ts';
 
 export { ClusterNotFoundError };
 
@@ -37,8 +41,26 @@ export async function previewPlan(kube: Kube, namespace: string, name: string, u
     },
     userAgent,
   );
-  const obs = await observe(kube, aws, cluster);
-  return { cluster, obs, aws, plan: plan({ cluster, obs, salt: cluster.metadata.uid ?? name }) };
+  const obs = await observe(kube, aws, cluster, Date.now(), await readInputs(kube, cluster, { secretOptIn: true }));
+  if (obs.inputs.notAllowed?.length) {
+    return { cluster, obs, aws, plan: gatePlan(cluster, 'SecretNotAllowed', secretNotAllowedMessage(namespace, name, obs.inputs.notAllowed)) };
+  }
+  return { cluster, obs, aws, plan: plan({ cluster, obs, salt: cluster.metadata.uid ?? name, fingerprintKey: await previewKey(kube) }) };
+}
+
+/**
+ * The operator's fingerprint key, when whoever runs the preview may read it (never created
+ * here). Otherwise a key of its own: the plan is the same, except that a fingerprint the
+ * operator recorded cannot be compared, and the preview says the enc_password changed.
+ */
+async function previewKey(kube: Kube): Promise<Uint8Array> {
+  const ns = process.env.TFE_OPERATOR_NAMESPACE || 'tfe-operator';
+  const name = process.env.TFE_OPERATOR_FINGERPRINT_KEY_SECRET || DEFAULT_FINGERPRINT_KEY_SECRET;
+  try {
+    return await ensureFingerprintKey(kube, ns, name, false);
+  } catch {
+    return randomBytes(32);
+  }
 }
 
 /** The JSON form (`-o json`). Actions are described, never dumped: they carry no secret values, but user data is long. */

@@ -6,10 +6,12 @@ import type { AwsClients } from '../aws/clients.ts';
 import { getCluster, isConflict, patchCluster, patchClusterStatus, type Kube } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import { describeAction } from '../migration/actions.ts';
-import { earlierRefusal, plan, refusalMessage, refusedPlan, type Plan } from '../migration/planner.ts';
+import { earlierRefusal, gatePlan, plan, refusalMessage, refusedPlan, type Plan } from '../migration/planner.ts';
 import { awsErrorText, isTerminalAwsError } from '../aws/errors.ts';
 import { act } from './act.ts';
-import { observe } from './observe.ts';
+import { observe, readInputs } from './observe.ts';
+import { policyDecision, type SecurityOptions } from '../security/index.ts';
+import { secretNotAllowedMessage } from '../security/secret-access.ts';
 import { buildStatus, eventsFor, statusChanged, statusPatch, type EventSpec } from './record.ts';
 import type { ReconcileResult } from './queue.ts';
 import { finalize } from './finalize.ts';
@@ -19,7 +21,10 @@ import type { Metrics } from './metrics.ts';
 
 export interface ReconcilerDeps {
   kube: Kube;
-  awsFor: (cluster: TfeCluster) => AwsClients;
+  /** `externalId`: AssumeRole's ExternalId from the operator policy. */
+  awsFor: (cluster: TfeCluster, externalId?: string) => AwsClients;
+  /** The policy, the Secrets opt-in and the fingerprint key (src/security/). */
+  security: SecurityOptions;
   /** Throws when this instance must not write. */
   fence: () => void;
   log: Logger;
@@ -68,11 +73,18 @@ async function reconcileCluster(deps: ReconcilerDeps, cluster: TfeCluster, log: 
   const { kube } = deps;
   const ns = cluster.metadata.namespace!;
   const name = cluster.metadata.name!;
-  const aws = deps.awsFor(cluster);
+  // The operator policy first: nothing of a TfeCluster it refuses is read or sent anywhere.
+  const decision = await policyDecision(kube, deps.security, cluster);
+  if (!decision.allowed && (!cluster.metadata.deletionTimestamp || cluster.spec.deletionPolicy === 'Delete')) {
+    if (cluster.metadata.deletionTimestamp) return refuseDeletion(deps, cluster, `not deleting AWS resources: ${decision.message}; or set spec.deletionPolicy to Retain`);
+    log.warn({ field: decision.field, rule: decision.rule }, decision.message);
+    return record(deps, cluster, log, gatePlan(cluster, decision.reason ?? 'NotAllowedByPolicy', decision.message), Date.now());
+  }
+  const aws = deps.awsFor(cluster, decision.allowed ? decision.externalId : undefined);
 
   if (cluster.metadata.deletionTimestamp) {
     if (!cluster.metadata.finalizers?.includes(FINALIZER)) return {};
-    const done = await finalize({ aws, cluster, log, fence: deps.fence });
+    const done = await finalize({ aws, cluster, log, fence: deps.fence, clusterId: await deps.security.clusterId() });
     if (!done.done) return refuseDeletion(deps, cluster, done.refused);
     deps.fence();
     await patchCluster(kube, ns, name, {
@@ -88,19 +100,28 @@ async function reconcileCluster(deps: ReconcilerDeps, cluster: TfeCluster, log: 
     });
   }
 
-  const obs = await observe(kube, aws, cluster);
-  let p = plan({ cluster, obs, salt: cluster.metadata.uid ?? name });
+  // Every Secret the TfeCluster names must allow it, before any value is used and before any AWS call.
+  const inputs = await readInputs(kube, cluster, { secretOptIn: deps.security.secretOptIn });
+  if (inputs.notAllowed?.length) {
+    const message = secretNotAllowedMessage(ns, name, inputs.notAllowed);
+    log.warn({ secrets: [...new Set(inputs.notAllowed.map((s) => s.name))] }, 'a referenced Secret does not allow this TfeCluster');
+    return record(deps, cluster, log, gatePlan(cluster, 'SecretNotAllowed', message), Date.now());
+  }
+  const [fingerprintKey, clusterId] = await Promise.all([deps.security.fingerprintKey(), deps.security.clusterId()]);
+
+  const obs = await observe(kube, aws, cluster, Date.now(), inputs);
+  let p = plan({ cluster, obs, salt: cluster.metadata.uid ?? name, fingerprintKey, clusterId });
 
   let actionResult: { kind: string; result: string } | undefined;
   // AWS refused this very action for good under this spec: say so again, do not ask again.
   const refused = p.action && earlierRefusal(cluster, p.action);
   if (refused) p = refusedPlan(p, refused);
-  deps.onPlan?.(`${ns}/${name}`, cluster, p);
   if (p.action) {
     log.info({ action: p.action.kind, step: p.step }, `act: ${describeAction(p.action)}`);
     deps.fence();
     try {
-      const result = await act({ aws, asgName: cluster.spec.autoScalingGroupName, obs, owner: `${ns}/${name}` }, p.action);
+      const kmsKeyId = cluster.spec.secretsManager?.kmsKeyId;
+      const result = await act({ aws, asgName: cluster.spec.autoScalingGroupName, obs, owner: `${ns}/${name}`, ...(kmsKeyId ? { kmsKeyId } : {}) }, p.action);
       actionResult = { kind: p.action.kind, result };
       log.info({ action: p.action.kind, step: p.step }, result);
     } catch (err) {
@@ -114,13 +135,27 @@ async function reconcileCluster(deps: ReconcilerDeps, cluster: TfeCluster, log: 
       process.exit(86);
     }
   }
+  return record(deps, cluster, log, p, obs.now, actionResult);
+}
 
-  const now = new Date(obs.now);
+/** Writes the plan's status (when it changed) and its Events; says when to look again. */
+async function record(
+  deps: ReconcilerDeps,
+  cluster: TfeCluster,
+  log: Logger,
+  p: Plan,
+  observedAt: number,
+  actionResult?: { kind: string; result: string },
+): Promise<ReconcileResult> {
+  const ns = cluster.metadata.namespace!;
+  const name = cluster.metadata.name!;
+  deps.onPlan?.(`${ns}/${name}`, cluster, p);
+  const now = new Date(observedAt);
   const status = buildStatus(cluster, p, now);
   if (actionResult) status.lastAction = { kind: actionResult.kind, message: actionResult.result, time: now.toISOString() };
   if (statusChanged(cluster.status, status)) {
     deps.fence();
-    await patchClusterStatus(kube, ns, name, statusPatch(cluster.status, status), cluster.metadata.resourceVersion);
+    await patchClusterStatus(deps.kube, ns, name, statusPatch(cluster.status, status), cluster.metadata.resourceVersion);
     if (cluster.status?.phase !== status.phase || cluster.status?.step !== status.step) {
       log.info({ phase: status.phase, step: status.step }, status.message ?? '');
     }

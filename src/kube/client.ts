@@ -4,6 +4,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/types.ts';
 import type { TfeCluster } from '../api/types.ts';
+import { ANNOTATION_ALLOWED_TFECLUSTERS, secretAllows } from '../security/secret-access.ts';
 
 export interface Kube {
   config: k8s.KubeConfig;
@@ -106,6 +107,39 @@ export async function patchClusterStatus(
   )) as TfeCluster;
 }
 
+/**
+ * A Secret key for TfeCluster `cluster`, only when the Secret allows that TfeCluster
+ * (src/security/secret-access.ts). The annotation is checked before the data is looked at: a
+ * Secret that does not allow it yields `notAllowed` and no value. `cluster` undefined: no check
+ * (the operator runs with --secret-opt-in=false).
+ */
+export async function readSecretFor(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  key: string,
+  cluster: string | undefined,
+): Promise<{ value?: Buffer; notAllowed?: { current?: string } }> {
+  let s: k8s.V1Secret;
+  try {
+    s = await kube.core.readNamespacedSecret({ name, namespace });
+  } catch (err) {
+    if (isNotFound(err)) return {};
+    throw err;
+  }
+  if (cluster !== undefined && !secretAllows(s.metadata?.annotations, cluster)) {
+    return { notAllowed: { current: s.metadata?.annotations?.[ANNOTATION_ALLOWED_TFECLUSTERS] } };
+  }
+  return { value: secretValue(s, key) };
+}
+
+function secretValue(s: k8s.V1Secret, key: string): Buffer | undefined {
+  const raw = s.data?.[key];
+  if (raw !== undefined) return Buffer.from(raw, 'base64');
+  const text = s.stringData?.[key];
+  return text === undefined ? undefined : Buffer.from(text, 'utf8');
+}
+
 /** A key of a Secret, decoded; undefined when the Secret or key is missing. */
 export async function readSecretKey(kube: Kube, namespace: string, name: string, key: string): Promise<string | undefined> {
   return (await readSecretBytes(kube, namespace, name, key))?.toString('utf8');
@@ -114,11 +148,7 @@ export async function readSecretKey(kube: Kube, namespace: string, name: string,
 /** A Secret key's exact bytes (for binary values such as a license file). */
 export async function readSecretBytes(kube: Kube, namespace: string, name: string, key: string): Promise<Buffer | undefined> {
   try {
-    const s = await kube.core.readNamespacedSecret({ name, namespace });
-    const raw = s.data?.[key];
-    if (raw !== undefined) return Buffer.from(raw, 'base64');
-    const text = s.stringData?.[key];
-    return text === undefined ? undefined : Buffer.from(text, 'utf8');
+    return secretValue(await kube.core.readNamespacedSecret({ name, namespace }), key);
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;

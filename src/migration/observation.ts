@@ -15,6 +15,12 @@ export const TAG = {
   rolledBackFrom: 'tfe.operators.dev/rolled-back-from',
   secretHash: 'tfe.operators.dev/value-sha256',
   /**
+   * On the operator's Secrets Manager secrets, beside `owner` (<namespace>/<name>): the uid of the
+   * Kubernetes cluster's kube-system namespace, so two clusters with the same namespace/name never
+   * write or delete each other's secrets.
+   */
+  clusterId: 'tfe.operators.dev/cluster-id',
+  /**
    * Fingerprint of the enc_password the install runs with (targets.ts encPasswordTagFingerprint):
    * on the group, so a deleted and re-created TfeCluster (its status gone) still knows it.
    */
@@ -172,16 +178,28 @@ export interface Inputs {
   preInstallScript?: string;
   /** spec.validation.caSecretRef's PEM bundle (not a secret, but kept in a Secret). */
   validationCa?: string;
+  /** spec.redis.external.caSecretRef's PEM bundle. */
+  redisCa?: string;
+  /** spec.health.caSecretRef's PEM bundle. */
+  healthCa?: string;
   secrets: SecretInputs;
   /** References that could not be read: "Secret tfe/tfe-secrets key enc_password". */
   missing: string[];
+  /**
+   * Secrets the TfeCluster names that do not allow it (annotation tfe.operators.dev/allowed-tfeclusters):
+   * nothing of theirs was read. `current`: what the annotation says now, if anything.
+   */
+  notAllowed?: Array<{ name: string; what: string; current?: string }>;
 }
 
 export interface ObservedSecret {
   name: string;
   arn?: string;
-  /** The salted hash tag on the secret, compared to the wanted value's hash. */
+  /** The fingerprint tag on the secret, compared to the wanted value's fingerprint. */
   hash?: string;
+  /** Its owner tags (TAG.owner, TAG.clusterId), checked before any write or delete. */
+  owner?: string;
+  clusterId?: string;
 }
 
 /** s3_bucket as S3 reports it (HeadBucket, GetBucketLocation, GetBucketEncryption, kms:DescribeKey). */

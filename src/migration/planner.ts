@@ -13,7 +13,7 @@ import type { Action, ReplicationGroupParams, SecretPut, SecretSource } from './
 import { approvalId, describeAction, drainComment, isDisruptive } from './actions.ts';
 import type { AsgInstance, Observation, ObservedAsg, ObservedTemplateVersion, RolloutMode, SgRule } from './observation.ts';
 import { isLeaving, TAG } from './observation.ts';
-import { contentHash, encPasswordTagFingerprint, fingerprint, isActiveActive, NODE_SECRET_ACTION, renderTargets, secretName, type Target } from './targets.ts';
+import { contentHash, encPasswordTagFingerprint, secretOwnedBy, encPasswordTagSalt, fingerprint, fingerprintMatches, isActiveActive, LEGACY_PREFIX, NODE_SECRET_ACTION, renderTargets, secretName, type Target } from './targets.ts';
 import { checkNetwork, isConsoleGroup } from './network.ts';
 import { RUN_FAILED, RUN_SUCCEEDED, runUrl, validationMessage } from '../tfe/runs.ts';
 
@@ -80,6 +80,10 @@ export interface PlanContext {
   obs: Observation;
   /** Salt for the enc_password fingerprint (stable per TfeCluster: its uid). */
   salt: string;
+  /** The operator's HMAC key for fingerprints (src/security/fingerprint-key.ts); never shown. */
+  fingerprintKey: Uint8Array;
+  /** This Kubernetes cluster's identity (src/security/index.ts clusterIdentity), tagged on the secrets the operator stores. */
+  clusterId?: string;
 }
 
 const ANNOTATION_APPROVE = 'tfe.operators.dev/approve';
@@ -269,9 +273,10 @@ class PlanBuilder {
     if (!enc) {
       this.fail('EncryptionPasswordMissing', 'enc_password is empty: put it in the Secret named by spec.encryptionPasswordSecretRef (it must be the value the running install already uses)');
     }
-    const fp = fingerprint(enc, this.ctx.salt);
+    const fp = fingerprint(enc, this.ctx.salt, this.ctx.fingerprintKey);
     const known = this.ctx.cluster.status?.encryptionPasswordFingerprint;
-    if (known && known !== fp) {
+    // An older operator's salted SHA-256 is accepted once and rewritten as the HMAC (checkEncryptionPassword).
+    if (known && !fingerprintMatches(known, enc, this.ctx.salt, this.ctx.fingerprintKey)) {
       this.fingerprintValue = known;
       this.fail(
         'EncryptionPasswordChanged',
@@ -309,7 +314,7 @@ class PlanBuilder {
     const tagged = asg.tags[TAG.encPasswordFingerprint];
     const prev = this.previousCondition(ENC_CONDITION);
     if (tagged) {
-      if (tagged !== encPasswordTagFingerprint(enc, asg.name)) {
+      if (!fingerprintMatches(tagged, enc, encPasswordTagSalt(asg.name), this.ctx.fingerprintKey)) {
         this.fail(
           'EncryptionPasswordMismatch',
           `the enc_password in ${this.encRef} is not the one the install on Auto Scaling Group ${asg.name} runs with (the group's tag ${TAG.encPasswordFingerprint} holds the fingerprint of that value, e.g. from an earlier TfeCluster for this group); TFE could not decrypt its data with it, so nothing was changed. Put the install's enc_password in that Secret; only if TFE was really re-keyed, remove the tag (aws autoscaling delete-tags --tags ResourceId=${asg.name},ResourceType=auto-scaling-group,Key=${TAG.encPasswordFingerprint})`,
@@ -465,11 +470,19 @@ class PlanBuilder {
   }
 
   private ensureOwnershipTags(asg: ObservedAsg) {
-    if (asg.tags[TAG.owner] && asg.tags[TAG.baselineVersion] && asg.tags[TAG.encPasswordFingerprint]) return;
+    const encFp = encPasswordTagFingerprint(this.obs.inputs.secrets.encPassword!, asg.name, this.ctx.fingerprintKey);
+    const taggedFp = asg.tags[TAG.encPasswordFingerprint];
+    if (asg.tags[TAG.owner] && asg.tags[TAG.baselineVersion] && taggedFp) {
+      // Verified already (checkEncryptionPassword): an older operator's salted SHA-256 becomes the HMAC.
+      if (taggedFp.startsWith(LEGACY_PREFIX)) {
+        this.act({ kind: 'TagAsg', tags: { [TAG.encPasswordFingerprint]: encFp }, why: 'replace the salted SHA-256 enc_password fingerprint with the HMAC' }, 'upgrading the enc_password fingerprint on the Auto Scaling Group to an HMAC');
+      }
+      return;
+    }
     const tags: Record<string, string> = {
       [TAG.owner]: `${this.ns}/${this.name}`,
       [TAG.baselineVersion]: asg.tags[TAG.baselineVersion] || String(asg.launchTemplateVersion ?? ''),
-      [TAG.encPasswordFingerprint]: encPasswordTagFingerprint(this.obs.inputs.secrets.encPassword!, asg.name),
+      [TAG.encPasswordFingerprint]: encFp,
     };
     if (asg.tags[TAG.owner] && asg.tags[TAG.baselineVersion]) {
       this.act({ kind: 'TagAsg', tags: { [TAG.encPasswordFingerprint]: tags[TAG.encPasswordFingerprint]! }, why: 'record the enc_password fingerprint' }, 'recording the enc_password fingerprint on the Auto Scaling Group');
@@ -585,12 +598,22 @@ class PlanBuilder {
       wanted.push({ purpose: `setting-${s.setting}`, source: { kind: 'setting', setting: s.setting }, value: this.obs.inputs.secrets.settings[s.setting] });
     }
     const puts: SecretPut[] = [];
+    const owner = `${this.ns}/${this.name}`;
     for (const w of wanted) {
       const name = secretName(this.ns, this.name, w.purpose);
       if (w.value === undefined) this.fail('InputMissing', `no value for ${w.purpose}: check the Secret references in the spec`);
-      const hash = fingerprint(w.value, name);
+      const found = this.obs.awsSecrets[name];
+      if (found && !secretOwnedBy(found, owner, this.ctx.clusterId)) {
+        this.fail(
+          'SecretOwnedElsewhere',
+          `Secrets Manager secret ${name} exists but is not this TfeCluster's (its tags ${TAG.owner}=${found.owner ?? '(none)'}, ${TAG.clusterId}=${found.clusterId ?? '(none)'}; this one is ${owner} in cluster ${this.ctx.clusterId ?? '?'}): another Kubernetes cluster or another tool uses that name. Nothing was written. Delete or rename that secret, or give this TfeCluster another namespace/name`,
+        );
+      }
+      const hash = fingerprint(w.value, name, this.ctx.fingerprintKey);
+      // A salted SHA-256 tag of an older operator is not accepted as current: the secret is put
+      // again with the same value and the HMAC tag (once).
       if (this.obs.awsSecrets[name]?.hash === hash) continue;
-      puts.push({ name, source: w.source, hash, tags: { [TAG.owner]: `${this.ns}/${this.name}`, [TAG.secretHash]: hash } });
+      puts.push({ name, source: w.source, hash, tags: { [TAG.owner]: owner, ...(this.ctx.clusterId ? { [TAG.clusterId]: this.ctx.clusterId } : {}), [TAG.secretHash]: hash } });
     }
     if (puts.length > 0) {
       this.act({ kind: 'PutSecrets', secrets: puts }, `storing ${puts.length} secret(s) in AWS Secrets Manager for the nodes to fetch at boot`);
@@ -1359,4 +1382,34 @@ export function earlierRefusal(cluster: TfeCluster, action: Action): string | un
   if (d?.status !== 'True' || d.reason !== AWS_REFUSED) return undefined;
   if (d.observedGeneration !== cluster.metadata?.generation) return undefined;
   return d.message.startsWith(`AWS refused to ${describeAction(action)}:`) ? d.message : undefined;
+}
+
+/**
+ * Degraded before anything was observed: the operator policy refuses the TfeCluster, or a Secret
+ * it names does not allow it. Nothing was read from AWS, so what status says about the world
+ * (nodes, Redis, launch template, the fingerprint) stays as it was.
+ */
+export function gatePlan(cluster: TfeCluster, reason: string, message: string): Plan {
+  const old = cluster.status;
+  const step = (old?.step as Step | undefined) ?? 'Validate';
+  return {
+    phase: 'Degraded',
+    step,
+    message,
+    failure: { reason, message },
+    conditions: [
+      { type: 'Degraded', status: 'True', reason, message },
+      { type: 'Ready', status: 'False', reason, message },
+      { type: 'Progressing', status: 'False', reason, message: 'stopped: see the Degraded condition' },
+      ...(step === 'Validate' ? [{ type: 'Validated', status: 'False' as const, reason, message }] : []),
+    ],
+    nodes: {
+      desired: cluster.spec.nodes ?? 2,
+      ready: old?.nodes?.ready ?? 0,
+      instances: (old?.nodes?.instances ?? []).map((i) => ({ id: i.id, healthy: i.healthy, ...(i.launchTemplateVersion ? { launchTemplateVersion: i.launchTemplateVersion } : {}), ...(i.message ? { message: i.message } : {}) })),
+    },
+    ...(old?.redis ? { redis: old.redis as Plan['redis'] } : {}),
+    ...(old?.launchTemplate ? { launchTemplate: old.launchTemplate } : {}),
+    ...(old?.encryptionPasswordFingerprint ? { encryptionPasswordFingerprint: old.encryptionPasswordFingerprint } : {}),
+  };
 }

@@ -1,7 +1,7 @@
 // What the launch template should say at each stage of the migration: pure rendering of
 // the spec and the base settings into NodeInstall values, and their stable content ids.
 
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { renderActiveActive } from '../tfe/settings.ts';
 import type { NodeFile, NodeInstall } from '../tfe/userdata.ts';
 
@@ -94,16 +94,52 @@ export function isActiveActive(install: NodeInstall | undefined): boolean {
   return install?.settings.enable_active_active?.value === '1' && install.installArgs.includes(DISABLE_UI);
 }
 
-/** Salted fingerprint of a secret value, safe to show and store. */
-export function fingerprint(value: string | Uint8Array, salt: string): string {
+/**
+ * Fingerprint of a secret value, safe to show and store: HMAC-SHA256 keyed with the operator's
+ * own key (src/security/fingerprint-key.ts, a Secret no TfeCluster author can read), so a
+ * fingerprint in status or a tag cannot be used to guess a human-chosen password offline.
+ * `salt` keeps fingerprints of one value apart per use (TfeCluster uid, ASG, secret name).
+ */
+export function fingerprint(value: string | Uint8Array, salt: string, key: Uint8Array): string {
   // Text and its UTF-8 bytes give the same fingerprint.
-  return `sha256:${createHash('sha256').update(`${salt}\0`).update(value).digest('hex').slice(0, 32)}`;
+  return `${HMAC_PREFIX}${createHmac('sha256', key).update(`${salt}\0`).update(value).digest('hex').slice(0, 32)}`;
 }
+
+export const HMAC_PREFIX = 'hmac-sha256:';
+export const LEGACY_PREFIX = 'sha256:';
+
+/** The salted SHA-256 of operators before the HMAC (read only: to accept and upgrade what they wrote). */
+export function legacyFingerprint(value: string | Uint8Array, salt: string): string {
+  return `${LEGACY_PREFIX}${createHash('sha256').update(`${salt}\0`).update(value).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * Whether a stored fingerprint is `value`'s: 'current' (the HMAC), 'legacy' (an older operator's
+ * salted SHA-256, to be rewritten as the HMAC), or false.
+ */
+export function fingerprintMatches(stored: string | undefined, value: string | Uint8Array, salt: string, key: Uint8Array): 'current' | 'legacy' | false {
+  if (!stored) return false;
+  if (stored.startsWith(HMAC_PREFIX)) return stored === fingerprint(value, salt, key) ? 'current' : false;
+  if (stored.startsWith(LEGACY_PREFIX)) return stored === legacyFingerprint(value, salt) ? 'legacy' : false;
+  return false;
+}
+
+/** The salt of the enc_password fingerprint kept as an ASG tag (encPasswordTagFingerprint). */
+export const encPasswordTagSalt = (asgName: string) => `asg:${asgName}`;
 
 /**
  * The enc_password fingerprint kept as an ASG tag: salted with the group's name rather than the
  * TfeCluster's uid, so that a re-created TfeCluster computes the same one.
  */
-export function encPasswordTagFingerprint(value: string, asgName: string): string {
-  return fingerprint(value, `asg:${asgName}`);
+export function encPasswordTagFingerprint(value: string, asgName: string, key: Uint8Array): string {
+  return fingerprint(value, encPasswordTagSalt(asgName), key);
+}
+
+/**
+ * Whether a secret the operator found is this TfeCluster's: its owner tag names it and, when the
+ * secret carries one, its cluster-id tag names this Kubernetes cluster. Checked before any Put
+ * or Delete. (An older operator's secret has no cluster-id tag yet: it gets one with the next put.)
+ */
+export function secretOwnedBy(s: { owner?: string; clusterId?: string }, owner: string, clusterId: string | undefined): boolean {
+  return s.owner === owner && (s.clusterId === undefined || clusterId === undefined || s.clusterId === clusterId);
 }

@@ -95,10 +95,10 @@ test('a wrong enc_password on the first apply is refused before any write (compa
   await setEncPassword(SECRET_VALUES.encPassword);
   const ready = await waitReady('Ready once the Secret holds the running value');
   fingerprint = ready.status!.encryptionPasswordFingerprint!;
-  assert.match(fingerprint, /^sha256:[0-9a-f]{32}$/);
+  assert.match(fingerprint, /^hmac-sha256:[0-9a-f]{32}$/);
   assert.equal(condition(ready, 'EncryptionPasswordVerified')?.reason, 'MatchesRunningInstall');
   const tag = (await describeAsg()).Tags?.find((t) => t.Key === TAG.encPasswordFingerprint)?.Value;
-  assert.match(tag ?? '', /^sha256:[0-9a-f]{32}$/, 'the fingerprint is on the ASG');
+  assert.match(tag ?? '', /^hmac-sha256:[0-9a-f]{32}$/, 'the fingerprint is on the ASG');
 });
 
 after(stopOperator);
@@ -114,7 +114,7 @@ test('a changed enc_password is refused (Degraded EncryptionPasswordChanged) and
   assert.equal(degraded.reason, 'EncryptionPasswordChanged');
   assert.match(
     c.status!.message!,
-    /^the enc_password in the Secret changed \(fingerprint sha256:[0-9a-f]+, expected sha256:[0-9a-f]+\); refusing to roll it out because TFE could no longer decrypt its data\. Restore the previous value in the Secret; to really rotate it, follow HashiCorp's re-keying procedure/,
+    /^the enc_password in the Secret changed \(fingerprint hmac-sha256:[0-9a-f]+, expected hmac-sha256:[0-9a-f]+\); refusing to roll it out because TFE could no longer decrypt its data\. Restore the previous value in the Secret; to really rotate it, follow HashiCorp's re-keying procedure/,
   );
   assert.ok(c.status!.message!.includes(`expected ${fingerprint}`));
   assert.equal(c.status?.encryptionPasswordFingerprint, fingerprint, 'the pinned fingerprint is kept');

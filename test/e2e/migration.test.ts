@@ -84,7 +84,7 @@ test('apply the example: the operator migrates the standalone node to Active/Act
   }
   assert.equal(ready.status?.conditions?.find((x) => x.type === 'Degraded')?.status, 'False');
   assert.equal(ready.status?.nodes?.ready, 2);
-  assert.match(ready.status?.encryptionPasswordFingerprint ?? '', /^sha256:[0-9a-f]+$/);
+  assert.match(ready.status?.encryptionPasswordFingerprint ?? '', /^hmac-sha256:[0-9a-f]+$/);
 
   // Events in order: steps start in order, and the actions appear between them.
   const events = await eventsOf(k, 'tfe', c.metadata.name!);

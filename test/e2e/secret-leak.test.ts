@@ -5,6 +5,7 @@
 // (status included), /metrics and the status API, every launch template version's user data,
 // the ASGs' tags, and what `kubectl tfe status|plan` and `tfe-operator plan|render` print.
 
+import { ANNOTATION_ALLOWED_TFECLUSTERS } from '../../src/security/secret-access.ts';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -118,7 +119,7 @@ test('no secret value in logs, Events, status, metrics, user data or plugin outp
     },
   });
 
-  await k.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'tfe-api' }, stringData: { token: process.env.TFE_SIM_API_TOKEN! } } });
+  await k.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'tfe-api', annotations: { [ANNOTATION_ALLOWED_TFECLUSTERS]: '*' } }, stringData: { token: process.env.TFE_SIM_API_TOKEN! } } });
   op = await operator('secret-leak');
   // With a validation run per stage: the token goes to TFE's API and nowhere else.
   const elastiCache = exampleCluster((c) => {
@@ -241,5 +242,5 @@ test('no secret value in logs, Events, status, metrics, user data or plugin outp
   const secret = await k.core.readNamespacedSecret({ name: 'tfe-secrets', namespace: NS });
   assert.ok(search([{ where: 'the Secret itself', text: JSON.stringify(secret) }]).length > 0, 'the search cannot even find the secrets in their Secret');
   const final = await getCluster(k, NS, 'tfe');
-  assert.match(final.status?.encryptionPasswordFingerprint ?? '', /^sha256:/, 'no enc_password fingerprint in status');
+  assert.match(final.status?.encryptionPasswordFingerprint ?? '', /^hmac-sha256:/, 'no enc_password fingerprint in status');
 });

@@ -3,6 +3,7 @@
 // stage passes only when the run finishes. The run is real work on a node: Active/Active nodes
 // push it through the sandbox redis-server, so a Redis the nodes cannot reach errors the run.
 
+import { ANNOTATION_ALLOWED_TFECLUSTERS } from '../../src/security/secret-access.ts';
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TfeCluster } from '../../src/api/types.ts';
@@ -42,7 +43,7 @@ async function start(
   await freshWorld(); // (resets the simulator's config too)
   if (opts.sim) await simConfig(opts.sim);
   await opts.before?.();
-  await k.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'tfe-api' }, stringData: { token: opts.token ?? TOKEN() } } });
+  await k.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'tfe-api', annotations: { [ANNOTATION_ALLOWED_TFECLUSTERS]: '*' } }, stringData: { token: opts.token ?? TOKEN() } } });
   await startOperator(id);
   const mark = await callMark();
   await createCluster(

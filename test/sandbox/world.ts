@@ -5,6 +5,7 @@
 //
 // Secret values here are distinctive sandbox strings, never real credentials; tests grep
 // logs, Events and user data for them to prove that no secret leaks.
+import { ANNOTATION_ALLOWED_TFECLUSTERS } from '../../src/security/secret-access.ts';
 import { CreateAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import {
   AuthorizeSecurityGroupIngressCommand,
@@ -328,6 +329,8 @@ function statusOf(err: unknown): number | undefined {
 export function kubeObjects(redis: WorldContext['redis']): { configMaps: V1ConfigMap[]; secrets: V1Secret[] } {
   const labels = { 'app.kubernetes.io/part-of': 'tfe-sandbox' };
   const meta = (name: string) => ({ name, namespace: NAMESPACE, labels });
+  // Secrets opt in (docs/security.md): every TfeCluster in the namespace may use these.
+  const secretMeta = (name: string) => ({ ...meta(name), annotations: { [ANNOTATION_ALLOWED_TFECLUSTERS]: '*' } });
   const redisData = redisSecretData(redis);
   return {
     configMaps: [settingsConfigMap(meta('tfe-settings'), BASE_REPLICATED_CONF, BASE_SETTINGS)],
@@ -335,12 +338,12 @@ export function kubeObjects(redis: WorldContext['redis']): { configMaps: V1Confi
       {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: meta('tfe-secrets'),
+        metadata: secretMeta('tfe-secrets'),
         type: 'Opaque',
         stringData: { enc_password: SECRET_VALUES.encPassword, pg_password: SECRET_VALUES.pgPassword },
       },
-      { apiVersion: 'v1', kind: 'Secret', metadata: meta('tfe-license'), type: 'Opaque', data: { 'license.rli': LICENSE.toString('base64') } },
-      { apiVersion: 'v1', kind: 'Secret', metadata: meta('tfe-redis'), type: 'Opaque', stringData: redisData },
+      { apiVersion: 'v1', kind: 'Secret', metadata: secretMeta('tfe-license'), type: 'Opaque', data: { 'license.rli': LICENSE.toString('base64') } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: secretMeta('tfe-redis'), type: 'Opaque', stringData: redisData },
     ],
   };
 }

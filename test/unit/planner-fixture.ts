@@ -4,6 +4,8 @@ import type { TfeCluster } from '../../src/api/types.ts';
 import type { Observation, ObservedTemplateVersion } from '../../src/migration/observation.ts';
 import type { NodeInstall } from '../../src/tfe/userdata.ts';
 
+/** The operator's fingerprint HMAC key in these tests. */
+export const KEY = Buffer.alloc(32, 7);
 export const BASE_CONF = { ImportSettingsFrom: '/etc/ptfe-settings.json', LicenseFileLocation: '/etc/tfe-license.rli', ReleaseSequence: 528 };
 export const BASE_SETTINGS = {
   hostname: { value: 'tfe.example.com' },

@@ -10,7 +10,7 @@ import { TAG } from '../../src/migration/observation.ts';
 import { encPasswordTagFingerprint } from '../../src/migration/targets.ts';
 import type { TfeCluster } from '../../src/api/types.ts';
 import { buildStatus } from '../../src/controller/record.ts';
-import { BASE_CONF, BASE_INSTALL, BASE_SETTINGS, baselineVersion, cluster, world } from './planner-fixture.ts';
+import { BASE_CONF, BASE_INSTALL, BASE_SETTINGS, baselineVersion, cluster, KEY, world } from './planner-fixture.ts';
 
 let nextInstance = 1;
 /** Every instance a scale-in removed, and whether its drain had finished. */
@@ -39,7 +39,7 @@ function apply(obs: Observation, a: Action): void {
       };
       return;
     case 'PutSecrets':
-      for (const x of a.secrets) obs.awsSecrets[x.name] = { name: x.name, hash: x.hash };
+      for (const x of a.secrets) obs.awsSecrets[x.name] = { name: x.name, hash: x.hash, owner: x.tags[TAG.owner], ...(x.tags[TAG.clusterId] ? { clusterId: x.tags[TAG.clusterId] } : {}) };
       return;
     case 'CreateLaunchTemplateVersion': {
       const lt = obs.launchTemplate!;
@@ -124,7 +124,7 @@ function tick(obs: Observation, healthy = true): void {
 
 /** Plan once and record the status the way the operator does (conditions, wait, fingerprint ...). */
 function step(c: TfeCluster, obs: Observation): Plan {
-  const p = plan({ cluster: c, obs, salt: 'salt' });
+  const p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   c.status = buildStatus(c, p, new Date(obs.now));
   return p;
 }
@@ -193,7 +193,7 @@ test('a fresh migration walks every step to Ready: 1 -> 0 -> 1 -> 0 -> 2', () =>
   }
   assert.equal(w.last.conditions.find((x) => x.type === 'Degraded')?.status, 'False');
   // Ready is stable: planning again asks for nothing.
-  const again = plan({ cluster: c, obs, salt: 'salt' });
+  const again = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.equal(again.action, undefined);
   assert.equal(again.phase, 'Ready');
 });
@@ -202,18 +202,18 @@ test('each step resumes from the world alone: re-planning after every action nev
   const c = cluster();
   const obs = world();
   for (let i = 0; i < 60; i++) {
-    const p = plan({ cluster: c, obs, salt: 'salt' });
+    const p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
     if (!p.action && p.requeueAfterMs === undefined) break;
     if (p.action) {
       apply(obs, p.action);
       // A restarted operator has an empty status: plan again from the world only.
       const fresh = cluster();
-      const q = plan({ cluster: fresh, obs, salt: 'salt' });
+      const q = plan({ cluster: fresh, obs, salt: 'salt', fingerprintKey: KEY });
       if (q.action) assert.notDeepEqual(q.action, p.action, `repeated ${p.action.kind}`);
     }
     tick(obs);
   }
-  assert.equal(plan({ cluster: c, obs, salt: 'salt' }).phase, 'Ready');
+  assert.equal(plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY }).phase, 'Ready');
 });
 
 test('an already Active/Active cluster with a new release repaves 2 -> 0 -> 1 -> 2 (canary)', () => {
@@ -234,7 +234,7 @@ test('a downgrade is refused', () => {
   const obs = world();
   walk(c, obs);
   c.spec.release.sequence = 534;
-  const p = plan({ cluster: c, obs, salt: 'salt' });
+  const p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.equal(p.phase, 'Degraded');
   assert.equal(p.failure?.reason, 'DowngradeRefused');
   assert.match(p.message, /older than the running release 550/);
@@ -257,7 +257,7 @@ test('nodes 2 -> 3 -> 2 scales directly, without a repave', () => {
 
 test('paused: stops before the next action and says so', () => {
   const c = cluster({ rollout: { paused: true, approval: 'Automatic', failurePolicy: 'Pause' } } as never);
-  const p = plan({ cluster: c, obs: world(), salt: 'salt' });
+  const p = plan({ cluster: c, obs: world(), salt: 'salt', fingerprintKey: KEY });
   assert.equal(p.phase, 'Paused');
   assert.equal(p.action, undefined);
   assert.equal(p.conditions.find((x) => x.type === 'Paused')?.status, 'True');
@@ -302,19 +302,19 @@ test('a node that never turns healthy: Rollback returns to the baseline version 
   assert.equal(obs.asg!.desired, 1);
   assert.equal(obs.asg!.launchTemplateVersion, 1);
   // Not retried until the spec changes.
-  assert.equal(plan({ cluster: c, obs, salt: 'salt' }).action, undefined);
+  assert.equal(plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY }).action, undefined);
 });
 
 test('abort annotation rolls back', () => {
   const c = cluster();
   const obs = world();
   for (let i = 0; i < 9; i++) {
-    const p = plan({ cluster: c, obs, salt: 'salt' });
+    const p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
     if (p.action) apply(obs, p.action);
     tick(obs);
   }
   c.metadata.annotations = { 'tfe.operators.dev/abort': 'true' };
-  const p = plan({ cluster: c, obs, salt: 'salt' });
+  const p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.equal(p.action?.kind, 'RollAsg');
   assert.equal((p.action as { version: number }).version, 1);
 });
@@ -324,13 +324,13 @@ test('manage mode fixes the network one rule at a time', () => {
   const obs = world();
   obs.securityGroups[0].ingress.push({ protocol: 'tcp', fromPort: 8800, toPort: 8800, groups: [], cidrs: ['10.0.0.0/8'] });
   obs.securityGroups[0].ingress = obs.securityGroups[0].ingress.filter((r) => r.fromPort !== 8201);
-  const first = plan({ cluster: c, obs, salt: 'salt' });
+  const first = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.equal(first.action?.kind, 'AuthorizeIngress');
   apply(obs, first.action!);
-  const second = plan({ cluster: c, obs, salt: 'salt' });
+  const second = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.equal(second.action?.kind, 'RevokeIngress');
   apply(obs, second.action!);
-  assert.equal(plan({ cluster: c, obs, salt: 'salt' }).action?.kind, 'TagAsg');
+  assert.equal(plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY }).action?.kind, 'TagAsg');
 });
 
 test('enc_password guard: a changed value is refused and nothing rolls', () => {
@@ -338,7 +338,7 @@ test('enc_password guard: a changed value is refused and nothing rolls', () => {
   const obs = world();
   walk(c, obs);
   obs.inputs.secrets.encPassword = 'a-different-password';
-  const p = plan({ cluster: c, obs, salt: 'salt' });
+  const p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.equal(p.failure?.reason, 'EncryptionPasswordChanged');
   assert.match(p.message, /refusing to roll it out/);
   assert.equal(p.action, undefined);
@@ -385,7 +385,7 @@ const broken: Array<[string, Breaker, string]> = [
     o.replicationGroup = { id: 'tfe-redis', status: 'available', endpoint: 'x', port: 6379, clusterEnabled: true, transitEncryption: true, atRestEncryption: true, authTokenEnabled: true, ownedByUs: false };
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
-    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe');
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe', KEY);
   }, 'RedisClusterMode'],
   ['external Redis: wrong password', (o, c) => {
     c.spec.redis = { external: { host: 'redis', port: 6379, tls: true, passwordSecretRef: { name: 'r', key: 'p' } } } as never;
@@ -393,7 +393,7 @@ const broken: Array<[string, Breaker, string]> = [
     o.externalRedis = { ok: false, reason: 'AuthFailed', message: 'Redis refused the password' };
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
-    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe');
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe', KEY);
   }, 'RedisAuthFailed'],
   ['external Redis that is not Redis: refused before any change (not even the ownership tags)', (o, c) => {
     c.spec.redis = { external: { host: 'redis', port: 6379, tls: false } } as never;
@@ -403,32 +403,32 @@ const broken: Array<[string, Breaker, string]> = [
     o.inputs.secrets.redisPassword = 'has a space and @ in it';
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
-    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe');
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe', KEY);
   }, 'RedisAuthTokenInvalid'],
   ['Redis auth token shorter than 16 characters', (o) => {
     o.inputs.secrets.redisPassword = 'short-token';
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
-    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe');
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe', KEY);
   }, 'RedisAuthTokenInvalid'],
   ['replication group create-failed', (o) => {
     o.replicationGroup = { id: 'tfe-redis', status: 'create-failed', clusterEnabled: false, transitEncryption: true, atRestEncryption: true, authTokenEnabled: true, ownedByUs: undefined };
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
-    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe');
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe', KEY);
   }, 'RedisCreateFailed'],
   ['user data over 16 KB', (o) => {
     o.inputs.settingsText = JSON.stringify({ ...BASE_SETTINGS, ca_certs: { value: 'x'.repeat(17_000) } });
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
-    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe');
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe', KEY);
   }, 'UserDataTooLarge'],
   ['external Redis: cluster mode', (o, c) => {
     c.spec.redis = { external: { host: 'redis', port: 6379, tls: true } } as never;
     o.externalRedis = { ok: false, reason: 'ClusterMode', message: 'cluster mode' };
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
-    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe');
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(o.inputs.secrets.encPassword!, 'tfe', KEY);
   }, 'RedisClusterMode'],
 ];
 
@@ -455,7 +455,7 @@ test('external services: a database the operator cannot reach (timeout) is no fa
   const c = cluster();
   const obs = world();
   external(obs, { database: { outcome: 'unreachable', message: 'no answer from db:5432 within 5000 ms (ETIMEDOUT); private subnets?' } });
-  const p = plan({ cluster: c, obs, salt: 'salt' });
+  const p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.notEqual(p.phase, 'Degraded', p.message);
   assert.ok(p.action, 'the migration goes on');
   const validated = p.conditions.find((x) => x.type === 'Validated');
@@ -467,18 +467,18 @@ test('external services: the messages name the setting and the fix, never the pa
   const c = cluster();
   const obs = world();
   external(obs, { database: { outcome: 'authFailed', message: 'PostgreSQL at db:5432 refused pg_user tfe on pg_dbname tfe: password authentication failed for user "tfe" (SQLSTATE 28P01)' } });
-  let p = plan({ cluster: c, obs, salt: 'salt' });
+  let p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.match(p.message, /Correct pg_password \(Secret tfe\/tfe-secrets key pg_password\)/);
   assert.ok(!JSON.stringify(p).includes('pg-secret'));
   external(obs, { bucket: { name: 'b', exists: true, region: 'eu-west-1' } });
-  p = plan({ cluster: c, obs, salt: 'salt' });
+  p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.match(p.message, /set "s3_region": \{"value": "eu-west-1"\}/);
   external(obs, { dbInstance: { host: rdsHost, found: true, id: 'tfe', status: 'available', backupRetentionDays: 0 } });
-  p = plan({ cluster: c, obs, salt: 'salt' });
+  p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.match(p.message, /--backup-retention-period 7/);
   // Not checked (Ready for this generation): no external services in the observation, nothing refused.
   delete obs.externalServices;
-  assert.notEqual(plan({ cluster: c, obs, salt: 'salt' }).phase, 'Degraded');
+  assert.notEqual(plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY }).phase, 'Degraded');
 });
 
 for (const [name, breakIt, reason] of broken) {
@@ -486,7 +486,7 @@ for (const [name, breakIt, reason] of broken) {
     const c = cluster();
     const obs = world();
     breakIt(obs, c);
-    const p = plan({ cluster: c, obs, salt: 'salt' });
+    const p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
     assert.equal(p.phase, 'Degraded', p.message);
     assert.equal(p.failure?.reason, reason, p.message);
     assert.equal(p.action, undefined);
@@ -502,12 +502,12 @@ test('existing Redis unreachable (an outage): Degraded, probed again at the heal
   c.spec.redis = { external: { host: 'redis', port: 6379, tls: false } } as never;
   const obs = world();
   obs.externalRedis = { ok: false, reason: 'Unreachable', message: 'cannot reach Redis at redis:6379 (connect ECONNREFUSED)' };
-  let p = plan({ cluster: c, obs, salt: 'salt' });
+  let p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.equal(p.failure?.reason, 'RedisUnreachable');
   assert.equal(p.action, undefined, 'no change in AWS (not even the ownership tags) while Redis is unusable');
   assert.equal(p.requeueAfterMs, 1000);
   obs.externalRedis = { ok: false, reason: 'NotRedis', message: 'redis:6379 does not speak the Redis protocol' };
-  p = plan({ cluster: c, obs, salt: 'salt' });
+  p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.equal(p.failure?.reason, 'RedisNotRedis');
   assert.equal(p.requeueAfterMs, undefined);
 });
@@ -519,15 +519,15 @@ test('drift: a hand-set ASG size or launch template version is restored (Correct
   const fullV = obs.asg!.launchTemplateVersion!;
   obs.asg!.desired = 1;
   obs.asg!.min = 1;
-  let p = plan({ cluster: c, obs, salt: 'salt' });
+  let p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.deepEqual(p.action, { kind: 'ScaleAsg', capacity: 2 });
   assert.equal(p.conditions.find((x) => x.type === 'Drifted')?.status, 'True');
   apply(obs, p.action!);
   obs.asg!.launchTemplateVersion = 1;
-  p = plan({ cluster: c, obs, salt: 'salt' });
+  p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.deepEqual(p.action, { kind: 'SetAsgVersion', version: fullV });
   c.spec.rollout = { ...c.spec.rollout, driftPolicy: 'Report' } as never;
-  p = plan({ cluster: c, obs, salt: 'salt' });
+  p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.equal(p.action, undefined);
   assert.equal(p.conditions.find((x) => x.type === 'Drifted')?.reason, 'DriftReported');
 });
@@ -853,8 +853,8 @@ test('a replication group that is creating is waited for (its owner unknown); mo
   fresh.replicationGroup = { id: 'tfe-redis', status: 'creating', clusterEnabled: false, transitEncryption: true, atRestEncryption: true, authTokenEnabled: true, ownedByUs: undefined };
   fresh.asg!.tags[TAG.owner] = 'tfe/tfe';
   fresh.asg!.tags[TAG.baselineVersion] = '1';
-  fresh.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(fresh.inputs.secrets.encPassword!, 'tfe');
-  const p = plan({ cluster: c2, obs: fresh, salt: 'salt' });
+  fresh.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint(fresh.inputs.secrets.encPassword!, 'tfe', KEY);
+  const p = plan({ cluster: c2, obs: fresh, salt: 'salt', fingerprintKey: KEY });
   assert.equal(p.action, undefined);
   assert.match(p.message, /waiting for replication group tfe-redis to become available \(now creating\)/);
 });
@@ -877,7 +877,7 @@ test('Terminating instances still run: they block "no instance left" and never c
   const standalone = world();
   standalone.asg!.instances.push({ id: 'i-leaving', lifecycleState: 'Terminating', launchTemplateVersion: '1' });
   standalone.nodeHealth['i-leaving'] = { healthy: true, detail: 'healthy' };
-  const q = plan({ cluster: cluster(), obs: standalone, salt: 'salt' });
+  const q = plan({ cluster: cluster(), obs: standalone, salt: 'salt', fingerprintKey: KEY });
   assert.notEqual(q.failure?.reason, 'NotStandalone', 'a leaving instance is not a second node');
 });
 
@@ -928,12 +928,12 @@ test('ELB health checks with a grace period shorter than spec.health.timeout: re
   const obs = world();
   obs.asg!.healthCheckType = 'ELB';
   obs.asg!.healthCheckGracePeriod = 300;
-  const p = plan({ cluster: c, obs, salt: 'salt' });
+  const p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.equal(p.failure?.reason, 'GracePeriodTooShort');
   assert.equal(p.action, undefined);
   assert.match(p.message, /grace period of 300s, shorter than spec\.health\.timeout \(\d+s\).*--health-check-grace-period/);
   obs.asg!.healthCheckType = 'EC2';
-  assert.notEqual(plan({ cluster: c, obs, salt: 'salt' }).failure?.reason, 'GracePeriodTooShort');
+  assert.notEqual(plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY }).failure?.reason, 'GracePeriodTooShort');
 });
 
 test('adoption: user data the operator did not write is taken from the TfeCluster (install args, TLS files, pre-install script) and the migration reaches Ready', () => {
@@ -973,7 +973,7 @@ test('adoption: without spec.node.installArgs the message shows what the foreign
   const c = cluster();
   const obs = world();
   obs.launchTemplate!.versions = [{ ...baselineVersion(true), foreignInstallArgs: 'fast-timeouts bypass-firewalld-warning no-proxy' }];
-  const p = plan({ cluster: c, obs, salt: 'salt' });
+  const p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.equal(p.failure?.reason, 'InstallArgsRequired');
   assert.match(p.message, /appears to run install.sh fast-timeouts bypass-firewalld-warning no-proxy/);
   assert.match(p.message, /spec\.node\.installArgs/);
@@ -989,20 +989,20 @@ test('an 8800 target group (HashiCorp module) is detached, behind the approval g
   obs.targetGroups = [tg(8800), tg(443)];
   // The load balancer may reach 8800: in Manage mode that rule is revoked, but only after the detach.
   obs.securityGroups[0]!.ingress.push({ protocol: 'tcp', fromPort: 8800, toPort: 8800, groups: ['sg-lb'], cidrs: [] });
-  const p = plan({ cluster: c, obs, salt: 'salt' });
+  const p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.equal(p.phase, 'WaitingForApproval', p.message);
   assert.equal(p.approval?.waitingFor, 'detach-console-target-groups');
   assert.equal(p.action, undefined);
   c.metadata.annotations = { 'tfe.operators.dev/approve': 'detach-console-target-groups' };
-  const approved = plan({ cluster: c, obs, salt: 'salt' });
+  const approved = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.deepEqual(approved.action, { kind: 'DetachTargetGroups', arns: [tg(8800).arn], names: ['tg-8800'] });
   obs.asg!.targetGroupArns = [tg(443).arn];
-  const next = plan({ cluster: c, obs, salt: 'salt' });
+  const next = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.equal(next.action?.kind, 'RevokeIngress', next.message);
   // A health check on 8800 (traffic on 443) counts too.
   obs.targetGroups = [{ ...tg(443), healthCheckPort: '8800' }];
   c.metadata.annotations = { 'tfe.operators.dev/approve': 'detach-console-target-groups' };
-  assert.deepEqual(plan({ cluster: c, obs, salt: 'salt' }).action, { kind: 'DetachTargetGroups', arns: [tg(443).arn], names: ['tg-443'] });
+  assert.deepEqual(plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY }).action, { kind: 'DetachTargetGroups', arns: [tg(443).arn], names: ['tg-443'] });
 });
 
 test('node access: the refusal names the role, the secrets and the statement to add; nothing is created before it', () => {
@@ -1047,7 +1047,7 @@ const encRows: Array<[string, (o: Observation, c: TfeCluster) => void, { reason?
   ['a re-created TfeCluster (no status) whose enc_password differs from the ASG tag: refused', (o) => {
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
     o.asg!.tags[TAG.baselineVersion] = '1';
-    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint('the-first-one', 'tfe');
+    o.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint('the-first-one', 'tfe', KEY);
   }, { reason: 'EncryptionPasswordMismatch', condition: ['Degraded', 'True'] }],
   ['an ASG an older operator tagged without the fingerprint: only the fingerprint is added', (o) => {
     o.asg!.tags[TAG.owner] = 'tfe/tfe';
@@ -1061,7 +1061,7 @@ for (const [name, setUp, want] of encRows) {
     const c = cluster();
     const obs = world();
     setUp(obs, c);
-    const p = plan({ cluster: c, obs, salt: 'salt' });
+    const p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
     const cond = p.conditions.find((x) => x.type === want.condition[0]);
     assert.equal(cond?.status, want.condition[1], JSON.stringify(p.conditions));
     for (const text of [p.message, ...p.conditions.map((x) => x.message)]) {
@@ -1077,7 +1077,7 @@ for (const [name, setUp, want] of encRows) {
       assert.equal(p.action?.kind, 'TagAsg', p.message);
       const tags = (p.action as Extract<Action, { kind: 'TagAsg' }>).tags;
       assert.deepEqual(Object.keys(tags).sort(), [...want.tags!].sort());
-      assert.equal(tags[TAG.encPasswordFingerprint], encPasswordTagFingerprint('enc-secret', 'tfe'));
+      assert.equal(tags[TAG.encPasswordFingerprint], encPasswordTagFingerprint('enc-secret', 'tfe', KEY));
       if (want.condition[1] === 'Unknown') assert.match(cond!.message, /could not find the enc_password the running install uses .*going on/);
     }
   });
@@ -1088,8 +1088,8 @@ test('enc_password: with the fingerprint tag in place, the running install is no
   const obs = world();
   obs.asg!.tags[TAG.owner] = 'tfe/tfe';
   obs.asg!.tags[TAG.baselineVersion] = '1';
-  obs.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint('enc-secret', 'tfe');
-  const p = plan({ cluster: c, obs, salt: 'salt' });
+  obs.asg!.tags[TAG.encPasswordFingerprint] = encPasswordTagFingerprint('enc-secret', 'tfe', KEY);
+  const p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.notEqual(p.phase, 'Degraded', p.message);
   assert.equal(p.conditions.find((x) => x.type === 'EncryptionPasswordVerified')?.reason, 'MatchesRecordedFingerprint');
 });

@@ -84,6 +84,7 @@
 // Secret values here are distinctive sandbox strings, never real credentials; tests grep logs,
 // Events and user data for them to prove that no secret leaks.
 
+import { ANNOTATION_ALLOWED_TFECLUSTERS } from '../../../src/security/secret-access.ts';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -886,6 +887,8 @@ function kubeObjects(redis: RedisInfo, info: WorldInfo): { configMaps: V1ConfigM
   const w = info as HashicorpWorldInfo;
   const labels = { 'app.kubernetes.io/part-of': 'tfe-sandbox', 'tfe-sandbox/world': WORLD_NAME };
   const meta = (name: string) => ({ name, namespace: NAMESPACE, labels });
+  // Secrets opt in (docs/security.md): every TfeCluster in the namespace may use these.
+  const secretMeta = (name: string) => ({ ...meta(name), annotations: { [ANNOTATION_ALLOWED_TFECLUSTERS]: '*' } });
   const redisData = redisSecretData(redis);
   return {
     configMaps: [settingsConfigMap(meta(KUBE_NAMES.settings), REPLICATED_CONF, plainSettings(info.accountId))],
@@ -893,22 +896,22 @@ function kubeObjects(redis: RedisInfo, info: WorldInfo): { configMaps: V1ConfigM
       {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: meta(KUBE_NAMES.secrets),
+        metadata: secretMeta(KUBE_NAMES.secrets),
         type: 'Opaque',
         stringData: { enc_password: SECRET_VALUES.encPassword, pg_password: SECRET_VALUES.pgPassword, ...SECRET_VALUES.installTokens },
       },
       {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: meta(KUBE_NAMES.license),
+        metadata: secretMeta(KUBE_NAMES.license),
         type: 'Opaque',
         data: { 'license.rli': LICENSE_BYTES.toString('base64') },
       },
-      { apiVersion: 'v1', kind: 'Secret', metadata: meta(KUBE_NAMES.redis), type: 'Opaque', stringData: redisData },
+      { apiVersion: 'v1', kind: 'Secret', metadata: secretMeta(KUBE_NAMES.redis), type: 'Opaque', stringData: redisData },
       {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: meta(KUBE_NAMES.tls),
+        metadata: secretMeta(KUBE_NAMES.tls),
         type: 'kubernetes.io/tls',
         data: {
           'tls.crt': readFileSync(w.tls.certFile).toString('base64'),
@@ -918,7 +921,7 @@ function kubeObjects(redis: RedisInfo, info: WorldInfo): { configMaps: V1ConfigM
       {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: meta(KUBE_NAMES.console),
+        metadata: secretMeta(KUBE_NAMES.console),
         type: 'Opaque',
         stringData: { password: SECRET_VALUES.consolePassword },
       },

@@ -4,6 +4,7 @@
 // own, before any write (moto's call log shows no write by the operator; the ASG and its
 // launch template are as seeded). The database password appears nowhere.
 
+import { ANNOTATION_ALLOWED_TFECLUSTERS } from '../../src/security/secret-access.ts';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
@@ -55,7 +56,7 @@ const cases: Case[] = [
     setup: () =>
       k.core.createNamespacedSecret({
         namespace: NS,
-        body: { metadata: { name: 'tfe-secrets-wrong-pg' }, stringData: { pg_password: WRONG_PG_PASSWORD } },
+        body: { metadata: { name: 'tfe-secrets-wrong-pg', annotations: { [ANNOTATION_ALLOWED_TFECLUSTERS]: '*' } }, stringData: { pg_password: WRONG_PG_PASSWORD } },
       }),
     mutate: (c) => {
       c.spec.settings.secretSettings = (c.spec.settings.secretSettings ?? []).map((s) =>

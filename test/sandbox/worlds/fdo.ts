@@ -54,7 +54,7 @@ import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { issueCert } from '../certs.ts';
 import { FDO_IMAGE, FDO_REGISTRY, FDO_REGISTRY_USER, healthEndpoints, makeFdoLicense } from '../simulator/fdo.ts';
-import { createSecurityGroup, redisSecretData, seedClients, startSeeding, tagSpec } from './seeding.ts';
+import { createSecurityGroup, healthCheckGracePeriod, redisSecretData, seedClients, startSeeding, tagSpec } from './seeding.ts';
 import type { RedisInfo, SeedContext, WorldDef, WorldInfo } from './types.ts';
 
 export const WORLD_NAME = 'fdo';
@@ -155,39 +155,22 @@ export function plainVariables(p: Pick<FdoUserDataParams, 'operationalMode' | 'r
 export function renderFdoUserData(p: FdoUserDataParams): string {
   const omit = new Set(p.omit ?? []);
   const v = plainVariables(p);
-  const env: [string, string][] = [
-    ['TFE_HOSTNAME', v.TFE_HOSTNAME!],
-    ['TFE_LICENSE', '$TFE_LICENSE'],
-    ['TFE_LICENSE_PATH', '""'],
-    ['TFE_OPERATIONAL_MODE', v.TFE_OPERATIONAL_MODE!],
-    ['TFE_ENCRYPTION_PASSWORD', '$TFE_ENCRYPTION_PASSWORD'],
-    ['TFE_CAPACITY_CONCURRENCY', v.TFE_CAPACITY_CONCURRENCY!],
-    ['TFE_HTTP_PORT', v.TFE_HTTP_PORT!],
-    ['TFE_HTTPS_PORT', v.TFE_HTTPS_PORT!],
-    ['TFE_DATABASE_HOST', v.TFE_DATABASE_HOST!],
-    ['TFE_DATABASE_NAME', v.TFE_DATABASE_NAME!],
-    ['TFE_DATABASE_USER', v.TFE_DATABASE_USER!],
-    ['TFE_DATABASE_PASSWORD', p.databasePassword],
-    ['TFE_DATABASE_PARAMETERS', v.TFE_DATABASE_PARAMETERS!],
-    ['TFE_OBJECT_STORAGE_TYPE', v.TFE_OBJECT_STORAGE_TYPE!],
-    ['TFE_OBJECT_STORAGE_S3_BUCKET', v.TFE_OBJECT_STORAGE_S3_BUCKET!],
-    ['TFE_OBJECT_STORAGE_S3_REGION', v.TFE_OBJECT_STORAGE_S3_REGION!],
-    ['TFE_OBJECT_STORAGE_S3_USE_INSTANCE_PROFILE', v.TFE_OBJECT_STORAGE_S3_USE_INSTANCE_PROFILE!],
-    ['TFE_OBJECT_STORAGE_S3_SERVER_SIDE_ENCRYPTION', v.TFE_OBJECT_STORAGE_S3_SERVER_SIDE_ENCRYPTION!],
+  const env: [string, string][] = Object.entries({
+    ...v,
+    TFE_LICENSE: '$TFE_LICENSE',
+    TFE_LICENSE_PATH: '""',
+    TFE_ENCRYPTION_PASSWORD: '$TFE_ENCRYPTION_PASSWORD',
+    TFE_DATABASE_PASSWORD: p.databasePassword,
     ...(p.operationalMode === 'active-active' && p.redis
-      ? ([
-          ['TFE_VAULT_CLUSTER_ADDRESS', 'https://$VM_PRIVATE_IP:8201'],
-          ['TFE_REDIS_HOST', p.redis.host],
-          ['TFE_REDIS_USE_TLS', String(p.redis.useTls)],
-          ['TFE_REDIS_USE_AUTH', String(p.redis.useAuth)],
-          ['TFE_REDIS_PASSWORD', p.redis.password],
-        ] as [string, string][])
-      : []),
-    ['TFE_TLS_CERT_FILE', v.TFE_TLS_CERT_FILE!],
-    ['TFE_TLS_KEY_FILE', v.TFE_TLS_KEY_FILE!],
-    ['TFE_TLS_CA_BUNDLE_FILE', v.TFE_TLS_CA_BUNDLE_FILE!],
-    ['TFE_ADMIN_HTTPS_PORT', v.TFE_ADMIN_HTTPS_PORT!],
-  ];
+      ? {
+          TFE_VAULT_CLUSTER_ADDRESS: 'https://$VM_PRIVATE_IP:8201',
+          TFE_REDIS_HOST: p.redis.host,
+          TFE_REDIS_USE_TLS: String(p.redis.useTls),
+          TFE_REDIS_USE_AUTH: String(p.redis.useAuth),
+          TFE_REDIS_PASSWORD: p.redis.password,
+        }
+      : {}),
+  });
   const a = p.secretArns;
   const image = `${FDO_REGISTRY}/${FDO_IMAGE}:${p.imageTag}`;
   return [
@@ -282,16 +265,8 @@ export interface FdoWorldInfo extends WorldInfo {
 
 const ALL_OUT: IpPermission = { IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] };
 
-function grace(): number {
-  const raw = process.env.SANDBOX_ELB_GRACE_S;
-  if (raw === undefined || raw === '') return DEFAULT_HEALTH_CHECK_GRACE_PERIOD_S;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`SANDBOX_ELB_GRACE_S must be a whole number of seconds (0 or more), got ${JSON.stringify(raw)}`);
-  return n;
-}
-
 async function seedAws(ctx: SeedContext): Promise<FdoWorldInfo> {
-  const graceS = grace();
+  const graceS = healthCheckGracePeriod(DEFAULT_HEALTH_CHECK_GRACE_PERIOD_S);
   const tls = await issueCert(ctx.ca, join(ctx.dir, WORLD_NAME), HOSTNAME, { dns: [HOSTNAME, 'localhost'], ips: ['127.0.0.1'] });
   const certPem = readFileSync(tls.certFile);
   const keyPem = readFileSync(tls.keyFile);

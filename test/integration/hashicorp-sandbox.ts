@@ -1,6 +1,7 @@
-// A sandbox of its own holding the "hashicorp" world (SANDBOX_WORLD=hashicorp make sandbox-up,
-// in a temporary folder under the repository), for tests that need that world next to the
-// suite's shared default-world sandbox. `stop()` runs make sandbox-down and removes the folder.
+// A sandbox of its own holding a named world (SANDBOX_WORLD=<world> make sandbox-up, in a
+// temporary folder under the repository), for tests that need that world next to the suite's
+// shared default-world sandbox: "hashicorp" (startHashicorpSandbox) or any other
+// (startWorldSandbox). `stop()` runs make sandbox-down and removes the folder.
 
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -24,6 +25,12 @@ export interface HashicorpSandbox {
 
 /** `graceS`: the ASG's HealthCheckGracePeriod (SANDBOX_ELB_GRACE_S; the module's default is 900). */
 export async function startHashicorpSandbox(label: string, graceS?: number): Promise<HashicorpSandbox> {
+  return startWorldSandbox<HashicorpWorldInfo>('hashicorp', label, graceS);
+}
+
+export type WorldSandbox<W> = Omit<HashicorpSandbox, 'world'> & { world: W };
+
+export async function startWorldSandbox<W>(worldName: string, label: string, graceS?: number): Promise<WorldSandbox<W>> {
   const dir = mkdtempSync(join(repoRoot, `.sandbox-${label}-`));
   const make = (target: string) =>
     new Promise<string>((resolve, reject) =>
@@ -32,7 +39,7 @@ export async function startHashicorpSandbox(label: string, graceS?: number): Pro
         [target],
         {
           cwd: repoRoot,
-          env: { ...process.env, SANDBOX_ENV: '', SANDBOX_DIR: dir, SANDBOX_SIM_PORT: '0', SANDBOX_WORLD: 'hashicorp', ...(graceS === undefined ? {} : { SANDBOX_ELB_GRACE_S: String(graceS) }) },
+          env: { ...process.env, SANDBOX_ENV: '', SANDBOX_DIR: dir, SANDBOX_SIM_PORT: '0', SANDBOX_WORLD: worldName, ...(graceS === undefined ? {} : { SANDBOX_ELB_GRACE_S: String(graceS) }) },
           timeout: 600_000,
         },
         (err, stdout, stderr) => (err ? reject(new Error(`make ${target}: ${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout)),
@@ -40,7 +47,7 @@ export async function startHashicorpSandbox(label: string, graceS?: number): Pro
     );
   await make('sandbox-up');
   const env = readEnv(dir)!;
-  const world = JSON.parse(readFileSync(join(dir, 'world.json'), 'utf8')) as HashicorpWorldInfo;
+  const world = JSON.parse(readFileSync(join(dir, 'world.json'), 'utf8')) as W;
   const cfg = { endpoint: env.AWS_ENDPOINT_URL, region: env.AWS_REGION, credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! } };
   const clients = { asg: new AutoScalingClient(cfg), ec2: new EC2Client(cfg), elb: new ElasticLoadBalancingV2Client(cfg) };
   return {

@@ -10,7 +10,7 @@ export const MIN_RELEASE_SEQUENCE = 504;
 export type EffectiveSettings = Record<string, string>;
 
 /** Settings that hold secrets: shown as "<redacted>", never with their value. */
-const SECRET_SETTING = /pass|secret|token|credentials|_key$|^enc_/i;
+const SECRET_SETTING = /pass|secret|token|credentials|_key$|^enc_|license$/i;
 
 /** Settings for display: secret settings never show their value. */
 export function redactedSettings(s: EffectiveSettings): Record<string, string> {
@@ -112,16 +112,27 @@ export interface RedisAlias {
 
 /** ElastiCache endpoint names resolve to the sandbox redis-server; other hosts are used as given. */
 export function redisTarget(s: EffectiveSettings, alias: RedisAlias | undefined): RedisTarget {
-  const host = s.redis_host!;
-  const port = Number(s.redis_port);
-  const aliased = alias !== undefined && /\.cache\.amazonaws\.com\.?$/i.test(host);
+  return redisTargetOf(
+    {
+      host: s.redis_host!,
+      port: Number(s.redis_port),
+      tls: s.redis_use_tls === '1',
+      ...(s.redis_use_password_auth === '1' ? { password: s.redis_pass } : {}),
+    },
+    alias,
+  );
+}
+
+/** The same for an endpoint already read from an install (any kind). */
+export function redisTargetOf(r: { host: string; port: number; tls: boolean; password?: string }, alias: RedisAlias | undefined): RedisTarget {
+  const aliased = alias !== undefined && /\.cache\.amazonaws\.com\.?$/i.test(r.host);
   return {
-    host,
-    port,
-    connectHost: aliased ? alias.host : host,
-    connectPort: aliased ? alias.port : port,
+    host: r.host,
+    port: r.port,
+    connectHost: aliased ? alias.host : r.host,
+    connectPort: aliased ? alias.port : r.port,
     aliased,
-    tls: s.redis_use_tls === '1',
-    ...(s.redis_use_password_auth === '1' ? { password: s.redis_pass } : {}),
+    tls: r.tls,
+    ...(r.password !== undefined ? { password: r.password } : {}),
   };
 }

@@ -78,6 +78,8 @@ export class Fleet {
   private generation = 0;
   private readonly departures: Departure[] = [];
   private readonly ssm: SsmAgents;
+  /** TFE's node heartbeats per database (FDO): database -> node -> { version, last beat }. Outlive the node, as rows in its database do. */
+  private readonly heartbeats = new Map<string, Map<string, { version: string; at: number }>>();
 
   constructor(private readonly opts: FleetOptions) {
     this.config = { ...opts.config };
@@ -178,6 +180,7 @@ export class Fleet {
     this.groups = [];
     this.observed = [];
     this.departures.length = 0;
+    this.heartbeats.clear();
     this.ssm.reset();
     this.config = { ...this.initial };
     await Promise.all(old.map((n) => n.stop()));
@@ -260,6 +263,15 @@ export class Fleet {
           nodesDir: this.opts.nodesDir,
           certFor: this.opts.certFor,
           bootSlot: () => this.bootSlot(),
+          heartbeat: (db, nodeId, version) => {
+            let beats = this.heartbeats.get(db);
+            if (!beats) this.heartbeats.set(db, (beats = new Map()));
+            beats.set(nodeId, { version, at: Date.now() });
+          },
+          recentVersions: (db, except, withinMs) =>
+            [...(this.heartbeats.get(db) ?? new Map<string, { version: string; at: number }>()).entries()]
+              .filter(([id, b]) => id !== except && Date.now() - b.at <= withinMs)
+              .map(([nodeId, b]) => ({ nodeId, version: b.version })),
           log: this.opts.log,
           changed: () => this.nodesChanged(),
         });

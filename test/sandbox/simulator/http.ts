@@ -1,6 +1,8 @@
 // The simulator's HTTP face (node:http):
 //   GET  /_health_check                    the load balancer: 200 when any node is healthy
 //   GET  /nodes/{instanceId}/_health_check one node: 200 healthy, 503 otherwise, JSON reason
+//   GET  /nodes/{instanceId}/api/v1/health/readiness   one node, as its port 443 answers (FDO from 1.2:
+//        TFE's readiness JSON; 404 where the release has none)
 //   GET  /sim/state                        nodes, groups, scale history (secrets redacted)
 //   POST /sim/config                       { installDelayMs?, neverHealthy?, pollMs?, recheckMs?, runStepMs?, runsHang?, runPlanMs?, ssmAgent? }
 //   GET  /sim/runs                         the TFE API stand-in's runs (tfe-api.ts)
@@ -93,6 +95,18 @@ async function handle(fleet: Fleet, api: TfeApi, req: http.IncomingMessage, res:
     send(res, v.state === 'healthy' ? 200 : 503, { status: v.state, reason: v.reason, since: v.since, version: v.version });
     return;
   }
+  const ready = /^\/nodes\/([^/]+)\/api\/v1\/health\/readiness$/.exec(path);
+  if (ready && (method === 'GET' || method === 'HEAD')) {
+    const node = fleet.node(decodeURIComponent(ready[1]!));
+    if (!node) {
+      send(res, 404, { status: 'unknown', reason: `no instance ${ready[1]} in any Auto Scaling group` });
+      return;
+    }
+    const hostname = node.view().hostname;
+    const r = node.answerHealth('/api/v1/health/readiness', hostname ?? undefined);
+    send(res, r.status, r.body);
+    return;
+  }
   if (path === '/sim/state' && method === 'GET') {
     send(res, 200, await fleet.state());
     return;
@@ -120,6 +134,6 @@ async function handle(fleet: Fleet, api: TfeApi, req: http.IncomingMessage, res:
   }
   send(res, 404, {
     error: `no route ${method} ${path}`,
-    routes: ['GET /_health_check', 'GET /nodes/{instanceId}/_health_check', 'GET /sim/state', 'GET|POST /sim/config', 'POST /sim/reset', 'GET /sim/runs', '/api/v2/... (tfe-api.ts)'],
+    routes: ['GET /_health_check', 'GET /nodes/{instanceId}/_health_check', 'GET /nodes/{instanceId}/api/v1/health/readiness', 'GET /sim/state', 'GET|POST /sim/config', 'POST /sim/reset', 'GET /sim/runs', '/api/v2/... (tfe-api.ts)'],
   });
 }

@@ -18,7 +18,7 @@ import { createHandler } from './http.ts';
 import { findAwsCli } from './machine.ts';
 import { installerSite } from './network.ts';
 import type { SimLogger, TlsPair } from './node.ts';
-import { INSTALL_KINDS } from './standins.ts';
+import { INSTALL_KINDS, preinstalledFiles } from './standins.ts';
 import { TfeApi, type TfeApiConfig } from './tfe-api.ts';
 
 export type { FleetState } from './fleet.ts';
@@ -88,7 +88,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     const pair = await issueCert(sandboxCa, pki, name, { dns });
     return { cert: readFileSync(pair.certFile, 'utf8'), key: readFileSync(pair.keyFile, 'utf8') };
   };
-  const hosts = [...new Set(INSTALL_KINDS.flatMap((k) => k.downloads.map((d) => d.host)))];
+  const hosts = [...new Set(INSTALL_KINDS.flatMap((k) => [...k.downloads.map((d) => d.host), ...Object.keys(k.sites ?? {})]))];
   const site = installerSite(await pem('installer-downloads', hosts));
   const certs = new Map<string, Promise<TlsPair>>();
   const certFor = (hostname: string): Promise<TlsPair> => {
@@ -127,7 +127,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     redisAlias: opts.redisAlias,
     postgresAlias: opts.postgresAlias,
     ca,
-    image: { awsEndpoint: opts.awsEndpoint, caPem: trusted, awsCli: findAwsCli() },
+    image: { awsEndpoint: opts.awsEndpoint, caPem: trusted, awsCli: findAwsCli(), preinstalled: preinstalledFiles() },
     site,
     nodesDir,
     certFor,

@@ -24,6 +24,8 @@ export interface Image {
   caPem: string;
   /** The AWS CLI on this machine, linked into the node's /usr/local/bin when the system has none. */
   awsCli: string;
+  /** Programs the image holds (standins.ts: the `docker` CLI stand-in, as an AMI with Docker has it). */
+  preinstalled?: { path: string; data: string }[];
 }
 
 let cachedCli: string | undefined;
@@ -81,6 +83,7 @@ export class Machine {
       mkdirSync(join(this.root, 'usr/local/bin'), { recursive: true });
       symlinkSync(image.awsCli, join(this.root, 'usr/local/bin/aws'));
     }
+    for (const p of image.preinstalled ?? []) this.write(p.path, p.data, 0o755);
   }
 
   /** Writes a file onto the node's disk (its overlay upper layer; a path as the node sees it). */

@@ -5,7 +5,9 @@
 //   - the instance metadata service, http://169.254.169.254/ (IMDSv2: PUT a token first,
 //     then GETs with it; IMDSv1 GETs are refused, as on an instance with HttpTokens=required);
 //   - the installer downloads (standins.ts: https://install.terraform.io/ptfe/stable), over
-//     TLS with a certificate from the sandbox CA, which the node trusts like a corporate AMI.
+//     TLS with a certificate from the sandbox CA, which the node trusts like a corporate AMI;
+//   - the other sites an install kind answers (standins.ts: HashiCorp's container registry
+//     https://images.releases.hashicorp.com for FDO), over TLS the same way.
 // Anything else answers 502: the sandbox has no internet.
 //
 // IMDS paths follow the EC2 user guide ("Instance metadata categories").
@@ -15,7 +17,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { InstanceFacts, RoleCredentials } from './aws.ts';
-import { installerFor, servesHost } from './standins.ts';
+import { installerFor, servesHost, siteFor } from './standins.ts';
 
 export const IMDS_HOST = '169.254.169.254';
 
@@ -43,6 +45,13 @@ export interface InstallerSite {
 export function installerSite(tls: { cert: string; key: string }): InstallerSite {
   const server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
     const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+    const site = siteFor(host);
+    if (site) {
+      const a = site(req.method ?? 'GET', (req.url ?? '/').split('?')[0]!, req.headers);
+      res.writeHead(a.status, { 'content-length': Buffer.byteLength(a.body), ...a.headers });
+      res.end(req.method === 'HEAD' ? undefined : a.body);
+      return;
+    }
     const installer = installerFor(host, req.url ?? '/');
     if (!installer || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`no such download in the sandbox: https://${host}${req.url}\n`);

@@ -10,7 +10,9 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { AwsView, InstanceFacts, InstanceRef, LaunchInfo, RoleCredentials } from './aws.ts';
-import { configProblems, multiNodeProblem, redactedReplicatedConf, redactedSettings, redisTarget, type RedisAlias } from './checks.ts';
+import { readFileSync } from 'node:fs';
+import { multiNodeProblem, redactedReplicatedConf, redactedSettings, redisTargetOf, type RedisAlias } from './checks.ts';
+import { atLeast, healthEndpoints } from './fdo.ts';
 import { openAdminConsole, type AdminConsole } from './console.ts';
 import { failureLine, Machine, type CommandOutcome, type Image } from './machine.ts';
 import { openNodeNetwork, type InstallerSite, type NodeNetwork } from './network.ts';
@@ -64,6 +66,10 @@ export interface NodeContext {
   certFor(hostname: string): Promise<TlsPair>;
   /** Waits for one of the machine's boot slots (real instances boot on their own CPUs; ours share two). */
   bootSlot(): Promise<() => void>;
+  /** TFE's node heartbeats in its database (FDO): this node runs `version` now. */
+  heartbeat(database: string, nodeId: string, version: string): void;
+  /** Versions other nodes of this database ran within `withinMs` (FDO 2.0's startup check). */
+  recentVersions(database: string, exceptNodeId: string, withinMs: number): { nodeId: string; version: string }[];
   log: SimLogger;
   changed(): void;
 }
@@ -81,6 +87,10 @@ export interface NodeView {
   exitCode: number | null;
   installKind: string | null;
   installArgs: string[] | null;
+  /** Replicated "sequence N" or the FDO image tag. */
+  release: string | null;
+  /** FDO: the container's image tag, operational mode, name, database and published ports; whether TFE started (startup checks passed). */
+  fdo: { tag: string; mode: string; container: string; database: string; ports: string[]; started: boolean } | null;
   settings: Record<string, string> | null;
   replicatedConf: Record<string, unknown> | null;
   hostname: string | null;
@@ -101,6 +111,10 @@ export interface NodeView {
 
 const DRAIN_REQUESTED = '/var/lib/tfe-sim/drain-requested';
 const DRAINED = '/var/lib/tfe-sim/drained';
+/** FDO: TFE started in the container (its startup checks passed); the docker stand-in's exec needs it. */
+const FDO_RUNNING = '/var/lib/tfe-sim/docker/running.json';
+/** FDO 2.0: startup fails while a node of another version ran this recently (release notes 2.0.0). */
+export const FDO_VERSION_WINDOW_MS = 10_000;
 
 export class SimNode {
   private state: NodeState = 'installing';
@@ -127,6 +141,8 @@ export class SimNode {
   private machineQueue: Promise<void> = Promise.resolve();
   private drainRequestedAt: number | null = null;
   private drainedAt: number | null = null;
+  /** FDO: TFE passed its startup checks and runs (it keeps running; Docker restarts it until then). */
+  private started = false;
 
   constructor(
     readonly id: string,
@@ -224,10 +240,10 @@ export class SimNode {
    * its internal Redis.
    */
   async work(job: string): Promise<{ ok: true } | { ok: false; reason: string }> {
-    const s = this.installed?.settings;
-    if (!this.healthy || !s) return { ok: false, reason: `node ${this.id} is not serving (${this.reason})` };
-    if (s.enable_active_active !== '1') return { ok: true };
-    const r = await queueThroughRedis(redisTarget(s, this.ctx.redisAlias), this.ctx.ca, job);
+    const i = this.installed;
+    if (!this.healthy || !i) return { ok: false, reason: `node ${this.id} is not serving (${this.reason})` };
+    if (!i.activeActive || !i.redis) return { ok: true };
+    const r = await queueThroughRedis(redisTargetOf(i.redis, this.ctx.redisAlias), this.ctx.ca, job);
     return r.ok ? { ok: true } : { ok: false, reason: `node ${this.id}: ${r.reason}` };
   }
 
@@ -257,9 +273,11 @@ export class SimNode {
       exitCode: this.exitCode,
       installKind: i?.kind ?? null,
       installArgs: i ? [...i.args] : null,
+      release: i?.release ?? null,
+      fdo: i?.fdo ? { ...i.fdo, ports: [...i.fdo.ports], started: this.started } : null,
       settings: i ? redactedSettings(i.settings) : null,
       replicatedConf: i ? redactedReplicatedConf(i.replicatedConf) : null,
-      hostname: i?.settings.hostname ?? null,
+      hostname: i?.hostname ?? null,
       httpsPort: this.httpsPort,
       consolePort: this.console?.port ?? null,
       consoleOpen: this.console !== undefined,
@@ -383,15 +401,19 @@ export class SimNode {
     this.loop();
   }
 
-  /** The node's port 443: TFE's /_health_check over TLS, with the install's own certificate. */
+  /**
+   * The node's port 443, with the install's own certificate: TFE's /_health_check, and for FDO
+   * releases from 1.2 the readiness endpoint (/_health_check answers 410 from 2.0).
+   */
   private async serveHttps(installed: Installed): Promise<void> {
-    const hostname = installed.settings.hostname;
+    const hostname = installed.hostname;
     let tls: TlsPair | undefined;
     if (installed.tls) {
-      const files = this.machine.files();
-      const cert = files.read(installed.replicatedConf.TlsBootstrapCert as string);
-      const key = files.read(installed.replicatedConf.TlsBootstrapKey as string);
-      if (cert && key) tls = { cert: cert.toString('utf8'), key: key.toString('utf8') };
+      try {
+        tls = { cert: readFileSync(installed.tls.certFile, 'utf8'), key: readFileSync(installed.tls.keyFile, 'utf8') };
+      } catch {
+        tls = undefined;
+      }
     } else if (hostname) {
       tls = await this.ctx.certFor(hostname);
     }
@@ -399,9 +421,8 @@ export class SimNode {
     let server: https.Server;
     try {
       server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
-        const ok = req.url === '/_health_check' && this.healthy;
-        const body = JSON.stringify({ status: ok ? 'OK' : this.state, reason: this.reason }) + '\n';
-        res.writeHead(req.url === '/_health_check' ? (ok ? 200 : 503) : 404, { 'content-type': 'application/json' }).end(body);
+        const r = this.answerHealth((req.url ?? '/').split('?')[0]!, req.headers.host);
+        res.writeHead(r.status, { 'content-type': 'application/json', ...(r.location ? { location: r.location } : {}) }).end(`${JSON.stringify(r.body)}\n`);
       });
     } catch (err) {
       this.ctx.log.warn({ node: this.id, err: (err as Error).message }, 'cannot serve HTTPS with the node certificate');
@@ -410,6 +431,46 @@ export class SimNode {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     this.https = server;
     this.httpsPort = (server.address() as AddressInfo).port;
+  }
+
+  /**
+   * What the node answers on its health paths. Replicated and FDO releases before 1.2:
+   * /_health_check (200 or 503). FDO from 1.2: /api/v1/health/readiness in TFE's JSON
+   * ({ node, status OK|ERROR|DRAINING, checks }), 503 unless OK; 1.2.0's answers 301 unless the
+   * Host header is TFE_HOSTNAME (a known issue fixed in 1.2.1); /_health_check is deprecated in
+   * 1.2 and answers 410 from 2.0.
+   */
+  answerHealth(path: string, host?: string): { status: number; body: unknown; location?: string } {
+    const tag = this.installed?.fdo?.tag;
+    const ep = tag ? healthEndpoints(tag) : { readiness: false, readinessNeedsHost: false, healthCheck: 'serves' as const };
+    if (path === '/_health_check') {
+      if (ep.healthCheck === 'gone') return { status: 410, body: { errors: [{ status: '410', title: 'Gone', detail: '/_health_check was removed in 2.0: use /api/v1/health/readiness' }] } };
+      const ok = this.healthy;
+      return { status: ok ? 200 : 503, body: { status: ok ? 'OK' : this.state, reason: this.reason } };
+    }
+    if (path === '/api/v1/health/readiness' && ep.readiness) {
+      const hostname = this.installed?.hostname;
+      if (ep.readinessNeedsHost && (host ?? '').replace(/:\d+$/, '') !== hostname) {
+        return { status: 301, body: {}, location: `https://${hostname}${path}` };
+      }
+      return this.readiness();
+    }
+    return { status: 404, body: { errors: [{ status: '404', title: 'not found' }] } };
+  }
+
+  /** TFE's single-node readiness document; status DRAINING while the node drains. */
+  readiness(): { status: number; body: { node: string; status: 'OK' | 'ERROR' | 'DRAINING'; checks: { check: string; status: 'OK' | 'ERROR' }[] } } {
+    const i = this.installed;
+    const up = this.started || (i !== undefined && i.kind !== 'docker' && this.healthy);
+    const redisDown = !this.healthy && /redis/i.test(this.reason);
+    const names = ['archivist', 'atlas', 'database', ...(i?.fdo?.mode === 'disk' ? ['disk'] : []), 'redis', 'task-worker', 'vault'];
+    const checks = names.map((check) => {
+      const ok = check === 'redis' ? up && !redisDown : check === 'task-worker' ? this.healthy && !this.draining : up && (this.healthy || redisDown);
+      return { check, status: ok ? ('OK' as const) : ('ERROR' as const) };
+    });
+    const status = checks.some((c) => c.status === 'ERROR' && c.check !== 'task-worker') || !this.healthy ? 'ERROR' : this.draining ? 'DRAINING' : 'OK';
+    const container = i?.fdo?.container ?? this.id;
+    return { status: status === 'OK' ? 200 : 503, body: { node: container, status, checks } };
   }
 
   private loop(): void {
@@ -440,26 +501,58 @@ export class SimNode {
     return !db.ok ? db : bucket;
   }
 
+  /**
+   * FDO: TFE's startup checks, run each time Docker (re)starts the container until they pass
+   * (restart: unless-stopped). Configuration first; from 2.0, no node of another version may have
+   * run in the last 10 seconds. Once they pass, TFE runs and beats its heartbeat.
+   */
+  private startupCheck(i: Installed): string | undefined {
+    const fdo = i.fdo!;
+    if (i.problems.length) return `startup check failed: name=configuration: ${i.problems.join('; ')}`;
+    if (atLeast(fdo.tag, 2)) {
+      const others = this.ctx.recentVersions(fdo.database, this.id, FDO_VERSION_WINDOW_MS).filter((o) => o.version !== fdo.tag);
+      if (others.length) {
+        const list = others.map((o) => `${o.nodeId} (${o.version})`).join(', ');
+        return `startup check failed: name=version: node(s) of another version ran in the last ${FDO_VERSION_WINDOW_MS / 1000} seconds: ${list}; this node runs ${fdo.tag}`;
+      }
+    }
+    return undefined;
+  }
+
   private async evaluate(): Promise<void> {
     const i = this.installed!;
-    const s = i.settings;
     let healthy = false;
     let reason: string;
-    let external: ExternalCheck;
-    const problems = configProblems(i.replicatedConf, s);
-    const crowd = multiNodeProblem(s, this.asg, this.ctx.groupSize(this.asg));
+    let external: ExternalCheck | undefined;
+    if (i.fdo && !this.started) {
+      const refused = this.startupCheck(i);
+      if (refused) {
+        this.set('unhealthy', refused);
+        return;
+      }
+      this.started = true;
+      this.machine.write(FDO_RUNNING, `${JSON.stringify({ mode: i.fdo.mode, image: i.args[0], container: i.fdo.container })}\n`);
+      this.ctx.log.info({ node: this.id, asg: this.asg, tag: i.fdo.tag }, `node ${this.id}: Terraform Enterprise ${i.fdo.tag} started (startup checks passed)`);
+    }
+    if (i.fdo) this.ctx.heartbeat(i.fdo.database, this.id, i.fdo.tag);
+    const problems = i.fdo ? [] : i.problems;
+    const crowd = i.kind === 'replicated' ? multiNodeProblem(i.settings, this.asg, this.ctx.groupSize(this.asg)) : this.fdoCrowd(i);
     if (problems.length) {
       reason = problems.join('; ');
     } else if (crowd) {
       reason = crowd;
-    } else if (!(external = await this.checkExternalServices(s)).ok) {
+    } else if (i.kind === 'replicated' && !(external = await this.checkExternalServices(i.settings)).ok) {
+      // (FDO nodes: their TFE_DATABASE_* and object storage checks are not simulated yet.)
       if (this.stopped) return;
       reason = external.reason;
-    } else if (s.enable_active_active === '1') {
-      const r = await checkRedis(redisTarget(s, this.ctx.redisAlias), this.ctx.ca);
+    } else if (i.activeActive && i.redis) {
+      const r = await checkRedis(redisTargetOf(i.redis, this.ctx.redisAlias), this.ctx.ca);
       if (this.stopped) return;
       healthy = r.ok;
       reason = r.ok ? `Active/Active node: ${r.detail}` : r.reason;
+    } else if (i.fdo) {
+      healthy = true;
+      reason = `${i.fdo.mode} operational mode, ${i.fdo.tag}`;
     } else {
       healthy = true;
       reason = 'standalone node (internal Redis)';
@@ -469,5 +562,14 @@ export class SimNode {
       reason = `neverHealthy is set on the simulator (otherwise: ${reason})`;
     }
     this.set(healthy ? 'healthy' : 'unhealthy', reason);
+  }
+
+  /** Several nodes share one FDO installation only in active-active operational mode. */
+  private fdoCrowd(i: Installed): string | undefined {
+    const n = this.ctx.groupSize(this.asg);
+    if (n > 1 && !i.activeActive) {
+      return `${n} instances in Auto Scaling group ${this.asg} but TFE_OPERATIONAL_MODE is ${i.fdo!.mode}, not active-active: nodes without an external Redis cannot share one installation`;
+    }
+    return undefined;
   }
 }

@@ -111,7 +111,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import { createSecurityGroup, redisSecretData, seedBucket, seedClients, seedRdsInstance, settingsConfigMap, startSeeding, tagSpec } from './seeding.ts';
+import { createSecurityGroup, healthCheckGracePeriod, redisSecretData, seedBucket, seedClients, seedRdsInstance, settingsConfigMap, startSeeding, tagSpec } from './seeding.ts';
 import { issueCert } from '../certs.ts';
 
 import { makeLicense } from '../simulator/license.ts';
@@ -540,19 +540,11 @@ export function awsClientConfig(endpoint: string) {
   return { endpoint, region: REGION, credentials: CREDENTIALS, maxAttempts: 2 };
 }
 
-function healthCheckGracePeriod(): number {
-  const raw = process.env.SANDBOX_ELB_GRACE_S;
-  if (raw === undefined || raw === '') return DEFAULT_HEALTH_CHECK_GRACE_PERIOD_S;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`SANDBOX_ELB_GRACE_S must be a whole number of seconds (0 or more), got ${JSON.stringify(raw)}`);
-  return n;
-}
-
 /** Terraform's aws_security_group: the default egress rule is removed, the module's rules added. */
 const ALL_OUT: IpPermission = { IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] };
 
 async function seedAws(ctx: SeedContext): Promise<HashicorpWorldInfo> {
-  const grace = healthCheckGracePeriod();
+  const grace = healthCheckGracePeriod(DEFAULT_HEALTH_CHECK_GRACE_PERIOD_S);
   // The TLS certificate is made before any AWS call (it draws no moto IDs).
   const tlsDir = join(ctx.dir, WORLD_NAME);
   const tls = await issueCert(ctx.ca, tlsDir, HOSTNAME, { dns: [HOSTNAME, 'localhost'], ips: ['127.0.0.1'] });

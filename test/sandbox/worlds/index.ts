@@ -13,6 +13,10 @@ const WORLDS: Record<string, { summary: string; load(): Promise<WorldDef> }> = {
     summary: 'built the way HashiCorp\'s Terraform modules build it: their user data shape, $Latest, target groups 443/8800 with ELB health checks, their security groups, binary license, TLS files',
     load: async () => (await import('./hashicorp.ts')).hashicorpWorld,
   },
+  fdo: {
+    summary: 'Terraform Enterprise on Docker (FDO), one node in external mode, shaped like HashiCorp\'s HVD module: docker compose with TFE_* variables, secrets read at boot, ALB on 443 with ELB health checks',
+    load: async () => (await import('./fdo.ts')).fdoWorld,
+  },
 };
 
 export const WORLD_NAMES = Object.keys(WORLDS);

@@ -143,3 +143,12 @@ export async function seedRdsInstance(
     rds.destroy();
   }
 }
+
+/** The ASG's HealthCheckGracePeriod: SANDBOX_ELB_GRACE_S, else the module's default. */
+export function healthCheckGracePeriod(defaultS: number): number {
+  const raw = process.env.SANDBOX_ELB_GRACE_S;
+  if (raw === undefined || raw === '') return defaultS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`SANDBOX_ELB_GRACE_S must be a whole number of seconds (0 or more), got ${JSON.stringify(raw)}`);
+  return n;
+}

@@ -139,7 +139,10 @@ export interface SgRule {
   toPort: number;
   /** Source security group ids. */
   groups: string[];
+  /** Source CIDRs, IPv4 and IPv6. */
   cidrs: string[];
+  /** Source managed prefix lists (pl-...). */
+  prefixLists?: string[];
 }
 
 export interface ObservedSecurityGroup {

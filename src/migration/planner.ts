@@ -838,11 +838,13 @@ class PlanBuilder {
   private checkAbort(asg: ObservedAsg, baseline: ObservedTemplateVersion) {
     const abort = this.ctx.cluster.metadata?.annotations?.[ANNOTATION_ABORT] === 'true';
     if (!abort) return;
-    this.rollback(asg, baseline, 'Aborted', 'abort requested with the tfe.operators.dev/abort annotation');
+    // A person asked for it, but its scale to 0 takes every node away: with approval Manual it
+    // waits for its own approval like any other disruptive step.
+    this.rollback(asg, baseline, 'Aborted', 'abort requested with the tfe.operators.dev/abort annotation', undefined, true);
   }
 
   /** Return to the last good version (or the baseline) and the capacity that served. */
-  private rollback(asg: ObservedAsg, baseline: ObservedTemplateVersion, reason: string, why: string, wait?: Plan['wait']): never {
+  private rollback(asg: ObservedAsg, baseline: ObservedTemplateVersion, reason: string, why: string, wait?: Plan['wait'], gated = false): never {
     this.step = 'Rollback';
     const lastGood = numberTag(asg, TAG.lastGoodVersion);
     const target = lastGood ?? baseline.number;
@@ -865,11 +867,10 @@ class PlanBuilder {
     this.refuseDowngradingRollback(asg, target, why);
     const fromHash = this.currentTargetHash();
     this.condition('Degraded', 'True', reason, why);
-    this.act(
-      { kind: 'RollAsg', version: target, capacity: 0, mode: 'rollback', tags: { [TAG.rollout]: `${target}:rollback:${capacity}`, [TAG.rolledBackFrom]: `${fromHash}:${this.retryKey()}` } },
-      `${why}: rolling back to launch template version ${target} with ${capacity} node(s)`,
-      'RollingBack',
-    );
+    const roll: Action = { kind: 'RollAsg', version: target, capacity: 0, mode: 'rollback', tags: { [TAG.rollout]: `${target}:rollback:${capacity}`, [TAG.rolledBackFrom]: `${fromHash}:${this.retryKey()}` } };
+    const message = `${why}: rolling back to launch template version ${target} with ${capacity} node(s)`;
+    if (gated) this.gateAndAct(roll, message, 'RollingBack');
+    this.act(roll, message, 'RollingBack');
   }
 
   /**
@@ -941,7 +942,7 @@ class PlanBuilder {
     this.conditions.set(type, { type, status, reason, message });
   }
 
-  private gateAndAct(action: Action, message: string): never {
+  private gateAndAct(action: Action, message: string, phase: Phase = 'Migrating'): never {
     const annotations = this.ctx.cluster.metadata?.annotations ?? {};
     if ((this.spec.rollout?.approval ?? 'Automatic') === 'Manual' && isDisruptive(action)) {
       const id = approvalId(action)!;
@@ -956,7 +957,7 @@ class PlanBuilder {
         );
       }
     }
-    this.act(action, message);
+    this.act(action, message, phase);
   }
 
   private act(action: Action, message: string, phase: Phase = 'Migrating'): never {

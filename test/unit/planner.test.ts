@@ -319,6 +319,37 @@ test('abort annotation rolls back', () => {
   assert.equal((p.action as { version: number }).version, 1);
 });
 
+test('abort with approval Manual: its scale to 0 waits for its own approval (an approval of the roll forward does not count)', () => {
+  const c = cluster({ rollout: { approval: 'Manual' } } as never);
+  const obs = world();
+  let p!: Plan;
+  // Walk the migration, approving each gate, until a node on a new version is being waited for.
+  for (let i = 0; i < 30; i++) {
+    p = plan({ cluster: c, obs, salt: 'salt' });
+    if (p.approval) {
+      c.metadata.annotations = { ...c.metadata.annotations, 'tfe.operators.dev/approve': p.approval.waitingFor };
+      continue;
+    }
+    if (p.wait?.id.startsWith('healthy:')) break;
+    if (p.action) apply(obs, p.action);
+    tick(obs, false);
+  }
+  assert.ok(obs.asg!.launchTemplateVersion > 1, 'the migration rolled forward');
+  const forwardApproval = c.metadata.annotations!['tfe.operators.dev/approve'];
+  c.metadata.annotations = { ...c.metadata.annotations, 'tfe.operators.dev/abort': 'true' };
+  p = plan({ cluster: c, obs, salt: 'salt' });
+  assert.equal(p.action, undefined, 'no scale to 0 without approval');
+  assert.equal(p.phase, 'WaitingForApproval', p.message);
+  assert.equal(p.approval?.waitingFor, 'rollback-to-v1');
+  assert.notEqual(p.approval?.waitingFor, forwardApproval);
+  assert.match(p.message, /kubectl tfe approve/);
+  c.metadata.annotations = { ...c.metadata.annotations, 'tfe.operators.dev/approve': 'rollback-to-v1' };
+  p = plan({ cluster: c, obs, salt: 'salt' });
+  assert.equal(p.action?.kind, 'RollAsg');
+  assert.deepEqual([(p.action as { version: number }).version, (p.action as { capacity: number }).capacity], [1, 0]);
+  assert.equal(p.phase, 'RollingBack');
+});
+
 test('manage mode fixes the network one rule at a time', () => {
   const c = cluster({ network: { mode: 'Manage' } } as never);
   const obs = world();

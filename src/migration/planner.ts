@@ -204,6 +204,7 @@ class PlanBuilder {
       installArgs: this.spec.node?.installArgs ?? baseline.install?.installArgs ?? [],
       files: this.spec.node?.files ?? [],
       preInstallScript: this.obs.inputs.preInstallScript,
+      installerSha256: this.spec.node?.installerSha256,
       secretSettingKeys: (this.spec.settings.secretSettings ?? []).map((s) => s.setting),
       releaseSequence: this.spec.release.sequence,
       redis,

@@ -30,6 +30,8 @@ export interface TargetInputs {
   files?: Array<{ path: string; mode: string }>;
   /** spec.node.preInstallScriptRef's text. */
   preInstallScript?: string;
+  /** spec.node.installerSha256. */
+  installerSha256?: string;
   secretSettingKeys: string[];
   releaseSequence: number;
   redis: { host: string; port: number; useTls: boolean; usePassword: boolean };
@@ -60,6 +62,7 @@ export function renderTargets(t: TargetInputs): { single: Target; full: Target }
     licenseSecretId: secretName(t.namespace, t.name, 'license'),
     files: (t.files ?? []).map((f): NodeFile => ({ path: f.path, mode: f.mode, secretId: fileSecretName(t.namespace, t.name, f.path) })),
     ...(t.preInstallScript === undefined ? {} : { preInstallScript: t.preInstallScript.endsWith('\n') ? t.preInstallScript : `${t.preInstallScript}\n` }),
+    ...(t.installerSha256 === undefined ? {} : { installerSha256: t.installerSha256 }),
   };
   const singleArgs = t.installArgs.filter((a) => a !== DISABLE_UI);
   const single = target('single', { ...base, installArgs: singleArgs });

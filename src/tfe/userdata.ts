@@ -21,6 +21,7 @@ export interface NodeInstall {
   installArgs: string[]; // install.sh arguments, e.g. ['no-proxy', 'disable-replicated-ui']
   files: NodeFile[]; // files written before install.sh (TLS certificate and key ...), fetched at boot
   preInstallScript?: string; // the user's own bash, run before install.sh (ends with a newline)
+  installerSha256?: string; // spec.node.installerSha256: install.sh is checked with sha256sum before it runs
 }
 
 /** A file the node writes from a Secrets Manager secret, byte for byte. */
@@ -199,8 +200,21 @@ ${argLines.join('\n')}${argLines.length ? '\n' : ''})
 umask 022
 log "downloading the Terraform Enterprise installer"
 curl -sSfL -o /tmp/tfe-install.sh ${INSTALLER_URL}
-log "running install.sh \${INSTALL_ARGS[*]+\${INSTALL_ARGS[*]}}"
+${installerCheck(install.installerSha256)}log "running install.sh \${INSTALL_ARGS[*]+\${INSTALL_ARGS[*]}}"
 bash /tmp/tfe-install.sh \${INSTALL_ARGS[@]+"\${INSTALL_ARGS[@]}"}
+`;
+}
+
+/** The installer's checksum check (spec.node.installerSha256): nothing without one. */
+function installerCheck(sha256: string | undefined): string {
+  if (sha256 === undefined) return '';
+  return `INSTALLER_SHA256=${shq(sha256)}
+# spec.node.installerSha256: the installer runs only if it is the one reviewed.
+INSTALLER_SUM="$(sha256sum /tmp/tfe-install.sh)"
+INSTALLER_SUM="\${INSTALLER_SUM%% *}"
+if [[ "$INSTALLER_SUM" != "$INSTALLER_SHA256" ]]; then
+  fail "the installer downloaded from ${INSTALLER_URL} has sha256 $INSTALLER_SUM, not $INSTALLER_SHA256 (spec.node.installerSha256): not running it"
+fi
 `;
 }
 
@@ -208,6 +222,7 @@ function checkInstall(install: NodeInstall): void {
   const bad = (what: string) => {
     throw new TypeError(`renderUserData: ${what}`);
   };
+  if (install.installerSha256 !== undefined && !/^[0-9a-f]{64}$/.test(install.installerSha256)) bad('installerSha256 must be 64 lowercase hex digits');
   if (!isPlainObject(install.replicatedConf)) bad('replicatedConf must be an object');
   checkJson(install.replicatedConf, 'replicatedConf');
   if (!isPlainObject(install.settings)) bad('settings must be an object');
@@ -372,6 +387,8 @@ export function parseUserData(script: string): NodeInstall {
     }
   }
   if (!lines.some((l) => /^bash \S*install\.sh .*INSTALL_ARGS/.test(l))) malformed('it never runs install.sh');
+  const shaLine = lines.find((l) => l.startsWith('INSTALLER_SHA256='));
+  const installerSha256 = shaLine === undefined ? undefined : words(shaLine.replace(/^INSTALLER_SHA256=/, 'sha '), 2, 'INSTALLER_SHA256')[1];
 
   return {
     replicatedConf: replicatedConf as Record<string, unknown>,
@@ -381,6 +398,7 @@ export function parseUserData(script: string): NodeInstall {
     installArgs,
     files,
     ...(preInstallScript === undefined ? {} : { preInstallScript }),
+    ...(installerSha256 === undefined ? {} : { installerSha256 }),
   };
 }
 

@@ -334,7 +334,7 @@ test('abort with approval Manual: its scale to 0 waits for its own approval (an 
     if (p.action) apply(obs, p.action);
     tick(obs, false);
   }
-  assert.ok(obs.asg!.launchTemplateVersion > 1, 'the migration rolled forward');
+  assert.ok((obs.asg?.launchTemplateVersion ?? 0) > 1, 'the migration rolled forward');
   const forwardApproval = c.metadata.annotations!['tfe.operators.dev/approve'];
   c.metadata.annotations = { ...c.metadata.annotations, 'tfe.operators.dev/abort': 'true' };
   p = plan({ cluster: c, obs, salt: 'salt' });

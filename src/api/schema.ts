@@ -638,6 +638,8 @@ export const NodeSchema = Type.Object(
       Type.String({
         description:
           "SHA-256 of HashiCorp's install.sh (64 lowercase hex digits, as sha256sum prints it). When set, each node checks the downloaded installer with sha256sum before it runs it, and stops its boot with an error naming both sums when they differ. Unset: the installer runs unchecked (HashiCorp publishes no checksum for https://install.terraform.io/ptfe/stable, which changes with each installer release: pin the one you reviewed).",
+        minLength: 64,
+        maxLength: 64,
         pattern: '^[0-9a-f]{64}$',
         errorMessage: `${N}.installerSha256 must be a SHA-256 in 64 lowercase hex digits, as sha256sum prints it`,
       }),

@@ -302,6 +302,12 @@ export const SettingsSchema = Type.Object(
       errorMessage: `${S}.settings.settingsKey must be a ConfigMap key: letters, digits, '-', '_' and '.'`,
     }),
     licenseSecretRef: SecretKeyRef(`${S}.settings.licenseSecretRef`, 'The Secret key holding the TFE license file (.rli).'),
+    daemonAuthenticationPasswordSecretRef: Type.Optional(
+      SecretKeyRef(
+        `${S}.settings.daemonAuthenticationPasswordSecretRef`,
+        'The Secret key holding replicated.conf\'s DaemonAuthenticationPassword (the admin console password, with "DaemonAuthenticationType": "password"). Stored in AWS Secrets Manager and written into replicated.conf by the node at boot, never into the launch template; the ConfigMap may not hold it.',
+      ),
+    ),
     secretSettings: Type.Optional(
       Type.Array(SecretSettingSchema, {
         description: `Settings whose values are secret (pg_password, s3 keys ...). Not for ${OPERATOR_OWNED_SETTINGS.join(', ')}: the operator renders those.`,

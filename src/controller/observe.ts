@@ -48,10 +48,11 @@ export async function readInputs(kube: Kube, cluster: TfeCluster): Promise<Input
     if (cm[settingsKey] === undefined) missing.push(`ConfigMap ${ns}/${cmRef.name} key ${settingsKey}`);
   }
   const redisRef = spec.redis.elastiCache?.authTokenSecretRef ?? spec.redis.external?.passwordSecretRef;
-  const [encPassword, license, redisPassword] = await Promise.all([
+  const [encPassword, license, redisPassword, daemonPassword] = await Promise.all([
     secret(spec.encryptionPasswordSecretRef, 'enc_password'),
     bytes(spec.settings.licenseSecretRef, 'license'),
     secret(redisRef, 'Redis password'),
+    secret(spec.settings.daemonAuthenticationPasswordSecretRef, 'DaemonAuthenticationPassword'),
   ]);
   const settings: Record<string, string> = {};
   for (const s of spec.settings.secretSettings ?? []) {
@@ -73,7 +74,15 @@ export async function readInputs(kube: Kube, cluster: TfeCluster): Promise<Input
     settingsText: cm?.[settingsKey],
     ...(preInstallScript === undefined ? {} : { preInstallScript }),
     ...(validationCa === undefined ? {} : { validationCa }),
-    secrets: { encPassword, license, redisPassword, settings, files, ...(validationToken === undefined ? {} : { validationToken }) },
+    secrets: {
+      encPassword,
+      license,
+      redisPassword,
+      ...(daemonPassword === undefined ? {} : { daemonPassword }),
+      settings,
+      files,
+      ...(validationToken === undefined ? {} : { validationToken }),
+    },
     missing,
   };
 }

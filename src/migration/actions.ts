@@ -8,6 +8,7 @@ export type SecretSource =
   | { kind: 'encPassword' }
   | { kind: 'license' }
   | { kind: 'redisPassword' }
+  | { kind: 'daemonPassword' }
   | { kind: 'setting'; setting: string }
   | { kind: 'file'; path: string };
 

@@ -161,6 +161,8 @@ export interface SecretInputs {
   /** The license file's exact bytes (a Replicated .rli is binary). */
   license?: Uint8Array;
   redisPassword?: string;
+  /** spec.settings.daemonAuthenticationPasswordSecretRef: replicated.conf's DaemonAuthenticationPassword. */
+  daemonPassword?: string;
   settings: Record<string, string>;
   /** spec.node.files: path -> the file's exact bytes. */
   files: Record<string, Uint8Array>;

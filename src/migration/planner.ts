@@ -7,7 +7,7 @@
 import type { TfeCluster } from '../api/types.ts';
 import { LICENSE_PATHS, NODE_FILE_PATH, NODE_FILE_PREFIXES } from '../api/schema.ts';
 import { parseDuration } from '../api/defaults.ts';
-import { formatProblems, loadBaseSettings } from '../tfe/settings.ts';
+import { DAEMON_PASSWORD, formatProblems, loadBaseSettings } from '../tfe/settings.ts';
 import { DEFAULT_LICENSE_PATH, renderUserData, REPLICATED_CONF_PATH, SETTINGS_PATH } from '../tfe/userdata.ts';
 import type { Action, ReplicationGroupParams, SecretPut, SecretSource } from './actions.ts';
 import { approvalId, describeAction, isDisruptive } from './actions.ts';
@@ -205,6 +205,7 @@ class PlanBuilder {
       files: this.spec.node?.files ?? [],
       preInstallScript: this.obs.inputs.preInstallScript,
       installerSha256: this.spec.node?.installerSha256,
+      secretReplicatedConfKeys: this.spec.settings.daemonAuthenticationPasswordSecretRef ? [DAEMON_PASSWORD] : [],
       secretSettingKeys: (this.spec.settings.secretSettings ?? []).map((s) => s.setting),
       releaseSequence: this.spec.release.sequence,
       redis,
@@ -580,6 +581,9 @@ class PlanBuilder {
     ];
     if (redisPassword) {
       wanted.push({ purpose: 'redis_pass', source: { kind: 'redisPassword' }, value: this.obs.inputs.secrets.redisPassword });
+    }
+    if (this.spec.settings.daemonAuthenticationPasswordSecretRef) {
+      wanted.push({ purpose: `replicated-${DAEMON_PASSWORD}`, source: { kind: 'daemonPassword' }, value: this.obs.inputs.secrets.daemonPassword });
     }
     for (const s of this.spec.settings.secretSettings ?? []) {
       wanted.push({ purpose: `setting-${s.setting}`, source: { kind: 'setting', setting: s.setting }, value: this.obs.inputs.secrets.settings[s.setting] });

@@ -218,3 +218,34 @@ test('spec.node.installerSha256: install.sh runs only when sha256sum agrees; the
 function hasJq(): boolean {
   return (process.env.PATH ?? '').split(':').some((p) => existsSync(join(p, 'jq')));
 }
+
+test('DaemonAuthenticationPassword from Secrets Manager: written into replicated.conf at boot, never in the script', { skip: !hasJq() }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'userdata-daemon-'));
+  try {
+    const password = 'console "pw" $x\\';
+    const node = fakeNode(dir, {
+      'tfe-operator/tfe/tfe/enc_password': 'e',
+      'tfe-operator/tfe/tfe/setting-pg_password': 'p',
+      'tfe-operator/tfe/tfe/license': 'L',
+      'tfe-operator/tfe/tfe/replicated-DaemonAuthenticationPassword': password,
+    });
+    const withPw: NodeInstall = {
+      ...install,
+      replicatedConf: { ...install.replicatedConf, DaemonAuthenticationType: 'password' },
+      secretReplicatedConf: { DaemonAuthenticationPassword: 'tfe-operator/tfe/tfe/replicated-DaemonAuthenticationPassword' },
+    };
+    const script = renderUserData(withPw);
+    assert.ok(!script.includes(password) && !script.includes('console '), 'no password in the script');
+    assert.deepEqual(parseUserData(script), withPw, 'round trip');
+    assert.doesNotMatch(renderUserData(install), /set_secret_replicated/, 'nothing of it without one');
+    const res = await node.run(script);
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(JSON.parse(readFileSync(join(node.etc, 'replicated.conf'), 'utf8')), { ...withPw.replicatedConf, DaemonAuthenticationPassword: password });
+    assert.throws(
+      () => renderUserData({ ...withPw, replicatedConf: { ...withPw.replicatedConf, DaemonAuthenticationPassword: 'clear' } }),
+      /replicated.conf DaemonAuthenticationPassword is a secret/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

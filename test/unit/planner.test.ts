@@ -1276,3 +1276,31 @@ test('drain: a failed drain, or SSM refusing to list commands, is Degraded with 
   p = step(c, obs);
   assert.equal(p.action?.kind, 'RollAsg', p.message);
 });
+
+test('DaemonAuthenticationPassword: from its Secret into Secrets Manager, fetched at boot; refused in the ConfigMap', () => {
+  const c = cluster();
+  c.spec.settings.daemonAuthenticationPasswordSecretRef = { name: 'console', key: 'password' };
+  const obs = world();
+  obs.inputs.replicatedConfText = JSON.stringify({ ...BASE_CONF, DaemonAuthenticationType: 'password' });
+  obs.inputs.secrets.daemonPassword = 'console-secret-pw';
+  const w = walk(c, obs);
+  assert.equal(w.last.phase, 'Ready', w.last.message);
+  const puts = w.actions.flatMap((a) => (a.kind === 'PutSecrets' ? a.secrets : []));
+  const put = puts.find((p) => p.name === 'tfe-operator/tfe/tfe/replicated-DaemonAuthenticationPassword');
+  assert.deepEqual(put?.source, { kind: 'daemonPassword' });
+  const versions = w.actions.flatMap((a) => (a.kind === 'CreateLaunchTemplateVersion' ? [a.install] : []));
+  assert.ok(versions.length > 0);
+  for (const v of versions) {
+    assert.deepEqual(v.secretReplicatedConf, { DaemonAuthenticationPassword: 'tfe-operator/tfe/tfe/replicated-DaemonAuthenticationPassword' });
+    assert.equal(v.replicatedConf.DaemonAuthenticationPassword, undefined);
+    assert.ok(!JSON.stringify(v).includes('console-secret-pw'));
+  }
+
+  // In the ConfigMap it would land in the launch template in clear: refused before any change.
+  const inConfigMap = world();
+  inConfigMap.inputs.replicatedConfText = JSON.stringify({ ...BASE_CONF, DaemonAuthenticationType: 'password', DaemonAuthenticationPassword: 'clear-pw' });
+  const p = plan({ cluster: cluster(), obs: inConfigMap, salt: 'salt' });
+  assert.equal(p.action, undefined);
+  assert.match(p.message, /DaemonAuthenticationPassword is a secret but is set in the ConfigMap/);
+  assert.ok(!p.message.includes('clear-pw'));
+});

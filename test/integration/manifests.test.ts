@@ -9,7 +9,7 @@
 // kube-apiserver, RBAC on) and stops it afterwards.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import '../harness.ts'; // loads a running sandbox's env (KUBECONFIG) when run on its own
 import { kubectlPath } from '../sandbox/controlplane-bin.ts';
-import { kubeAccessUsed, permissionsIn } from '../shipping/rbac-verbs.ts';
+import { kubeAccessUsed, permissionsIn, unmappedKubeCalls } from '../shipping/rbac-verbs.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const KUBECTL = process.env.KUBECTL ?? kubectlPath();
@@ -129,6 +129,16 @@ describe('manifests: what they declare', () => {
       'coordination.k8s.io/leases:update',
     ]);
     assert.deepEqual(REVIEW_ACCESS, ['authentication.k8s.io/tokenreviews:create', 'authorization.k8s.io/subjectaccessreviews:create']);
+    // Every client-node API call in src/ is one the reader maps: none is left out of the comparison.
+    assert.deepEqual(unmappedKubeCalls(ROOT), [], 'teach test/shipping/rbac-verbs.ts (KINDS and its scope) these calls');
+    const probe = mkdtempSync(join(tmpdir(), 'rbac-verbs-'));
+    try {
+      mkdirSync(join(probe, 'src'));
+      writeFileSync(join(probe, 'src', 'x.ts'), "await kube.core.readNamespace({ name: 'kube-system' });\nawait kube.core.readNamespacedSecret({ name, namespace });\n");
+      assert.deepEqual(unmappedKubeCalls(probe), ['src/x.ts:1 readNamespace']);
+    } finally {
+      rmSync(probe, { recursive: true, force: true });
+    }
   });
 
   test('RBAC grants exactly the verbs the code uses: none unused, none missing (both modes)', () => {

@@ -10,6 +10,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
 
 /** Where a permission is needed. */
 export type Scope =
@@ -45,6 +46,39 @@ function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
 }
 
+/** Every method of every client-node API class (CoreV1Api, CustomObjectsApi, ...). */
+function clientNodeMethods(): Set<string> {
+  const names = new Set<string>();
+  for (const [name, value] of Object.entries(k8s)) {
+    if (!/Api$/.test(name) || typeof value !== 'function' || !value.prototype) continue;
+    for (const m of Object.getOwnPropertyNames(value.prototype)) if (m !== 'constructor') names.add(m);
+  }
+  return names;
+}
+
+/**
+ * Calls of client-node API methods that kubeAccessUsed does not know how to map to a
+ * permission (a kind missing from KINDS, e.g. readNamespace): file:line and the method. A new
+ * kind of call must be taught to the reader, never silently left out of the comparison.
+ */
+export function unmappedKubeCalls(root: string): string[] {
+  const methods = clientNodeMethods();
+  const out: string[] = [];
+  for (const file of sourceFiles(root)) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/\.([a-z]\w*)\(/g)) {
+      // Generic names (read, list, delete, replace) are also Map's and String's: only <verb><Kind> names count.
+      if (!methods.has(m[1]) || !/[A-Z]/.test(m[1]) || new RegExp(`^${METHOD.source.slice(2, -2)}$`).test(m[1])) continue;
+      out.push(`${relative(root, file)}:${text.slice(0, m.index).split('\n').length} ${m[1]}`);
+    }
+  }
+  return out;
+}
+
+function sourceFiles(root: string): string[] {
+  return walk(join(root, 'src')).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !relative(root, f).startsWith(`src${sep}plugin${sep}`));
+}
+
 /** Every Kubernetes permission the operator's code uses, one entry per (permission, scope). */
 export function kubeAccessUsed(root: string): Use[] {
   const src = join(root, 'src');
@@ -53,9 +87,8 @@ export function kubeAccessUsed(root: string): Use[] {
     const permission = `${group}/${resource}:${verb}`;
     if (!found.has(`${scope} ${permission}`)) found.set(`${scope} ${permission}`, { permission, scope, where });
   };
-  for (const file of walk(src).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))) {
+  for (const file of sourceFiles(root)) {
     const rel = relative(root, file);
-    if (rel.startsWith(`src${sep}plugin${sep}`)) continue;
     const text = readFileSync(file, 'utf8');
     const line = (i: number) => `${rel}:${text.slice(0, i).split('\n').length}`;
     for (const m of text.matchAll(METHOD)) {

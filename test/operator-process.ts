@@ -48,11 +48,23 @@ export function sandboxConnectTo(env: NodeJS.ProcessEnv = process.env): Record<s
   return { TFE_OPERATOR_CONNECT_TO: `*.internal::${to},*.rds.amazonaws.com::${to}` };
 }
 
+/**
+ * Headers for the status API's /v1/*: the bearer token of the sandbox's admin user (from the
+ * KUBECONFIG the operator runs with), whom TokenReview accepts and who may list TfeClusters.
+ */
+export function statusAuth(kubeconfig = process.env.KUBECONFIG): Record<string, string> {
+  const token = /^\s*token:\s*(\S+)\s*$/m.exec(kubeconfig ? readFileSync(kubeconfig, 'utf8') : '')?.[1];
+  if (!token) throw new Error(`no bearer token in the kubeconfig ${kubeconfig}`);
+  return { authorization: `Bearer ${token.replace(/^["']|["']$/g, '')}` };
+}
+
 export function startOperator(o: StartOperatorOptions): OperatorProcess {
   // TFE_OPERATOR_ENTRY: compiled dist/main.js (test/run.ts builds it) or, by default, the TypeScript source.
   // The operator runs with the image's node flags (memory settings), as it does in a pod.
   const entry = process.env.TFE_OPERATOR_ENTRY ?? join(ROOT, 'src/main.ts');
-  const args = [...imageNodeFlags(), ...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []), entry, 'run', '--id', o.id, '--port', String(o.port), '--host', '127.0.0.1', '--address', `http://127.0.0.1:${o.port}`, ...(o.args ?? [])];
+  const args = [...imageNodeFlags(), ...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []), entry, 'run', '--id', o.id, '--port', String(o.port), '--host', '127.0.0.1', '--address', `http://127.0.0.1:${o.port}`,
+    // Replicas of a test share 127.0.0.1, each on a port of its own: redirects may name any of them.
+    '--peer-ports', '1024-65535', ...(o.args ?? [])];
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'debug', ...o.env };
   if (!env.TFE_OPERATOR_CONNECT_TO) Object.assign(env, sandboxConnectTo(env)); // the sandbox this operator runs against
   const proc = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -302,6 +302,12 @@ export const SettingsSchema = Type.Object(
       errorMessage: `${S}.settings.settingsKey must be a ConfigMap key: letters, digits, '-', '_' and '.'`,
     }),
     licenseSecretRef: SecretKeyRef(`${S}.settings.licenseSecretRef`, 'The Secret key holding the TFE license file (.rli).'),
+    daemonAuthenticationPasswordSecretRef: Type.Optional(
+      SecretKeyRef(
+        `${S}.settings.daemonAuthenticationPasswordSecretRef`,
+        'The Secret key holding replicated.conf\'s DaemonAuthenticationPassword (the admin console password, with "DaemonAuthenticationType": "password"). Stored in AWS Secrets Manager and written into replicated.conf by the node at boot, never into the launch template; the ConfigMap may not hold it.',
+      ),
+    ),
     secretSettings: Type.Optional(
       Type.Array(SecretSettingSchema, {
         description: `Settings whose values are secret (pg_password, s3 keys ...). Not for ${OPERATOR_OWNED_SETTINGS.join(', ')}: the operator renders those.`,
@@ -632,6 +638,16 @@ export const NodeSchema = Type.Object(
         maxItems: 16,
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['path'],
+      }),
+    ),
+    installerSha256: Type.Optional(
+      Type.String({
+        description:
+          "SHA-256 of HashiCorp's install.sh (64 lowercase hex digits, as sha256sum prints it). When set, each node checks the downloaded installer with sha256sum before it runs it, and stops its boot with an error naming both sums when they differ. Unset: the installer runs unchecked (HashiCorp publishes no checksum for https://install.terraform.io/ptfe/stable, which changes with each installer release: pin the one you reviewed).",
+        minLength: 64,
+        maxLength: 64,
+        pattern: '^[0-9a-f]{64}$',
+        errorMessage: `${N}.installerSha256 must be a SHA-256 in 64 lowercase hex digits, as sha256sum prints it`,
       }),
     ),
     preInstallScriptRef: Type.Optional(

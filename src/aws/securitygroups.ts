@@ -39,23 +39,35 @@ export async function subnetCidrs(aws: AwsClients, ids: string[]): Promise<strin
   return ids.flatMap((id) => subnetCidrCache.get(id) ?? []);
 }
 
-function toRule(p: IpPermission): SgRule {
+export function toRule(p: IpPermission): SgRule {
+  const prefixLists = (p.PrefixListIds ?? []).map((x) => x.PrefixListId!).filter(Boolean);
   return {
     protocol: p.IpProtocol ?? '-1',
     fromPort: p.FromPort ?? 0,
     toPort: p.ToPort ?? 65535,
     groups: (p.UserIdGroupPairs ?? []).map((g) => g.GroupId!).filter(Boolean),
     cidrs: [...(p.IpRanges ?? []).map((r) => r.CidrIp!), ...(p.Ipv6Ranges ?? []).map((r) => r.CidrIpv6!)].filter(Boolean),
+    ...(prefixLists.length ? { prefixLists } : {}),
   };
 }
 
-function toPermission(rule: SgRule, description?: string): IpPermission {
+/**
+ * The EC2 permission for a rule: every source it names, IPv4 and IPv6 ranges and prefix lists
+ * included (a revoke that left them out would leave the rule in place, and `network.mode:
+ * Manage` would try again at every reconcile).
+ */
+export function toPermission(rule: SgRule, description?: string): IpPermission {
+  const v4 = rule.cidrs.filter((c) => !c.includes(':'));
+  const v6 = rule.cidrs.filter((c) => c.includes(':'));
+  const prefixLists = rule.prefixLists ?? [];
   return {
     IpProtocol: rule.protocol,
     FromPort: rule.fromPort,
     ToPort: rule.toPort,
     UserIdGroupPairs: rule.groups.length ? rule.groups.map((GroupId) => ({ GroupId, Description: description })) : undefined,
-    IpRanges: rule.cidrs.filter((c) => !c.includes(':')).map((CidrIp) => ({ CidrIp, Description: description })),
+    IpRanges: v4.map((CidrIp) => ({ CidrIp, Description: description })),
+    ...(v6.length ? { Ipv6Ranges: v6.map((CidrIpv6) => ({ CidrIpv6, Description: description })) } : {}),
+    ...(prefixLists.length ? { PrefixListIds: prefixLists.map((PrefixListId) => ({ PrefixListId, Description: description })) } : {}),
   };
 }
 

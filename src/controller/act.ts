@@ -32,6 +32,8 @@ function secretValue(inputs: SecretInputs, source: SecretSource): string | Uint8
         ? inputs.license
         : source.kind === 'redisPassword'
           ? inputs.redisPassword
+          : source.kind === 'daemonPassword'
+            ? inputs.daemonPassword
           : source.kind === 'setting'
             ? inputs.settings[source.setting]
             : inputs.files[source.path];

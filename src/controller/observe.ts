@@ -80,12 +80,13 @@ export async function readInputs(kube: Kube, cluster: TfeCluster, opts: ReadInpu
     if (cm[settingsKey] === undefined) missing.push(`ConfigMap ${ns}/${cmRef.name} key ${settingsKey}`);
   }
   const redisRef = spec.redis.elastiCache?.authTokenSecretRef ?? spec.redis.external?.passwordSecretRef;
-  const [encPassword, license, redisPassword, redisCa, healthCa] = await Promise.all([
+  const [encPassword, license, redisPassword, redisCa, healthCa, daemonPassword] = await Promise.all([
     secret(spec.encryptionPasswordSecretRef, 'spec.encryptionPasswordSecretRef'),
     bytes(spec.settings.licenseSecretRef, 'spec.settings.licenseSecretRef'),
     secret(redisRef, spec.redis.elastiCache ? 'spec.redis.elastiCache.authTokenSecretRef' : 'spec.redis.external.passwordSecretRef'),
     secret(spec.redis.external?.caSecretRef, 'spec.redis.external.caSecretRef'),
     secret(spec.health?.caSecretRef, 'spec.health.caSecretRef'),
+    secret(spec.settings.daemonAuthenticationPasswordSecretRef, 'spec.settings.daemonAuthenticationPasswordSecretRef'),
   ]);
   const settings: Record<string, string> = {};
   for (const s of spec.settings.secretSettings ?? []) {
@@ -113,7 +114,15 @@ export async function readInputs(kube: Kube, cluster: TfeCluster, opts: ReadInpu
     ...(validationCa === undefined ? {} : { validationCa }),
     ...(redisCa === undefined ? {} : { redisCa }),
     ...(healthCa === undefined ? {} : { healthCa }),
-    secrets: { encPassword, license, redisPassword, settings, files, ...(validationToken === undefined ? {} : { validationToken }) },
+    secrets: {
+      encPassword,
+      license,
+      redisPassword,
+      ...(daemonPassword === undefined ? {} : { daemonPassword }),
+      settings,
+      files,
+      ...(validationToken === undefined ? {} : { validationToken }),
+    },
     missing,
   };
 }

@@ -178,8 +178,9 @@ export class Operator {
     this.queue.pause();
   }
 
-  status(): { leader: boolean; clusters: ClusterSummary[] } {
-    const clusters = this.watch.list().map((c) => {
+  /** What /v1/status answers: every watched TfeCluster, or those of one namespace. */
+  status(q: { namespace?: string } = {}): { leader: boolean; clusters: ClusterSummary[] } {
+    const clusters = this.watch.list().filter((c) => !q.namespace || c.metadata.namespace === q.namespace).map((c) => {
       const key = `${c.metadata.namespace}/${c.metadata.name}`;
       return {
         ...this.summaries.get(key),

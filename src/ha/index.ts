@@ -4,19 +4,20 @@
 import { CoordinationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { Authorizer } from '../server/auth.ts';
 import { startStatusServer, type StatusServer } from '../server/http.ts';
 import type { HaConfig } from './config.ts';
 import type { LeaseApi } from './kube.ts';
 import { LeaderElector, type LeadershipTerm, type StoppedLeading } from './leader.ts';
-import { MemberRegistry } from './members.ts';
+import { MemberRegistry, type PortRange } from './members.ts';
 import { registerHaMetrics } from './metrics.ts';
 
 export * from './config.ts';
 export { LeaderElector, NotLeaderError, LEADER_ADDRESS_ANNOTATION } from './leader.ts';
 export type { LeaderInfo, LeadershipTerm, StoppedLeading, LeaderElectorOptions } from './leader.ts';
 export { TermFence, isNotLeaderError, type TermSource } from './fence.ts';
-export { MemberRegistry, memberLeaseName, MEMBER_LABEL, MEMBER_ADDRESS_ANNOTATION } from './members.ts';
-export type { Member } from './members.ts';
+export { MemberRegistry, memberLeaseName, parsePortRange, validPeerAddress, MEMBER_LABEL, MEMBER_ADDRESS_ANNOTATION } from './members.ts';
+export type { Member, PortRange } from './members.ts';
 export type { LeaseApi } from './kube.ts';
 
 export function leaseApi(kubeConfig: KubeConfig): LeaseApi {
@@ -31,8 +32,13 @@ export interface StartHaOptions {
   /** Status server bind address and port (the advertised `config.address` must reach it). */
   host?: string;
   port: number;
+  /** Who may read /v1/* (see StatusServerOptions.auth). */
+  auth?: Authorizer;
+  watchNamespace?: string;
+  /** Ports a peer's status API may use in a redirect; default the port of the advertised address. */
+  peerPorts?: PortRange;
   ready?: () => boolean | Promise<boolean>;
-  statusProvider?: () => unknown | Promise<unknown>;
+  statusProvider?: (q: { namespace?: string }) => unknown | Promise<unknown>;
   onStartedLeading?: (term: LeadershipTerm) => void;
   onStoppedLeading?: (info: StoppedLeading) => void;
 }
@@ -58,11 +64,13 @@ export async function startHa(opts: StartHaOptions): Promise<HaRuntime> {
     onStartedLeading: opts.onStartedLeading,
     onStoppedLeading: opts.onStoppedLeading,
   });
-  const members = new MemberRegistry({ api, config: opts.config, leader: elector, logger: opts.logger });
+  const members = new MemberRegistry({ api, config: opts.config, leader: elector, logger: opts.logger, peerPorts: opts.peerPorts });
   if (opts.registry) registerHaMetrics(opts.registry, elector);
   const server = await startStatusServer({
     host: opts.host,
     port: opts.port,
+    auth: opts.auth,
+    watchNamespace: opts.watchNamespace,
     leader: elector,
     members,
     registry: opts.registry,

@@ -4,6 +4,7 @@
 // deletes member Leases that have been stale for a while.
 
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { HaConfig } from './config.ts';
@@ -53,7 +54,54 @@ export interface MemberRegistryOptions {
   heartbeatMs?: number;
   /** The leader deletes member Leases stale for this long; default 10 x leaseDuration. */
   gcAfterMs?: number;
+  /** Ports a peer's status API may listen on (followers redirect there); default the port of `config.address`. */
+  peerPorts?: PortRange;
 }
+
+export interface PortRange {
+  min: number;
+  max: number;
+}
+
+/** "8080", "8080-8090". */
+export function parsePortRange(text: string): PortRange {
+  const m = /^\s*(\d{1,5})\s*(?:-\s*(\d{1,5}))?\s*$/.exec(text);
+  const min = Number(m?.[1]);
+  const max = Number(m?.[2] ?? m?.[1]);
+  if (!m || min < 1 || max > 65535 || min > max) throw new Error(`peer ports: "${text}" is not a port or a range of ports (8080, 8080-8090)`);
+  return { min, max };
+}
+
+/**
+ * A peer's status API address as a redirect may name it: http(s), an IP address (no host name
+ * for DNS to answer), neither unspecified, link-local (169.254.0.0/16 holds the instance
+ * metadata service) nor multicast, a port in `ports`, nothing else (no path, query, user).
+ * Returns the normalized base URL, or undefined.
+ */
+export function validPeerAddress(address: string, ports: PortRange): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) return undefined;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const family = isIP(host);
+  if (family === 0) return undefined;
+  if (family === 4) {
+    const [a, b] = host.split('.').map(Number);
+    if (a === 0 || (a === 169 && b === 254) || a >= 224) return undefined;
+  } else {
+    const h = host.toLowerCase();
+    if (h === '::' || /^fe[89ab]/.test(h) || h.startsWith('ff') || h.startsWith('::ffff:')) return undefined;
+  }
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  if (port < ports.min || port > ports.max) return undefined;
+  return `${url.protocol}//${url.host}`;
+}
+
 
 /** A valid Lease name for a member id (ids may carry characters object names may not). */
 export function memberLeaseName(prefix: string, id: string): string {
@@ -81,6 +129,7 @@ export class MemberRegistry {
   private readonly heartbeatMs: number;
   private readonly gcAfterMs: number;
   private readonly selector: string;
+  private readonly peerPorts: PortRange;
 
   private running = false;
   private stopAc = new AbortController();
@@ -100,6 +149,8 @@ export class MemberRegistry {
     this.heartbeatMs = opts.heartbeatMs ?? Math.max(200, Math.floor(opts.config.leaseDurationMs / 3));
     this.gcAfterMs = opts.gcAfterMs ?? 10 * opts.config.leaseDurationMs;
     this.selector = `${MEMBER_LABEL}=true,${MEMBER_GROUP_LABEL}=${opts.config.leasePrefix}`;
+    const own = Number(new URL(opts.config.address || 'http://127.0.0.1:8080').port || 80);
+    this.peerPorts = opts.peerPorts ?? { min: own, max: own };
   }
 
   start(): void {
@@ -138,6 +189,18 @@ export class MemberRegistry {
   async list(): Promise<Member[]> {
     const leases = await this.read();
     return this.toMembers(leases);
+  }
+
+  /**
+   * Where the member `id` serves its status API, for a redirect: only a live (healthy) member
+   * Lease of this operator (its label group), whose name is the one `id` would have (a Lease
+   * cannot claim another replica's identity), with an address validPeerAddress accepts.
+   */
+  async peerAddress(id: string): Promise<string | undefined> {
+    const name = memberLeaseName(this.cfg.leasePrefix, id);
+    const lease = (await this.read()).find((l) => l.metadata?.name === name && l.spec?.holderIdentity === id);
+    if (!lease || this.staleForMs(lease) >= this.durationMs(lease)) return undefined;
+    return validPeerAddress(lease.metadata?.annotations?.[MEMBER_ADDRESS_ANNOTATION] ?? '', this.peerPorts);
   }
 
   // ---------------------------------------------------------------- loop

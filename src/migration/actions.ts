@@ -8,6 +8,7 @@ export type SecretSource =
   | { kind: 'encPassword' }
   | { kind: 'license' }
   | { kind: 'redisPassword' }
+  | { kind: 'daemonPassword' }
   | { kind: 'setting'; setting: string }
   | { kind: 'file'; path: string };
 
@@ -89,7 +90,8 @@ export function isDisruptive(action: Action): boolean {
 
 /** A stable id for an approval gate, e.g. `RollAsg:v3:0`, what `tfe.operators.dev/approve` must say. */
 export function approvalId(action: Action): string | undefined {
-  if (action.kind === 'RollAsg') return `roll-v${action.version}-to-${action.capacity}`;
+  // A rollback has an id of its own: an approval left from the roll forward to the same version does not approve it.
+  if (action.kind === 'RollAsg') return action.mode === 'rollback' ? `rollback-to-v${action.version}` : `roll-v${action.version}-to-${action.capacity}`;
   if (action.kind === 'ScaleAsg') return `scale-to-${action.capacity}`;
   if (action.kind === 'DetachTargetGroups') return 'detach-console-target-groups';
   return undefined;

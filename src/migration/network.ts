@@ -94,10 +94,12 @@ export function checkNetwork(input: NetworkInput): { missingGroups: string[]; fi
     for (const r of g.ingress) {
       if (!covers(r, REPLICATED_UI_PORT)) continue;
       // Who can reach 8800 through this rule, besides the nodes themselves.
+      // CIDRs (IPv4 and IPv6) and prefix lists are all outsiders: the revoke names every one.
       const outsiders: SgRule = { ...r, groups: r.groups.filter((x) => !input.nodeGroups.includes(x)) };
-      if (outsiders.groups.length === 0 && outsiders.cidrs.length === 0) continue;
+      const prefixLists = outsiders.prefixLists ?? [];
+      if (outsiders.groups.length === 0 && outsiders.cidrs.length === 0 && prefixLists.length === 0) continue;
       const exact = r.protocol === 'tcp' && r.fromPort === REPLICATED_UI_PORT && r.toPort === REPLICATED_UI_PORT;
-      const who = [...outsiders.groups, ...outsiders.cidrs].join(', ');
+      const who = [...outsiders.groups, ...outsiders.cidrs, ...prefixLists].join(', ');
       fixes.push({
         groupId: g.id,
         problem: `port ${REPLICATED_UI_PORT} (Replicated admin console) is open on ${g.id} from ${who}${exact ? '' : ` through a wider rule (${r.protocol} ${r.fromPort}-${r.toPort}) the operator will not remove`}`,

@@ -145,7 +145,10 @@ export interface SgRule {
   toPort: number;
   /** Source security group ids. */
   groups: string[];
+  /** Source CIDRs, IPv4 and IPv6. */
   cidrs: string[];
+  /** Source managed prefix lists (pl-...). */
+  prefixLists?: string[];
 }
 
 export interface ObservedSecurityGroup {
@@ -164,6 +167,8 @@ export interface SecretInputs {
   /** The license file's exact bytes (a Replicated .rli is binary). */
   license?: Uint8Array;
   redisPassword?: string;
+  /** spec.settings.daemonAuthenticationPasswordSecretRef: replicated.conf's DaemonAuthenticationPassword. */
+  daemonPassword?: string;
   settings: Record<string, string>;
   /** spec.node.files: path -> the file's exact bytes. */
   files: Record<string, Uint8Array>;

@@ -7,7 +7,7 @@
 import type { TfeCluster } from '../api/types.ts';
 import { LICENSE_PATHS, NODE_FILE_PATH, NODE_FILE_PREFIXES } from '../api/schema.ts';
 import { parseDuration } from '../api/defaults.ts';
-import { formatProblems, loadBaseSettings } from '../tfe/settings.ts';
+import { DAEMON_PASSWORD, formatProblems, loadBaseSettings } from '../tfe/settings.ts';
 import { DEFAULT_LICENSE_PATH, renderUserData, REPLICATED_CONF_PATH, SETTINGS_PATH } from '../tfe/userdata.ts';
 import type { Action, ReplicationGroupParams, SecretPut, SecretSource } from './actions.ts';
 import { approvalId, describeAction, drainComment, isDisruptive } from './actions.ts';
@@ -209,6 +209,8 @@ class PlanBuilder {
       installArgs: this.spec.node?.installArgs ?? baseline.install?.installArgs ?? [],
       files: this.spec.node?.files ?? [],
       preInstallScript: this.obs.inputs.preInstallScript,
+      installerSha256: this.spec.node?.installerSha256,
+      secretReplicatedConfKeys: this.spec.settings.daemonAuthenticationPasswordSecretRef ? [DAEMON_PASSWORD] : [],
       secretSettingKeys: (this.spec.settings.secretSettings ?? []).map((s) => s.setting),
       releaseSequence: this.spec.release.sequence,
       redis,
@@ -594,6 +596,9 @@ class PlanBuilder {
     if (redisPassword) {
       wanted.push({ purpose: 'redis_pass', source: { kind: 'redisPassword' }, value: this.obs.inputs.secrets.redisPassword });
     }
+    if (this.spec.settings.daemonAuthenticationPasswordSecretRef) {
+      wanted.push({ purpose: `replicated-${DAEMON_PASSWORD}`, source: { kind: 'daemonPassword' }, value: this.obs.inputs.secrets.daemonPassword });
+    }
     for (const s of this.spec.settings.secretSettings ?? []) {
       wanted.push({ purpose: `setting-${s.setting}`, source: { kind: 'setting', setting: s.setting }, value: this.obs.inputs.secrets.settings[s.setting] });
     }
@@ -934,11 +939,13 @@ class PlanBuilder {
   private checkAbort(asg: ObservedAsg, baseline: ObservedTemplateVersion) {
     const abort = this.ctx.cluster.metadata?.annotations?.[ANNOTATION_ABORT] === 'true';
     if (!abort) return;
-    this.rollback(asg, baseline, 'Aborted', 'abort requested with the tfe.operators.dev/abort annotation');
+    // A person asked for it, but its scale to 0 takes every node away: with approval Manual it
+    // waits for its own approval like any other disruptive step.
+    this.rollback(asg, baseline, 'Aborted', 'abort requested with the tfe.operators.dev/abort annotation', undefined, true);
   }
 
   /** Return to the last good version (or the baseline) and the capacity that served. */
-  private rollback(asg: ObservedAsg, baseline: ObservedTemplateVersion, reason: string, why: string, wait?: Plan['wait']): never {
+  private rollback(asg: ObservedAsg, baseline: ObservedTemplateVersion, reason: string, why: string, wait?: Plan['wait'], gated = false): never {
     this.step = 'Rollback';
     const lastGood = numberTag(asg, TAG.lastGoodVersion);
     const target = lastGood ?? baseline.number;
@@ -961,11 +968,10 @@ class PlanBuilder {
     this.refuseDowngradingRollback(asg, target, why);
     const fromHash = this.currentTargetHash();
     this.condition('Degraded', 'True', reason, why);
-    this.act(
-      { kind: 'RollAsg', version: target, capacity: 0, mode: 'rollback', tags: { [TAG.rollout]: `${target}:rollback:${capacity}`, [TAG.rolledBackFrom]: `${fromHash}:${this.retryKey()}` } },
-      `${why}: rolling back to launch template version ${target} with ${capacity} node(s)`,
-      'RollingBack',
-    );
+    const roll: Action = { kind: 'RollAsg', version: target, capacity: 0, mode: 'rollback', tags: { [TAG.rollout]: `${target}:rollback:${capacity}`, [TAG.rolledBackFrom]: `${fromHash}:${this.retryKey()}` } };
+    const message = `${why}: rolling back to launch template version ${target} with ${capacity} node(s)`;
+    if (gated) this.gateAndAct(roll, message, 'RollingBack');
+    this.act(roll, message, 'RollingBack');
   }
 
   /**
@@ -1037,7 +1043,7 @@ class PlanBuilder {
     this.conditions.set(type, { type, status, reason, message });
   }
 
-  private gateAndAct(action: Action, message: string): never {
+  private gateAndAct(action: Action, message: string, phase: Phase = 'Migrating'): never {
     const annotations = this.ctx.cluster.metadata?.annotations ?? {};
     if ((this.spec.rollout?.approval ?? 'Automatic') === 'Manual' && isDisruptive(action)) {
       const id = approvalId(action)!;
@@ -1052,7 +1058,7 @@ class PlanBuilder {
         );
       }
     }
-    this.act(action, message);
+    this.act(action, message, phase);
   }
 
   private act(action: Action, message: string, phase: Phase = 'Migrating'): never {

@@ -30,6 +30,10 @@ export interface TargetInputs {
   files?: Array<{ path: string; mode: string }>;
   /** spec.node.preInstallScriptRef's text. */
   preInstallScript?: string;
+  /** spec.node.installerSha256. */
+  installerSha256?: string;
+  /** replicated.conf keys whose values come from Secrets Manager (DaemonAuthenticationPassword). */
+  secretReplicatedConfKeys?: string[];
   secretSettingKeys: string[];
   releaseSequence: number;
   redis: { host: string; port: number; useTls: boolean; usePassword: boolean };
@@ -60,6 +64,10 @@ export function renderTargets(t: TargetInputs): { single: Target; full: Target }
     licenseSecretId: secretName(t.namespace, t.name, 'license'),
     files: (t.files ?? []).map((f): NodeFile => ({ path: f.path, mode: f.mode, secretId: fileSecretName(t.namespace, t.name, f.path) })),
     ...(t.preInstallScript === undefined ? {} : { preInstallScript: t.preInstallScript.endsWith('\n') ? t.preInstallScript : `${t.preInstallScript}\n` }),
+    ...(t.installerSha256 === undefined ? {} : { installerSha256: t.installerSha256 }),
+    ...(t.secretReplicatedConfKeys?.length
+      ? { secretReplicatedConf: Object.fromEntries(t.secretReplicatedConfKeys.map((k) => [k, secretName(t.namespace, t.name, `replicated-${k}`)])) }
+      : {}),
   };
   const singleArgs = t.installArgs.filter((a) => a !== DISABLE_UI);
   const single = target('single', { ...base, installArgs: singleArgs });

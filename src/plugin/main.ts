@@ -14,7 +14,7 @@ import { Command, Option } from 'commander';
 import { GROUP, PLURAL, VERSION, type TfeCluster, type TfeClusterList } from '../api/types.ts';
 import { contextNamespace, loadKube, type Kube } from '../kube/client.ts';
 import { approve, ConfirmationRequired, describeError, mustGet, requestAbort, setPaused } from './commands.ts';
-import { renderList, renderStatus } from './status.ts';
+import { renderList, renderStatus, stripControl } from './status.ts';
 
 // The AWS SDK's Node version notice is noise on a person's terminal.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -99,7 +99,7 @@ program
     const { formatPlan, planJson, previewPlan } = await import('../controller/preview.ts');
     const preview = await previewPlan(kube, namespace, name, 'kubectl-tfe/plan');
     if (o.output === 'json') console.log(JSON.stringify(planJson(preview.plan), null, 2));
-    else console.log(formatPlan(preview, { approveHint: `approve: kubectl tfe approve ${name} -n ${namespace}` }));
+    else console.log(stripControl(formatPlan(preview, { approveHint: `approve: kubectl tfe approve ${name} -n ${namespace}` })));
   });
 
 program
@@ -107,7 +107,7 @@ program
   .description('set spec.rollout.paused: the operator starts no new action until resumed')
   .action(async (name: string) => {
     const { kube, namespace } = connect();
-    console.log(await setPaused(kube, namespace, name, true));
+    console.log(stripControl(await setPaused(kube, namespace, name, true)));
   });
 
 program
@@ -115,7 +115,7 @@ program
   .description('clear spec.rollout.paused: the operator carries on')
   .action(async (name: string) => {
     const { kube, namespace } = connect();
-    console.log(await setPaused(kube, namespace, name, false));
+    console.log(stripControl(await setPaused(kube, namespace, name, false)));
   });
 
 program
@@ -123,7 +123,7 @@ program
   .description('approve the step the TfeCluster waits for (spec.rollout.approval Manual): sets annotation tfe.operators.dev/approve to status.approval.waitingFor')
   .action(async (name: string) => {
     const { kube, namespace } = connect();
-    console.log(await approve(kube, namespace, name));
+    console.log(stripControl(await approve(kube, namespace, name)));
   });
 
 program
@@ -132,10 +132,10 @@ program
   .option('--yes', 'really abort (without it, only explains what abort would do)')
   .action(async (name: string, o: { yes?: boolean }) => {
     const { kube, namespace } = connect();
-    console.log(await requestAbort(kube, namespace, name, !!o.yes));
+    console.log(stripControl(await requestAbort(kube, namespace, name, !!o.yes)));
   });
 
 program.parseAsync(process.argv).catch((err) => {
-  console.error(err instanceof ConfirmationRequired ? err.message : `error: ${describeError(err)}`);
+  console.error(stripControl(err instanceof ConfirmationRequired ? err.message : `error: ${describeError(err)}`));
   process.exit(1);
 });

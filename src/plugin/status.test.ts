@@ -234,3 +234,32 @@ test('abort explains itself; API errors are reduced to their message', () => {
   const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' });
   assert.match(describeError(refused), /^cannot reach the Kubernetes API server \(ECONNREFUSED\)/);
 });
+
+test('remote text reaches the terminal without control characters (escape sequences, C0 but \\n and \\t, C1, bidi overrides)', async () => {
+  const { stripControl } = await import('./status.ts');
+  const evil = 'ok\u001b[2J\u001b[31mred\u001b[0m\u001b]0;title\u0007\u001b]8;;http://x\u001b\\link\u0007\rover\bback\u0000nul\u009b31mc1\u0085nel\u202eevil\u2066x\u007f\ttab\nline';
+  assert.equal(stripControl(evil), 'okredlinkoverbacknulc1nelevilx\ttab\nline');
+  const c = {
+    apiVersion: 'tfe.operators.dev/v1alpha1',
+    kind: 'TfeCluster',
+    metadata: { name: 'tfe', namespace: 'tfe', generation: 1 },
+    spec: {},
+    status: {
+      phase: 'Degraded',
+      step: 'SingleNode',
+      observedGeneration: 1,
+      message: 'health body: \u001b]52;c;ZXZpbA==\u0007pwned\u001b[2J',
+      conditions: [{ type: 'Degraded', status: 'True', reason: 'RedisUnreachable', message: 'ERR \u001b[1;31mAUTH\u001b[0m failed\u0007', lastTransitionTime: '2026-01-01T00:00:00Z' }],
+      nodes: { desired: 1, ready: 0, instances: [{ id: 'i-1', healthy: false, launchTemplateVersion: '2', message: '<html>\u001b[8mhidden\u001b[28m\u009d8;;x\u009c</html>' }] },
+    },
+  } as never;
+  for (const out of [renderStatus(c, { now: Date.parse('2026-01-01T00:01:00Z') }), renderList([c])]) {
+    assert.doesNotMatch(out, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/, JSON.stringify(out));
+  }
+  const out = renderStatus(c, { now: Date.parse('2026-01-01T00:01:00Z') });
+  assert.match(out, /health body: pwned/);
+  assert.match(out, /ERR AUTH failed/);
+  assert.match(out, /<html>hidden<\/html>/);
+  // Colours are still ours to add.
+  assert.match(renderStatus(c, { color: true }), /\u001b\[31m/);
+});

@@ -38,6 +38,30 @@ function palette(on: boolean): Palette {
   return { bold: c('1'), dim: c('2'), green: c('32'), yellow: c('33'), red: c('31'), cyan: c('36') };
 }
 
+/**
+ * Text from elsewhere (health check bodies, Redis and AWS errors, messages in status) made
+ * safe for a terminal: ANSI/VT escape sequences (CSI, OSC, DCS, ...) removed whole, then every
+ * other C0 control but newline and tab, DEL, C1 controls and the bidirectional overrides
+ * (which can make a line read differently from what it holds).
+ */
+export function stripControl(text: string): string {
+  return text
+    .replace(/\u001b\[[0-?]*[ -/]*[@-~]/g, '') // CSI ... final byte
+    .replace(/\u001b[\]PX^_][\s\S]*?(?:\u0007|\u001b\\|$)/g, '') // OSC, DCS, SOS, PM, APC ... BEL or ST
+    .replace(/\u009b[0-?]*[ -/]*[@-~]/g, '') // 8-bit CSI
+    .replace(/[\u009d\u0090\u0098\u009e\u009f][\s\S]*?(?:\u0007|\u009c|$)/g, '') // 8-bit OSC, DCS, SOS, PM, APC
+    .replace(/\u001b[ -/]*[0-~]?/g, '') // any other escape
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '');
+}
+
+/** A copy of a value with every string in it passed through stripControl. */
+function stripAll<T>(value: T): T {
+  if (typeof value === 'string') return stripControl(value) as T;
+  if (Array.isArray(value)) return value.map(stripAll) as T;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [stripControl(k), stripAll(v)])) as T;
+  return value;
+}
+
 /** "1h02m", "3m05s", "42s". */
 export function formatAge(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '0s';
@@ -101,7 +125,9 @@ function drawTree(nodes: TreeNode[], prefix = ''): string[] {
   return out;
 }
 
-export function renderStatus(cluster: TfeCluster, opts: RenderOptions = {}): string {
+export function renderStatus(remote: TfeCluster, opts: RenderOptions = {}): string {
+  // Everything in the object came from somewhere else: no control character reaches the terminal.
+  const cluster = stripAll(remote);
   const now = opts.now ?? Date.now();
   const p = palette(!!opts.color);
   const ns = cluster.metadata.namespace ?? 'default';
@@ -248,8 +274,9 @@ function waitText(cluster: TfeCluster, now: number, p: Palette): string {
 }
 
 /** One line per TfeCluster, for `kubectl tfe status` without a name. */
-export function renderList(clusters: TfeCluster[], opts: { allNamespaces?: boolean } = {}): string {
-  if (clusters.length === 0) return 'No TfeCluster found.';
+export function renderList(remote: TfeCluster[], opts: { allNamespaces?: boolean } = {}): string {
+  if (remote.length === 0) return 'No TfeCluster found.';
+  const clusters = stripAll(remote);
   const rows = clusters.map((c) => [
     ...(opts.allNamespaces ? [c.metadata.namespace ?? ''] : []),
     c.metadata.name ?? '',

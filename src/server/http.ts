@@ -6,6 +6,9 @@
 //                           answers 307 to <leader address>/v1/status with
 //                           { leader: { id, address } }; 503 when no leader is known
 //   GET /v1/status/cluster  the members and who leads (any replica)
+// /v1/* needs a bearer token the API server accepts and the right to list TfeClusters
+// (auth.ts); a follower redirects only to the address the member registry validated
+// (members.ts peerAddress), never to one read unchecked from a Lease.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +16,7 @@ import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { LeaderInfo } from '../ha/leader.ts';
 import type { Member } from '../ha/members.ts';
+import type { Access, Authorizer } from './auth.ts';
 
 /** What the server needs from the elector (LeaderElector satisfies it). */
 export interface LeaderView {
@@ -25,20 +29,29 @@ export interface LeaderView {
 /** What the server needs from the member registry (MemberRegistry satisfies it). */
 export interface MembersView {
   list(): Promise<Member[]>;
+  /** The status API address of a live member that passed the registry's checks, else undefined. */
+  peerAddress?(id: string): Promise<string | undefined>;
 }
 
 export interface StatusServerOptions {
   /** Port to listen on; 0 picks a free one (see `StatusServer.port`). */
   port: number;
-  /** Interface to bind; default all interfaces. */
+  /** Interface to bind; default all interfaces (`tfe-operator run` binds POD_IP when set). */
   host?: string;
+  /**
+   * Who may read /v1/*. Without one, /v1/* is open: only for tests and embedding; the
+   * operator (`tfe-operator run`) always passes the TokenReview/SubjectAccessReview one.
+   */
+  auth?: Authorizer;
+  /** The namespace the operator watches ("" or undefined: every namespace): where /v1/* callers need `list tfeclusters`. */
+  watchNamespace?: string;
   leader: LeaderView;
   members?: MembersView;
   registry?: Registry;
   /** Readiness; default always ready. */
   ready?: () => boolean | Promise<boolean>;
-  /** The leader's answer to /v1/status (any JSON-serializable value). */
-  statusProvider?: () => unknown | Promise<unknown>;
+  /** The leader's answer to /v1/status (any JSON-serializable value); `namespace` from `?namespace=`. */
+  statusProvider?: (q: { namespace?: string }) => unknown | Promise<unknown>;
   logger?: Logger;
 }
 
@@ -63,20 +76,28 @@ export function createStatusHandler(opts: StatusServerOptions) {
   const log = (opts.logger ?? pino({ name: 'tfe-operator' })).child({ component: 'server' });
   const leader = opts.leader;
 
-  async function status(req: IncomingMessage, res: ServerResponse, suffix: string): Promise<void> {
+  async function status(req: IncomingMessage, res: ServerResponse, suffix: string, namespace: string | undefined): Promise<void> {
     if (leader.isLeader()) {
-      const body = opts.statusProvider ? await opts.statusProvider() : {};
+      const body = opts.statusProvider ? await opts.statusProvider({ namespace }) : {};
       send(res, 200, body ?? {}, { 'x-tfe-leader': leader.identity });
       return;
     }
     const current = leader.currentLeader();
-    if (!current || current.id === leader.identity || !current.address) {
+    if (!current || current.id === leader.identity) {
       // No live leader (or the record still names us while we no longer lead).
       send(res, 503, { error: 'no leader is known; retry shortly', leader: null });
       return;
     }
-    const location = `${current.address.replace(/\/+$/, '')}/v1/status${suffix}`;
-    send(res, 307, { leader: { id: current.id, address: current.address } }, { location, 'x-tfe-leader': current.id });
+    // The leader Lease names who leads; where it is comes only from the member registry (a
+    // live member Lease of this operator, an IP address on an allowed port), never from the
+    // Lease's address annotation as written.
+    const address = opts.members?.peerAddress ? await opts.members.peerAddress(current.id) : undefined;
+    if (!address) {
+      send(res, 503, { error: `the leader ${current.id} has no validated address yet (a live member Lease with an IP address on an allowed port); retry shortly`, leader: { id: current.id } });
+      return;
+    }
+    const location = `${address}/v1/status${suffix}`;
+    send(res, 307, { leader: { id: current.id, address } }, { location, 'x-tfe-leader': current.id });
   }
 
   async function cluster(res: ServerResponse): Promise<void> {
@@ -117,12 +138,30 @@ export function createStatusHandler(opts: StatusServerOptions) {
           return;
         }
         case '/v1/status':
-          await status(req, res, url.search);
+        case '/v1/status/cluster': {
+          // A caller may narrow /v1/status to one namespace (and then needs the right there only).
+          const namespace = url.searchParams.get('namespace') || undefined;
+          const access: Access = { verb: 'list', namespace: (path === '/v1/status' ? namespace : undefined) ?? opts.watchNamespace ?? '' };
+          if (opts.auth) {
+            const d = await opts.auth.authorize(req, access);
+            if (!d.allowed) {
+              send(res, d.status, { error: d.reason }, d.status === 401 ? { 'www-authenticate': 'Bearer realm="tfe-operator"' } : {});
+              return;
+            }
+          }
+          if (path === '/v1/status') await status(req, res, url.search, namespace);
+          else await cluster(res);
           return;
-        case '/v1/status/cluster':
-          await cluster(res);
-          return;
+        }
         default:
+          if (path.startsWith('/v1/') && opts.auth) {
+            // Unknown /v1 paths answer like known ones to a caller without a token: nothing to probe.
+            const d = await opts.auth.authorize(req, { verb: 'list', namespace: opts.watchNamespace ?? '' });
+            if (!d.allowed) {
+              send(res, d.status, { error: d.reason });
+              return;
+            }
+          }
           send(res, 404, { error: `no route for ${path}` });
       }
     } catch (err) {
@@ -136,6 +175,7 @@ export function createStatusHandler(opts: StatusServerOptions) {
 /** Starts the status server; resolves once it listens. */
 export async function startStatusServer(opts: StatusServerOptions): Promise<StatusServer> {
   const handler = createStatusHandler(opts);
+  if (!opts.auth) (opts.logger ?? pino({ name: 'tfe-operator' })).child({ component: 'server' }).debug('server: /v1/* without authentication');
   const server = createServer((req, res) => {
     void handler(req, res);
   });

@@ -90,13 +90,15 @@ test('ReleaseSequence must be an integer >= 528 (v202104-1)', () => {
   assert.equal(low[0]!.file, 'spec');
 });
 
-test('replicated.conf must import the settings file and find the license; console password is a warning', () => {
+test('replicated.conf must import the settings file and find the license; a console password in the ConfigMap is refused', () => {
   assert.deepEqual(codes(checkReplicatedConf({})), ['ImportSettingsFromMissing:ImportSettingsFrom', 'LicenseFileLocationMissing:LicenseFileLocation']);
   const other = checkReplicatedConf({ ...conf, ImportSettingsFrom: '/tmp/s.json' });
   assert.match(other[0]!.message, /\/etc\/ptfe-settings\.json/);
   const pw = checkReplicatedConf({ ...conf, DaemonAuthenticationPassword: 'x' });
-  assert.deepEqual(codes(pw), ['ConsolePasswordInUserData:DaemonAuthenticationPassword']);
-  assert.equal(pw[0]!.severity, 'warning');
+  // Like any other secret in the ConfigMap: an error (the launch template would hold it in clear).
+  assert.deepEqual(codes(pw), ['SecretInPlainSettings:DaemonAuthenticationPassword']);
+  assert.notEqual(pw[0]!.severity, 'warning');
+  assert.match(pw[0]!.message, /spec\.settings\.daemonAuthenticationPasswordSecretRef/);
   assert.doesNotMatch(pw[0]!.message, /\bx\b/);
 });
 

@@ -21,7 +21,6 @@ export type ProblemCode =
   | 'ReleaseSequenceTooLow'
   | 'ImportSettingsFromMissing'
   | 'LicenseFileLocationMissing'
-  | 'ConsolePasswordInUserData'
   | 'HostnameMissing'
   | 'NotProductionInstall'
   | 'NotExternalServices'
@@ -47,6 +46,9 @@ export type Parsed<T> = { ok: true; value: T; problems: SettingsProblem[] } | { 
 
 export { MIN_RELEASE_SEQUENCE };
 export const SETTINGS_FILE_PATH = '/etc/ptfe-settings.json';
+
+/** replicated.conf's admin console password: from spec.settings.daemonAuthenticationPasswordSecretRef only. */
+export const DAEMON_PASSWORD = 'DaemonAuthenticationPassword';
 
 /** Settings whose values are secrets: they must come from secretSettings, never the ConfigMap. */
 export const SECRET_SETTING_KEYS: readonly string[] = [
@@ -238,14 +240,13 @@ export function checkReplicatedConf(conf: ReplicatedConf): SettingsProblem[] {
       problem('LicenseFileLocationMissing', f, 'LicenseFileLocation is not set, so the installer cannot find the license; add "LicenseFileLocation": "/etc/tfe-license.rli"', 'LicenseFileLocation'),
     );
   }
-  if (conf.DaemonAuthenticationPassword !== undefined) {
+  if (conf[DAEMON_PASSWORD] !== undefined) {
     out.push(
       problem(
-        'ConsolePasswordInUserData',
+        'SecretInPlainSettings',
         f,
-        'DaemonAuthenticationPassword would be written into the launch template user data in clear text; remove it (the admin console is disabled for Active/Active anyway) or set "DaemonAuthenticationType": "anonymous"',
-        'DaemonAuthenticationPassword',
-        'warning',
+        `${DAEMON_PASSWORD} is a secret but is set in the ConfigMap, so it would end up in the launch template user data; remove it (the admin console is disabled for Active/Active anyway, "DaemonAuthenticationType": "anonymous") or move it to a Kubernetes Secret and set spec.settings.daemonAuthenticationPasswordSecretRef`,
+        DAEMON_PASSWORD,
       ),
     );
   }

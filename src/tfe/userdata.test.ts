@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,49 +102,61 @@ test('foreign user data is refused with a helpful error', () => {
 
 // Runs the rendered script for real with stand-ins for curl (IMDS, installer download) and
 // the AWS CLI, its /etc paths redirected to a temporary directory.
-test('the script writes the files, fills in secrets with jq and runs install.sh', { skip: !hasJq() }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'userdata-'));
-  try {
-    const bin = join(dir, 'bin');
-    const etc = join(dir, 'etc');
-    mkdirSync(bin);
-    mkdirSync(etc);
-    const secrets: Record<string, string> = {
-      'tfe-operator/tfe/tfe/enc_password': 'enc "quoted" $pw\\',
-      'tfe-operator/tfe/tfe/setting-pg_password': "pg'pw",
-      'tfe-operator/tfe/tfe/license': 'LICENSE-BYTES',
-    };
-    writeFileSync(join(dir, 'secrets.json'), JSON.stringify(secrets));
-    const stub = (name: string, body: string) => {
-      writeFileSync(join(bin, name), `#!/bin/bash\n${body}\n`);
-      chmodSync(join(bin, name), 0o755);
-    };
-    stub(
-      'curl',
-      `case "$*" in
+/**
+ * A stand-in node in a temporary folder: curl answers the metadata service and serves an
+ * install.sh that records its arguments, aws answers from secrets.json; the script's paths
+ * are moved under the folder.
+ */
+function fakeNode(dir: string, secrets: Record<string, string>) {
+  const bin = join(dir, 'bin');
+  const etc = join(dir, 'etc');
+  mkdirSync(bin);
+  mkdirSync(etc);
+  writeFileSync(join(dir, 'secrets.json'), JSON.stringify(secrets));
+  const stub = (name: string, body: string) => {
+    writeFileSync(join(bin, name), `#!/bin/bash\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  };
+  const installer = 'printf "%s\\n" "$@" > "' + dir + '/install-args"\n';
+  stub(
+    'curl',
+    `case "$*" in
   *api/token*) echo token ;;
   *placement/region*) echo us-east-1 ;;
   *local-ipv4*) echo 10.0.1.23 ;;
   *install.terraform.io*) out=""; while [ $# -gt 0 ]; do [ "$1" = -o ] && out="$2"; shift; done
-    printf '%s\\n' 'printf "%s\\n" "$@" > "${dir}/install-args"' > "$out" ;;
+    printf '%s' '${installer}' > "$out" ;;
   *) exit 22 ;;
 esac`,
-    );
-    stub(
-      'aws',
-      `id=""; while [ $# -gt 0 ]; do case "$1" in --secret-id) id="$2";; esac; shift; done
+  );
+  stub(
+    'aws',
+    `id=""; while [ $# -gt 0 ]; do case "$1" in --secret-id) id="$2";; esac; shift; done
 jq -e --arg id "$id" '.[$id] | select(. != null) | {Name: $id, SecretString: .}' "${dir}/secrets.json" || { echo "ResourceNotFoundException: $id" >&2; exit 254; }`,
-    );
-    const script = renderUserData(install)
-      .replaceAll("'/etc/", `'${etc}/`)
-      .replace('/tmp/tfe-install.sh', `${dir}/install.sh`)
-      .replace('/tmp/tfe-install.sh', `${dir}/install.sh`)
-      .replace('/tmp/tfe-install.sh', `${dir}/install.sh`);
-    const res = await new Promise<{ code: number; stderr: string }>((resolve) =>
-      execFile('bash', ['-c', script], { env: { PATH: `${bin}:${process.env.PATH}` } }, (err, _o, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+  );
+  return {
+    etc,
+    /** The installer the stand-in serves, byte for byte. */
+    installer,
+    run: (rendered: string) =>
+      new Promise<{ code: number; stderr: string }>((resolve) =>
+        execFile('bash', ['-c', rendered.replaceAll("'/etc/", `'${etc}/`).replaceAll('/tmp/tfe-install.sh', `${dir}/install.sh`)], { env: { PATH: `${bin}:${process.env.PATH}` } }, (err, _o, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+        ),
       ),
-    );
+  };
+}
+
+test('the script writes the files, fills in secrets with jq and runs install.sh', { skip: !hasJq() }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'userdata-'));
+  try {
+    const node = fakeNode(dir, {
+      'tfe-operator/tfe/tfe/enc_password': 'enc "quoted" $pw\\',
+      'tfe-operator/tfe/tfe/setting-pg_password': "pg'pw",
+      'tfe-operator/tfe/tfe/license': 'LICENSE-BYTES',
+    });
+    const etc = node.etc;
+    const res = await node.run(renderUserData(install));
     assert.equal(res.code, 0, res.stderr);
     assert.deepEqual(JSON.parse(readFileSync(join(etc, 'replicated.conf'), 'utf8')), install.replicatedConf);
     const written = JSON.parse(readFileSync(join(etc, 'ptfe-settings.json'), 'utf8'));
@@ -162,11 +175,7 @@ jq -e --arg id "$id" '.[$id] | select(. != null) | {Name: $id, SecretString: .}'
     // A missing secret stops the boot with a clear message, before install.sh runs.
     rmSync(join(dir, 'install-args'));
     writeFileSync(join(dir, 'secrets.json'), JSON.stringify({ 'tfe-operator/tfe/tfe/license': 'x' }));
-    const failed = await new Promise<{ code: number; stderr: string }>((resolve) =>
-      execFile('bash', ['-c', script], { env: { PATH: `${bin}:${process.env.PATH}` } }, (err, _o, stderr) =>
-        resolve({ code: err ? 1 : 0, stderr }),
-      ),
-    );
+    const failed = await node.run(renderUserData(install));
     assert.equal(failed.code, 1);
     assert.match(failed.stderr, /cannot read secret tfe-operator\/tfe\/tfe\/enc_password \(setting enc_password\)/);
     assert.equal(existsSync(join(dir, 'install-args')), false);
@@ -175,6 +184,68 @@ jq -e --arg id "$id" '.[$id] | select(. != null) | {Name: $id, SecretString: .}'
   }
 });
 
+test('spec.node.installerSha256: install.sh runs only when sha256sum agrees; the boot stops with both sums otherwise', { skip: !hasJq() }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'userdata-sha-'));
+  try {
+    const node = fakeNode(dir, {
+      'tfe-operator/tfe/tfe/enc_password': 'e',
+      'tfe-operator/tfe/tfe/setting-pg_password': 'p',
+      'tfe-operator/tfe/tfe/license': 'L',
+    });
+    const right = createHash('sha256').update(node.installer).digest('hex');
+    const checked = { ...install, installerSha256: right };
+    assert.deepEqual(parseUserData(renderUserData(checked)), checked, 'round trip');
+    assert.doesNotMatch(renderUserData(install), /sha256sum/, 'no check without a checksum');
+    const ok = await node.run(renderUserData(checked));
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.ok(existsSync(join(dir, 'install-args')), 'install.sh ran');
+
+    rmSync(join(dir, 'install-args'));
+    const wrong = 'f'.repeat(64);
+    const failed = await node.run(renderUserData({ ...install, installerSha256: wrong }));
+    assert.equal(failed.code, 1);
+    assert.match(
+      failed.stderr,
+      new RegExp(`tfe-operator user-data: ERROR: the installer downloaded from https://install.terraform.io/ptfe/stable has sha256 ${right}, not ${wrong} \\(spec.node.installerSha256\\): not running it`),
+    );
+    assert.equal(existsSync(join(dir, 'install-args')), false, 'install.sh did not run');
+    assert.throws(() => renderUserData({ ...install, installerSha256: 'ABC' }), /installerSha256 must be 64 lowercase hex digits/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 function hasJq(): boolean {
   return (process.env.PATH ?? '').split(':').some((p) => existsSync(join(p, 'jq')));
 }
+
+test('DaemonAuthenticationPassword from Secrets Manager: written into replicated.conf at boot, never in the script', { skip: !hasJq() }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'userdata-daemon-'));
+  try {
+    const password = 'console "pw" $x\\';
+    const node = fakeNode(dir, {
+      'tfe-operator/tfe/tfe/enc_password': 'e',
+      'tfe-operator/tfe/tfe/setting-pg_password': 'p',
+      'tfe-operator/tfe/tfe/license': 'L',
+      'tfe-operator/tfe/tfe/replicated-DaemonAuthenticationPassword': password,
+    });
+    const withPw: NodeInstall = {
+      ...install,
+      replicatedConf: { ...install.replicatedConf, DaemonAuthenticationType: 'password' },
+      secretReplicatedConf: { DaemonAuthenticationPassword: 'tfe-operator/tfe/tfe/replicated-DaemonAuthenticationPassword' },
+    };
+    const script = renderUserData(withPw);
+    assert.ok(!script.includes(password) && !script.includes('console '), 'no password in the script');
+    assert.deepEqual(parseUserData(script), withPw, 'round trip');
+    assert.doesNotMatch(renderUserData(install), /set_secret_replicated/, 'nothing of it without one');
+    const res = await node.run(script);
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(JSON.parse(readFileSync(join(node.etc, 'replicated.conf'), 'utf8')), { ...withPw.replicatedConf, DaemonAuthenticationPassword: password });
+    assert.throws(
+      () => renderUserData({ ...withPw, replicatedConf: { ...withPw.replicatedConf, DaemonAuthenticationPassword: 'clear' } }),
+      /replicated.conf DaemonAuthenticationPassword is a secret/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -21,6 +21,8 @@ export interface NodeInstall {
   installArgs: string[]; // install.sh arguments, e.g. ['no-proxy', 'disable-replicated-ui']
   files: NodeFile[]; // files written before install.sh (TLS certificate and key ...), fetched at boot
   preInstallScript?: string; // the user's own bash, run before install.sh (ends with a newline)
+  installerSha256?: string; // spec.node.installerSha256: install.sh is checked with sha256sum before it runs
+  secretReplicatedConf?: Record<string, string>; // replicated.conf key -> Secrets Manager secret id (DaemonAuthenticationPassword), fetched at boot
 }
 
 /** A file the node writes from a Secrets Manager secret, byte for byte. */
@@ -74,6 +76,27 @@ export function renderUserData(install: NodeInstall): string {
       ? install.replicatedConf.LicenseFileLocation
       : DEFAULT_LICENSE_PATH;
   const secretLines = Object.entries(install.secretSettings).map(([key, id]) => `set_secret_setting ${shq(key)} ${shq(id)}`);
+  // Only when used: a script without them stays byte for byte what it was.
+  const secretConf = Object.entries(install.secretReplicatedConf ?? {});
+  const secretConfFn = secretConf.length
+    ? `
+# set_secret_replicated KEY SECRET_ID: writes "KEY": <secret> into replicated.conf (a string,
+# through a pipe, never a command line).
+set_secret_replicated() {
+  local key="$1" secret_id="$2" answer tmp
+  answer="$(get_secret "$secret_id")" || fail "cannot read secret $secret_id (replicated.conf $key) from AWS Secrets Manager"
+  tmp="$(mktemp "\${REPLICATED_CONF}.XXXXXX")"
+  printf '%s' "$answer" | jq --arg key "$key" --slurpfile conf "$REPLICATED_CONF" '$conf[0] + {($key): .SecretString}' > "$tmp"
+  mv "$tmp" "$REPLICATED_CONF"
+}
+`
+    : '';
+  const secretConfLines = secretConf.length
+    ? `
+# Secret installer settings: replicated.conf key, Secrets Manager secret id.
+${secretConf.map(([key, id]) => `set_secret_replicated ${shq(key)} ${shq(id)}`).join('\n')}
+`
+    : '';
   const argLines = install.installArgs.map((a) => `  ${a.includes('${') ? shdq(a, INSTALL_ARG_VARIABLES) : shq(a)}`);
   const fileLines = install.files.map((f) => `fetch_file ${shq(f.path)} ${shq(f.mode)} ${shq(f.secretId)}`);
   // Variables are set only where the script uses them (shellcheck SC2034: test/unit/userdata-shellcheck.test.ts).
@@ -137,7 +160,7 @@ set_secret_setting() {
   printf '%s' "$answer" | jq --arg key "$key" --slurpfile settings "$SETTINGS_FILE" '$settings[0] + {($key): {value: .SecretString}}' > "$tmp"
   mv "$tmp" "$SETTINGS_FILE"
 }
-
+${secretConfFn}
 # write_secret_file SECRET_ID PATH WHAT: a file (binary or text), stored as SecretBinary (as
 # tfe-operator stores it) or SecretString, written byte for byte.
 write_secret_file() {
@@ -175,7 +198,7 @@ LICENSE_FILE=${shq(licensePath)}
 cat > "$REPLICATED_CONF" <<'${CONF_EOF}'
 ${JSON.stringify(install.replicatedConf, null, 2)}
 ${CONF_EOF}
-
+${secretConfLines}
 # Application settings (ptfe-settings.json), secret settings added below.
 cat > "$SETTINGS_FILE" <<'${SETTINGS_EOF}'
 ${JSON.stringify(install.settings, null, 2)}
@@ -199,8 +222,21 @@ ${argLines.join('\n')}${argLines.length ? '\n' : ''})
 umask 022
 log "downloading the Terraform Enterprise installer"
 curl -sSfL -o /tmp/tfe-install.sh ${INSTALLER_URL}
-log "running install.sh \${INSTALL_ARGS[*]+\${INSTALL_ARGS[*]}}"
+${installerCheck(install.installerSha256)}log "running install.sh \${INSTALL_ARGS[*]+\${INSTALL_ARGS[*]}}"
 bash /tmp/tfe-install.sh \${INSTALL_ARGS[@]+"\${INSTALL_ARGS[@]}"}
+`;
+}
+
+/** The installer's checksum check (spec.node.installerSha256): nothing without one. */
+function installerCheck(sha256: string | undefined): string {
+  if (sha256 === undefined) return '';
+  return `INSTALLER_SHA256=${shq(sha256)}
+# spec.node.installerSha256: the installer runs only if it is the one reviewed.
+INSTALLER_SUM="$(sha256sum /tmp/tfe-install.sh)"
+INSTALLER_SUM="\${INSTALLER_SUM%% *}"
+if [[ "$INSTALLER_SUM" != "$INSTALLER_SHA256" ]]; then
+  fail "the installer downloaded from ${INSTALLER_URL} has sha256 $INSTALLER_SUM, not $INSTALLER_SHA256 (spec.node.installerSha256): not running it"
+fi
 `;
 }
 
@@ -208,6 +244,12 @@ function checkInstall(install: NodeInstall): void {
   const bad = (what: string) => {
     throw new TypeError(`renderUserData: ${what}`);
   };
+  if (install.installerSha256 !== undefined && !/^[0-9a-f]{64}$/.test(install.installerSha256)) bad('installerSha256 must be 64 lowercase hex digits');
+  for (const [key, id] of Object.entries(install.secretReplicatedConf ?? {})) {
+    if (!/^[A-Za-z][A-Za-z0-9]*$/.test(key)) bad(`secretReplicatedConf: ${JSON.stringify(key)} is not a replicated.conf key`);
+    if (key in install.replicatedConf) bad(`replicated.conf ${key} is a secret: its Secrets Manager id goes in secretReplicatedConf, never its value in user data`);
+    if (typeof id !== 'string' || id === '' || /[\n\r\0]/.test(id)) bad(`secretReplicatedConf.${key} must be a secret id on one line`);
+  }
   if (!isPlainObject(install.replicatedConf)) bad('replicatedConf must be an object');
   checkJson(install.replicatedConf, 'replicatedConf');
   if (!isPlainObject(install.settings)) bad('settings must be an object');
@@ -372,6 +414,14 @@ export function parseUserData(script: string): NodeInstall {
     }
   }
   if (!lines.some((l) => /^bash \S*install\.sh .*INSTALL_ARGS/.test(l))) malformed('it never runs install.sh');
+  const secretReplicatedConf: Record<string, string> = {};
+  for (const line of lines.filter((l) => l.startsWith('set_secret_replicated '))) {
+    const [, key, id] = words(line, 3, 'set_secret_replicated');
+    if (key! in secretReplicatedConf || key! in (replicatedConf as Record<string, unknown>)) malformed(`replicated.conf ${key} is set twice`);
+    secretReplicatedConf[key!] = id!;
+  }
+  const shaLine = lines.find((l) => l.startsWith('INSTALLER_SHA256='));
+  const installerSha256 = shaLine === undefined ? undefined : words(shaLine.replace(/^INSTALLER_SHA256=/, 'sha '), 2, 'INSTALLER_SHA256')[1];
 
   return {
     replicatedConf: replicatedConf as Record<string, unknown>,
@@ -381,6 +431,8 @@ export function parseUserData(script: string): NodeInstall {
     installArgs,
     files,
     ...(preInstallScript === undefined ? {} : { preInstallScript }),
+    ...(installerSha256 === undefined ? {} : { installerSha256 }),
+    ...(Object.keys(secretReplicatedConf).length ? { secretReplicatedConf } : {}),
   };
 }
 

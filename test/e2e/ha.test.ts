@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { resetWorld } from '../harness.ts';
 import { asgHistory, awsCalls } from '../sandbox/moto.ts';
-import { ROOT } from '../operator-process.ts';
+import { ROOT, statusAuth } from '../operator-process.ts';
 import { startAwsFaultProxy, type AwsFaultProxy } from '../faults/aws-proxy.ts';
 import { assertCleanEnd, successes } from '../faults/end-state.ts';
 import { patchCluster } from '../../src/kube/client.ts';
@@ -82,7 +82,7 @@ interface ClusterView {
 }
 
 async function clusterView(r: Replica): Promise<ClusterView> {
-  const res = await fetch(`${r.proc.url}/v1/status/cluster`, { signal: AbortSignal.timeout(5_000) });
+  const res = await fetch(`${r.proc.url}/v1/status/cluster`, { headers: statusAuth(), signal: AbortSignal.timeout(5_000) });
   assert.equal(res.status, 200);
   return (await res.json()) as ClusterView;
 }
@@ -91,7 +91,7 @@ async function clusterView(r: Replica): Promise<ClusterView> {
 async function assertRedirects(follower: Replica, leader: Replica): Promise<void> {
   // 503 "no leader is known" is the answer while the follower's last Lease read is stale; ask again.
   const { res, body } = await until(`${follower.id} /v1/status to answer other than 503`, 2 * LEASE_MS, async () => {
-    const r = await fetch(`${follower.proc.url}/v1/status`, { redirect: 'manual', signal: AbortSignal.timeout(5_000) });
+    const r = await fetch(`${follower.proc.url}/v1/status`, { headers: statusAuth(), redirect: 'manual', signal: AbortSignal.timeout(5_000) });
     const b = (await r.json()) as { leader?: { id: string; address: string } };
     return r.status === 503 ? undefined : { res: r, body: b };
   });
@@ -192,7 +192,7 @@ test('three replicas: exactly one leads; followers redirect /v1/status to it; /v
   }
   report(t, `samples naming the leader / none: ${[...named].map(([id, n]) => `${id} ${n.leader}/${n.unknown}`).join(', ')}`);
   for (const f of replicas.filter((r) => r !== leader)) await assertRedirects(f, leader);
-  const res = await fetch(`${leader.proc.url}/v1/status`, { redirect: 'manual' });
+  const res = await fetch(`${leader.proc.url}/v1/status`, { headers: statusAuth(), redirect: 'manual' });
   assert.equal(res.status, 200);
   assert.equal(((await res.json()) as { leader: boolean }).leader, true);
   // Nobody else ever acquired.
@@ -343,7 +343,7 @@ test('a leader cut off from the apiserver stops acting at its renew deadline; th
   const healAt = Date.now();
   kubeProxy.heal();
   await until('ha-p to follow again', 60_000, async () => {
-    const res = await fetch(`${p.proc.url}/v1/status`, { redirect: 'manual' });
+    const res = await fetch(`${p.proc.url}/v1/status`, { headers: statusAuth(), redirect: 'manual' });
     await res.arrayBuffer();
     return res.status === 307 || undefined;
   });

@@ -15,7 +15,7 @@ import { DescribeLaunchTemplateVersionsCommand, DescribeLaunchTemplatesCommand }
 import { resetWorld } from '../harness.ts';
 import { BASE_REPLICATED_CONF, BASE_SETTINGS, LICENSE, SECRET_VALUES, type World } from '../sandbox/world.ts';
 import { clearNamespace, copyWorldObjects, createExtraAsg } from '../faults/world-extra.ts';
-import { ROOT, type OperatorProcess } from '../operator-process.ts';
+import { ROOT, statusAuth, type OperatorProcess } from '../operator-process.ts';
 import { aws, createCluster, exampleCluster, getCluster, isReady, kube, operator, waitFor } from './support.ts';
 import { GROUP, PLURAL, VERSION, type TfeCluster } from '../../src/api/types.ts';
 
@@ -186,7 +186,7 @@ test('no secret value in logs, Events, status, metrics, user data or plugin outp
 
   // The operator's HTTP API.
   for (const path of ['/metrics', '/v1/status', '/v1/status/cluster', '/healthz', '/readyz']) {
-    const r = await fetch(`${op.url}${path}`, { redirect: 'manual' });
+    const r = await fetch(`${op.url}${path}`, { headers: statusAuth(), redirect: 'manual' });
     add(`GET ${path}`, await r.text());
   }
 

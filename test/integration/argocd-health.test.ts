@@ -235,6 +235,26 @@ describe('actions (actions/action_test.yaml)', () => {
       return true;
     });
   });
+
+  test('abort refuses outside the phases the planner can roll back from', async () => {
+    for (const [file, phase] of [
+      ['ready.yaml', 'Ready'],
+      ['rolling_back.yaml', 'RollingBack'],
+    ]) {
+      const obj = loadYaml(join(ACTIONS, 'testdata', file)) as { metadata: { name: string }; status: { phase: string } };
+      assert.equal(obj.status.phase, phase, file);
+      await assert.rejects(runArgoLua(join(ACTIONS, 'abort', 'action.lua'), obj), (err: unknown) => {
+        assert.ok(err instanceof LuaScriptError);
+        assert.equal(
+          err.luaMessage,
+          `TfeCluster ${obj.metadata.name} has nothing to abort (phase ${phase}); abort rolls back a change in flight: phase Migrating, Paused, WaitingForApproval or Degraded`,
+        );
+        return true;
+      });
+    }
+    const noStatus = { ...(loadYaml(join(ACTIONS, 'testdata/migrating.yaml')) as Record<string, unknown>), status: undefined };
+    await assert.rejects(runArgoLua(join(ACTIONS, 'abort', 'action.lua'), noStatus), /no status yet/);
+  });
 });
 
 describe('argocd/application.yaml', () => {

@@ -51,6 +51,8 @@ describe('Dockerfile', () => {
     const image = [...bases][0];
     const m = /^(?:docker\.io\/(?:library\/)?)?node:(\d+)(?:\.\d+){0,2}-bookworm-slim(?:@sha256:[0-9a-f]{64})?$/.exec(image);
     assert.ok(m, `base image ${image} is not node:<major>-bookworm-slim`);
+    // Pinned by digest: the tag moves with every patch release (docs/image.md: updating the base image).
+    assert.match(image, /@sha256:[0-9a-f]{64}$/, `base image ${image} is not pinned by digest`);
     const major = Number(m[1]);
     const eol = NODE_LTS_END_OF_LIFE[major];
     assert.ok(eol, `Node.js ${major} is not an LTS line (${Object.keys(NODE_LTS_END_OF_LIFE).join(', ')} are)`);

@@ -538,7 +538,8 @@ describe('member registry and status API', () => {
     const cfg = config(prefix, id, { address: `http://127.0.0.1:${port}` });
     const logger = pino({ level: process.env.HA_TEST_LOG ?? 'silent' }, pino.destination(2));
     const el = new LeaderElector({ api, config: cfg, logger });
-    const members = new MemberRegistry({ api, config: cfg, leader: el, logger, gcAfterMs });
+    // Every replica of this test has a port of its own: redirects may name any of them.
+    const members = new MemberRegistry({ api, config: cfg, leader: el, logger, gcAfterMs, peerPorts: { min: 1024, max: 65535 } });
     const registry = new Registry();
     registerHaMetrics(registry, el);
     const r: Replica = { id, elector: el, members, server: undefined as unknown as StatusServer, ready: false };

@@ -459,6 +459,11 @@ describe('the install.sh stand-in and the AWS CLI refuse what a real node would,
     await neverHealthy('umask', 1, /install\.sh: umask is 0077/);
   });
 
+  test('an installer whose sha256 is not spec.node.installerSha256: the boot stops before install.sh runs', async () => {
+    await group('installer-sha', { ...standalone, installerSha256: '0'.repeat(64) }, 1);
+    await neverHealthy('installer-sha', 1, /tfe-operator user-data: ERROR: the installer downloaded from https:\/\/install\.terraform\.io\/ptfe\/stable has sha256 [0-9a-f]{64}, not 0{64} \(spec\.node\.installerSha256\): not running it/);
+  });
+
   test('a secret the node may not read (its instance profile allows sim/* only)', async () => {
     await group('forbidden', { ...standalone, secretSettings: { ...standalone.secretSettings, pg_password: 'forbidden/pg_password' } }, 1);
     await neverHealthy('forbidden', 1, /AccessDeniedException.*not authorized to perform: secretsmanager:GetSecretValue.*\| tfe-operator user-data: ERROR: cannot read secret forbidden\/pg_password/);

@@ -58,3 +58,38 @@ test('8800 from the load balancer is open, and only that source is revoked (the 
   assert.match(wide[0]!.problem, /from 10\.0\.0\.0\/8 through a wider rule \(tcp 0-65535\) the operator will not remove/);
   assert.equal(wide[0]!.rule, undefined);
 });
+
+test('8800 open from IPv6 ranges and a prefix list: the revoke names them all, so Manage mode does not loop', async () => {
+  const { toPermission, toRule } = await import('../../src/aws/securitygroups.ts');
+  // As EC2 describes it: one permission, sources of every kind.
+  const observed = toRule({
+    IpProtocol: 'tcp',
+    FromPort: 8800,
+    ToPort: 8800,
+    IpRanges: [{ CidrIp: '203.0.113.0/24' }],
+    Ipv6Ranges: [{ CidrIpv6: '2001:db8::/32' }],
+    PrefixListIds: [{ PrefixListId: 'pl-0123456789abcdef0' }],
+    UserIdGroupPairs: [{ GroupId: 'sg-nodes' }],
+  });
+  assert.deepEqual(observed.cidrs, ['203.0.113.0/24', '2001:db8::/32']);
+  assert.deepEqual(observed.prefixLists, ['pl-0123456789abcdef0']);
+  const { fixes } = check(layout([rule('tcp', 6380, 6380, ['sg-nodes'])], [rule('tcp', 8201, 8201, ['sg-nodes']), observed]));
+  const fix = fixes.find((f) => f.revoke)!;
+  assert.ok(fix.rule, fix.problem);
+  assert.match(fix.problem, /2001:db8::\/32/);
+  assert.match(fix.problem, /pl-0123456789abcdef0/);
+  const perm = toPermission(fix.rule!);
+  assert.deepEqual(perm.IpRanges, [{ CidrIp: '203.0.113.0/24', Description: undefined }]);
+  assert.deepEqual(perm.Ipv6Ranges, [{ CidrIpv6: '2001:db8::/32', Description: undefined }]);
+  assert.deepEqual(perm.PrefixListIds, [{ PrefixListId: 'pl-0123456789abcdef0', Description: undefined }]);
+  assert.equal(perm.UserIdGroupPairs, undefined, 'the node-to-node source stays');
+
+  // What EC2 leaves after that revoke: only the nodes' own group, which is no open 8800.
+  const after = toRule({ IpProtocol: 'tcp', FromPort: 8800, ToPort: 8800, UserIdGroupPairs: [{ GroupId: 'sg-nodes' }] });
+  const again = check(layout([rule('tcp', 6380, 6380, ['sg-nodes'])], [rule('tcp', 8201, 8201, ['sg-nodes']), after]));
+  assert.deepEqual(again.fixes, []);
+  // Only IPv6 (the case that looped: nothing was sent, nothing revoked).
+  const v6only = check(layout([rule('tcp', 6380, 6380, ['sg-nodes'])], [rule('tcp', 8201, 8201, ['sg-nodes']), rule('tcp', 8800, 8800, [], ['::/0'])]));
+  assert.deepEqual(toPermission(v6only.fixes[0].rule!).Ipv6Ranges, [{ CidrIpv6: '::/0', Description: undefined }]);
+  assert.deepEqual(toPermission(v6only.fixes[0].rule!).IpRanges, []);
+});

@@ -319,6 +319,37 @@ test('abort annotation rolls back', () => {
   assert.equal((p.action as { version: number }).version, 1);
 });
 
+test('abort with approval Manual: its scale to 0 waits for its own approval (an approval of the roll forward does not count)', () => {
+  const c = cluster({ rollout: { approval: 'Manual' } } as never);
+  const obs = world();
+  let p!: Plan;
+  // Walk the migration, approving each gate, until a node on a new version is being waited for.
+  for (let i = 0; i < 30; i++) {
+    p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
+    if (p.approval) {
+      c.metadata.annotations = { ...c.metadata.annotations, 'tfe.operators.dev/approve': p.approval.waitingFor };
+      continue;
+    }
+    if (p.wait?.id.startsWith('healthy:')) break;
+    if (p.action) apply(obs, p.action);
+    tick(obs, false);
+  }
+  assert.ok((obs.asg?.launchTemplateVersion ?? 0) > 1, 'the migration rolled forward');
+  const forwardApproval = c.metadata.annotations!['tfe.operators.dev/approve'];
+  c.metadata.annotations = { ...c.metadata.annotations, 'tfe.operators.dev/abort': 'true' };
+  p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
+  assert.equal(p.action, undefined, 'no scale to 0 without approval');
+  assert.equal(p.phase, 'WaitingForApproval', p.message);
+  assert.equal(p.approval?.waitingFor, 'rollback-to-v1');
+  assert.notEqual(p.approval?.waitingFor, forwardApproval);
+  assert.match(p.message, /kubectl tfe approve/);
+  c.metadata.annotations = { ...c.metadata.annotations, 'tfe.operators.dev/approve': 'rollback-to-v1' };
+  p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
+  assert.equal(p.action?.kind, 'RollAsg');
+  assert.deepEqual([(p.action as { version: number }).version, (p.action as { capacity: number }).capacity], [1, 0]);
+  assert.equal(p.phase, 'RollingBack');
+});
+
 test('manage mode fixes the network one rule at a time', () => {
   const c = cluster({ network: { mode: 'Manage' } } as never);
   const obs = world();
@@ -1313,4 +1344,32 @@ test('drain: a standalone node has no drain command: with an admin token the fir
   obs2.validation = { workspaceId: 'ws-1', runs: [], runsInProgress: null };
   for (let i = 0; i < 12 && (p = step(d, obs2)).action?.kind !== 'RollAsg'; i++) if (p.action) apply(obs2, p.action);
   assert.match(p.message, /goes undrained: .*token is not a site admin's/);
+});
+
+test('DaemonAuthenticationPassword: from its Secret into Secrets Manager, fetched at boot; refused in the ConfigMap', () => {
+  const c = cluster();
+  c.spec.settings.daemonAuthenticationPasswordSecretRef = { name: 'console', key: 'password' };
+  const obs = world();
+  obs.inputs.replicatedConfText = JSON.stringify({ ...BASE_CONF, DaemonAuthenticationType: 'password' });
+  obs.inputs.secrets.daemonPassword = 'console-secret-pw';
+  const w = walk(c, obs);
+  assert.equal(w.last.phase, 'Ready', w.last.message);
+  const puts = w.actions.flatMap((a) => (a.kind === 'PutSecrets' ? a.secrets : []));
+  const put = puts.find((p) => p.name === 'tfe-operator/tfe/tfe/replicated-DaemonAuthenticationPassword');
+  assert.deepEqual(put?.source, { kind: 'daemonPassword' });
+  const versions = w.actions.flatMap((a) => (a.kind === 'CreateLaunchTemplateVersion' ? [a.install] : []));
+  assert.ok(versions.length > 0);
+  for (const v of versions) {
+    assert.deepEqual(v.secretReplicatedConf, { DaemonAuthenticationPassword: 'tfe-operator/tfe/tfe/replicated-DaemonAuthenticationPassword' });
+    assert.equal(v.replicatedConf.DaemonAuthenticationPassword, undefined);
+    assert.ok(!JSON.stringify(v).includes('console-secret-pw'));
+  }
+
+  // In the ConfigMap it would land in the launch template in clear: refused before any change.
+  const inConfigMap = world();
+  inConfigMap.inputs.replicatedConfText = JSON.stringify({ ...BASE_CONF, DaemonAuthenticationType: 'password', DaemonAuthenticationPassword: 'clear-pw' });
+  const p = plan({ cluster: cluster(), obs: inConfigMap, salt: 'salt', fingerprintKey: KEY });
+  assert.equal(p.action, undefined);
+  assert.match(p.message, /DaemonAuthenticationPassword is a secret but is set in the ConfigMap/);
+  assert.ok(!p.message.includes('clear-pw'));
 });

@@ -77,6 +77,7 @@ const installs: Record<string, TargetInputs> = {
     ],
     preInstallScript: 'set -eu\nmkdir -p /var/lib/tfe\nsysctl -w vm.max_map_count=262144\n',
   },
+  'the installer checked against spec.node.installerSha256': { ...base, installerSha256: 'a'.repeat(64) },
   'an existing Redis without TLS or password, odd setting values, no arguments': {
     ...base,
     baseSettings: { ...base.baseSettings, weird: { value: `a'b"c$d\`e\\f \${PRIVATE_IP} $(id)` } },

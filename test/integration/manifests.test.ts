@@ -89,11 +89,15 @@ function permissions(rules: Obj[]): string[] {
 // the watched scope (ClusterRole tfe-operator, or the Role in the watched namespace), the
 // operator's own namespace (Role tfe-operator-leader-election), and the cluster-scoped review
 // APIs of the status API (ClusterRole tfe-operator-auth-delegator, both modes).
+const union = (...sets: string[][]) => [...new Set(sets.flat())].sort();
 const USED = kubeAccessUsed(ROOT);
 const TFECLUSTER_ACCESS = permissionsIn(USED, 'watched');
+// The operator's own namespace: Leases (Role tfe-operator-leader-election) and its own state, the
+// fingerprint key Secret and the policy ConfigMap (Role tfe-operator-own-state, by name).
 const LEADER_ELECTION_ACCESS = permissionsIn(USED, 'own');
-const REVIEW_ACCESS = permissionsIn(USED, 'cluster');
-const union = (...sets: string[][]) => [...new Set(sets.flat())].sort();
+// The status API's reviews, and the kube-system Namespace (the cluster's identity): cluster-scoped,
+// so they show in every namespace's rules.
+const REVIEW_ACCESS = union(permissionsIn(USED, 'cluster'), permissionsIn(USED, 'identity'));
 
 let clusterDocs: Obj[] = [];
 let namespacedDocs: Obj[] = [];
@@ -122,20 +126,23 @@ describe('manifests: what they declare', () => {
       'tfe.operators.dev/tfeclusters:watch',
     ]);
     assert.deepEqual(LEADER_ELECTION_ACCESS, [
+      '/configmaps:get',
+      '/secrets:create',
+      '/secrets:get',
       'coordination.k8s.io/leases:create',
       'coordination.k8s.io/leases:delete',
       'coordination.k8s.io/leases:get',
       'coordination.k8s.io/leases:list',
       'coordination.k8s.io/leases:update',
     ]);
-    assert.deepEqual(REVIEW_ACCESS, ['authentication.k8s.io/tokenreviews:create', 'authorization.k8s.io/subjectaccessreviews:create']);
+    assert.deepEqual(REVIEW_ACCESS, ['/namespaces:get', 'authentication.k8s.io/tokenreviews:create', 'authorization.k8s.io/subjectaccessreviews:create']);
     // Every client-node API call in src/ is one the reader maps: none is left out of the comparison.
     assert.deepEqual(unmappedKubeCalls(ROOT), [], 'teach test/shipping/rbac-verbs.ts (KINDS and its scope) these calls');
     const probe = mkdtempSync(join(tmpdir(), 'rbac-verbs-'));
     try {
       mkdirSync(join(probe, 'src'));
-      writeFileSync(join(probe, 'src', 'x.ts'), "await kube.core.readNamespace({ name: 'kube-system' });\nawait kube.core.readNamespacedSecret({ name, namespace });\n");
-      assert.deepEqual(unmappedKubeCalls(probe), ['src/x.ts:1 readNamespace']);
+      writeFileSync(join(probe, 'src', 'x.ts'), "await kube.core.readNamespacedPod({ name, namespace });\nawait kube.core.readNamespacedSecret({ name, namespace });\n");
+      assert.deepEqual(unmappedKubeCalls(probe), ['src/x.ts:1 readNamespacedPod']);
     } finally {
       rmSync(probe, { recursive: true, force: true });
     }
@@ -152,8 +159,16 @@ describe('manifests: what they declare', () => {
     compare('ClusterRole tfe-operator (cluster-wide)', permissions(one(clusterDocs, 'ClusterRole', 'tfe-operator').rules), TFECLUSTER_ACCESS);
     compare('Role tfe/tfe-operator (namespace-scoped)', permissions(one(namespacedDocs, 'Role', 'tfe-operator', WATCHED_NS).rules), TFECLUSTER_ACCESS);
     for (const docs of [clusterDocs, namespacedDocs]) {
-      compare('Role tfe-operator-leader-election', permissions(one(docs, 'Role', 'tfe-operator-leader-election', OPERATOR_NS).rules), LEADER_ELECTION_ACCESS);
-      compare('ClusterRole tfe-operator-auth-delegator', permissions(one(docs, 'ClusterRole', 'tfe-operator-auth-delegator').rules), REVIEW_ACCESS);
+      compare(
+        'Roles tfe-operator-leader-election + tfe-operator-own-state',
+        union(permissions(one(docs, 'Role', 'tfe-operator-leader-election', OPERATOR_NS).rules), permissions(one(docs, 'Role', 'tfe-operator-own-state', OPERATOR_NS).rules)),
+        LEADER_ELECTION_ACCESS,
+      );
+      compare(
+        'ClusterRoles tfe-operator-auth-delegator + tfe-operator-cluster-identity',
+        union(permissions(one(docs, 'ClusterRole', 'tfe-operator-auth-delegator').rules), permissions(one(docs, 'ClusterRole', 'tfe-operator-cluster-identity').rules)),
+        REVIEW_ACCESS,
+      );
     }
   });
 
@@ -162,15 +177,19 @@ describe('manifests: what they declare', () => {
     assert.deepEqual(kinds, [
       'ClusterRole/tfe-operator',
       'ClusterRole/tfe-operator-auth-delegator',
+      'ClusterRole/tfe-operator-cluster-identity',
       'ClusterRoleBinding/tfe-operator',
       'ClusterRoleBinding/tfe-operator-auth-delegator',
+      'ClusterRoleBinding/tfe-operator-cluster-identity',
       'CustomResourceDefinition/tfeclusters.tfe.operators.dev',
       'Deployment/tfe-operator/tfe-operator',
       'Namespace/tfe-operator',
       'NetworkPolicy/tfe-operator/tfe-operator',
       'PodDisruptionBudget/tfe-operator/tfe-operator',
       'Role/tfe-operator/tfe-operator-leader-election',
+      'Role/tfe-operator/tfe-operator-own-state',
       'RoleBinding/tfe-operator/tfe-operator-leader-election',
+      'RoleBinding/tfe-operator/tfe-operator-own-state',
       'Service/tfe-operator/tfe-operator',
       'ServiceAccount/tfe-operator/tfe-operator',
     ]);
@@ -200,7 +219,11 @@ describe('manifests: what they declare', () => {
           assert.ok(!rule.nonResourceURLs, 'no non-resource URLs');
           for (const v of ['escalate', 'bind', 'impersonate', 'deletecollection']) assert.ok(!rule.verbs.includes(v), `${v} granted`);
           if (rule.resources.some((r: string) => ['secrets', 'configmaps'].includes(r))) {
-            assert.deepEqual([...rule.verbs].sort(), ['get'], 'Secrets and ConfigMaps: read by name only');
+            // The one exception: the operator creates its fingerprint key Secret once, in its own
+            // namespace (create cannot be limited by name); it reads it by name.
+            const ownKey = role.metadata.name === 'tfe-operator-own-state' && rule.resources.join() === 'secrets' && rule.verbs.join() === 'create';
+            if (!ownKey) assert.deepEqual([...rule.verbs].sort(), ['get'], 'Secrets and ConfigMaps: read by name only');
+            if (role.metadata.name === 'tfe-operator-own-state' && rule.verbs.includes('get')) assert.ok(rule.resourceNames?.length, 'own state: get by name only');
           }
         }
       }
@@ -214,7 +237,7 @@ describe('manifests: what they declare', () => {
     assert.deepEqual(permissions(nsRole.rules), TFECLUSTER_ACCESS);
     for (const docs of [clusterDocs, namespacedDocs]) {
       const le = one(docs, 'Role', 'tfe-operator-leader-election', OPERATOR_NS);
-      assert.deepEqual(permissions(le.rules), LEADER_ELECTION_ACCESS);
+      assert.deepEqual(permissions(le.rules), LEADER_ELECTION_ACCESS.filter((p) => p.startsWith('coordination.k8s.io/')));
       for (const r of [...find(docs, 'ClusterRole'), ...find(docs, 'Role')].filter((r) => r !== le)) {
         assert.ok(!permissions(r.rules).some((p) => p.startsWith('coordination.k8s.io/')), `${r.kind} ${r.metadata.name} grants Leases`);
       }
@@ -232,8 +255,13 @@ describe('manifests: what they declare', () => {
   });
 
   test('namespace-scoped mode: no cluster-wide grant but the review APIs, WATCH_NAMESPACE matches the Role', () => {
-    assert.deepEqual(find(namespacedDocs, 'ClusterRole').map((r) => [r.metadata.name, permissions(r.rules)]), [['tfe-operator-auth-delegator', REVIEW_ACCESS]]);
-    assert.deepEqual(find(namespacedDocs, 'ClusterRoleBinding').map((r) => r.metadata.name), ['tfe-operator-auth-delegator']);
+    assert.deepEqual(find(namespacedDocs, 'ClusterRole').map((r) => [r.metadata.name, permissions(r.rules)]), [
+      ['tfe-operator-auth-delegator', permissionsIn(USED, 'cluster')],
+      ['tfe-operator-cluster-identity', permissionsIn(USED, 'identity')],
+    ]);
+    // The identity rule names the one Namespace it may read.
+    assert.deepEqual(one(namespacedDocs, 'ClusterRole', 'tfe-operator-cluster-identity').rules[0].resourceNames, ['kube-system']);
+    assert.deepEqual(find(namespacedDocs, 'ClusterRoleBinding').map((r) => r.metadata.name), ['tfe-operator-auth-delegator', 'tfe-operator-cluster-identity']);
     const env: Obj[] = one(namespacedDocs, 'Deployment').spec.template.spec.containers[0].env;
     assert.equal(env.find((e) => e.name === 'WATCH_NAMESPACE')?.value, WATCHED_NS);
     one(namespacedDocs, 'RoleBinding', 'tfe-operator', WATCHED_NS);

@@ -16,7 +16,8 @@ import * as k8s from '@kubernetes/client-node';
 export type Scope =
   | 'watched' // where TfeClusters live: cluster-wide (ClusterRole) or the watched namespace (Role)
   | 'own' // the operator's own namespace only (Role)
-  | 'cluster'; // cluster-scoped review APIs (ClusterRole, both modes)
+  | 'cluster' // cluster-scoped review APIs (ClusterRole, both modes)
+  | 'identity'; // the kube-system Namespace, read for the cluster's identity (ClusterRole, both modes)
 
 export interface Use {
   /** "group/resource:verb", group empty for the core API. */
@@ -38,9 +39,16 @@ const KINDS: Record<string, [string, string, Scope]> = {
   CustomObject: ['tfe.operators.dev', 'tfeclusters', 'watched'],
   TokenReview: ['authentication.k8s.io', 'tokenreviews', 'cluster'],
   SubjectAccessReview: ['authorization.k8s.io', 'subjectaccessreviews', 'cluster'],
+  Namespace: ['', 'namespaces', 'identity'],
 };
 
-const METHOD = /\.(read|get|list|create|replace|patch|delete)(Namespaced|Cluster)?(Secret|ConfigMap|Event|Lease|CustomObject|TokenReview|SubjectAccessReview)(Status)?\(/g;
+/**
+ * Files whose Secret and ConfigMap calls are about the operator's own state in its own namespace
+ * (the fingerprint key, the operator policy: src/security/), not about the watched TfeClusters.
+ */
+const OWN_STATE = `src${sep}security${sep}`;
+
+const METHOD = /\.(read|get|list|create|replace|patch|delete)(Namespaced|Cluster)?(Secret|ConfigMap|Event|Lease|CustomObject|TokenReview|SubjectAccessReview|Namespace)(Status)?\(/g;
 
 function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
@@ -93,9 +101,12 @@ export function kubeAccessUsed(root: string): Use[] {
     const line = (i: number) => `${rel}:${text.slice(0, i).split('\n').length}`;
     for (const m of text.matchAll(METHOD)) {
       const [, op, , kind, status] = m;
-      const [group, resource, scope] = KINDS[kind];
+      const [group, resource, kindScope] = KINDS[kind];
+      const scope = rel.startsWith(OWN_STATE) && (kind === 'Secret' || kind === 'ConfigMap') ? 'own' : kindScope;
       add(group, status ? `${resource}/status` : resource, VERB[op], scope, line(m.index!));
     }
+    // src/kube/client.ts's readConfigMap helper, called for the operator's own policy ConfigMap.
+    if (rel.startsWith(OWN_STATE)) for (const m of text.matchAll(/\breadConfigMap\(/g)) add('', 'configmaps', 'get', 'own', line(m.index!));
     for (const m of text.matchAll(/\bmakeInformer\b/g)) {
       if (/import/.test(text.slice(text.lastIndexOf('\n', m.index!), m.index!))) continue;
       for (const v of ['list', 'watch']) add('tfe.operators.dev', 'tfeclusters', v, 'watched', line(m.index!));

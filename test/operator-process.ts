@@ -43,9 +43,12 @@ export function imageNodeFlags(): string[] {
  * simulator's nodes (TFE_OPERATOR_CONNECT_TO, like curl's --connect-to).
  */
 export function sandboxConnectTo(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  if (!env.PG_PORT) return {};
+  // The sandbox's load balancer, nodes and TFE API are the simulator on loopback: an
+  // administrator's allowance (src/security/endpoints.ts), as for a load balancer's DNS name.
+  const hosts = { TFE_OPERATOR_ENDPOINT_HOSTS: env.TFE_OPERATOR_ENDPOINT_HOSTS ?? '127.0.0.1,localhost' };
+  if (!env.PG_PORT) return hosts;
   const to = `${env.PG_HOST || '127.0.0.1'}:${env.PG_PORT}`;
-  return { TFE_OPERATOR_CONNECT_TO: `*.internal::${to},*.rds.amazonaws.com::${to}` };
+  return { ...hosts, TFE_OPERATOR_CONNECT_TO: env.TFE_OPERATOR_CONNECT_TO ?? `*.internal::${to},*.rds.amazonaws.com::${to}` };
 }
 
 /**
@@ -66,7 +69,7 @@ export function startOperator(o: StartOperatorOptions): OperatorProcess {
     // Replicas of a test share 127.0.0.1, each on a port of its own: redirects may name any of them.
     '--peer-ports', '1024-65535', ...(o.args ?? [])];
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'debug', ...o.env };
-  if (!env.TFE_OPERATOR_CONNECT_TO) Object.assign(env, sandboxConnectTo(env)); // the sandbox this operator runs against
+  Object.assign(env, { ...sandboxConnectTo(env), ...o.env }); // the sandbox this operator runs against (what the test sets wins)
   const proc = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let file: ReturnType<typeof createWriteStream> | undefined;

@@ -32,6 +32,7 @@ import { probeRedis } from '../redis/probe.ts';
 import { parsePtfeSettings } from '../tfe/settings.ts';
 import { nodeHealthUrl, probeHealth } from '../tfe/health.ts';
 import { encPasswordFromSecretString, findEncPasswordSource } from '../tfe/userdata-scan.ts';
+import { endpointHostsFromEnv, endpointProblems } from '../security/endpoints.ts';
 import { findWorkspace, listRuns, runsInProgress, TfeApiError, validationStageOf } from '../tfe/runs.ts';
 
 interface SecretRef {
@@ -191,7 +192,16 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
     observeExternalServices(aws, cluster, inputs),
   ]);
 
-  const [validation, drains] = await Promise.all([observeValidation(cluster, inputs), observeDrains(aws, cluster, asg?.instances.length ?? 0)]);
+  // Requests go only where the operator allows (src/security/endpoints.ts): a refused URL is not asked at all.
+  const tfeHostname = settingsHostname(inputs.settingsText);
+  const endpointsRefused = endpointProblems(spec, tfeHostname, endpointHostsFromEnv());
+  const refused = (field: string) => endpointsRefused.some((p) => p.field === field);
+  const notAsked: NodeHealth = { healthy: false, detail: 'not asked: the URL is not one the operator may request (see the Degraded condition)' };
+
+  const [validation, drains] = await Promise.all([
+    refused('spec.validation.address') ? Promise.resolve(undefined) : observeValidation(cluster, inputs),
+    observeDrains(aws, cluster, asg?.instances.length ?? 0),
+  ]);
 
   const caRef = spec.health?.caSecretRef;
   const probeOpts = {
@@ -199,14 +209,14 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
     ...(caRef && inputs.healthCa !== undefined ? { ca: inputs.healthCa } : {}),
   };
   // Nodes are reached by IP; their certificate names the TFE hostname.
-  const servername = spec.health?.tlsServerName ?? settingsHostname(inputs.settingsText);
+  const servername = spec.health?.tlsServerName ?? tfeHostname;
   const nodeProbeOpts = { ...probeOpts, ...(servername ? { servername } : {}) };
   const nodeHealth: Record<string, NodeHealth> = {};
   const attached = targetGroups.filter((g) => asg?.targetGroupArns?.includes(g.arn));
   const [lbHealth] = await Promise.all([
-    spec.health?.url ? probeHealth(spec.health.url, probeOpts) : Promise.resolve(undefined),
+    spec.health?.url ? (refused('spec.health.url') ? Promise.resolve(notAsked) : probeHealth(spec.health.url, probeOpts)) : Promise.resolve(undefined),
     ...(asg?.instances ?? []).map(async (i) => {
-      nodeHealth[i.id] = await probeHealth(nodeHealthUrl(nodeTemplate, i), nodeProbeOpts);
+      nodeHealth[i.id] = refused('spec.health.nodeUrlTemplate') ? notAsked : await probeHealth(nodeHealthUrl(nodeTemplate, i), nodeProbeOpts);
     }),
     ...attached.map(async (g) => {
       g.targets = await describeTargetHealth(aws, g.arn);
@@ -236,6 +246,7 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
     awsSecrets,
     nodeAccess,
     ...(externalServices ? { externalServices } : {}),
+    ...(endpointsRefused.length ? { endpointsRefused } : {}),
     nodeHealth,
     lbHealth,
     validation,

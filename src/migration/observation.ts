@@ -279,6 +279,8 @@ export interface Observation {
   encPasswordInUse?: { value?: string; source: string; unknown?: string };
   /** spec.validation's workspace and the operator's runs in it (read until Ready). */
   validation?: ObservedValidation;
+  /** URLs of the spec the operator may not request (src/security/endpoints.ts); not asked. */
+  endpointsRefused?: { field: string; url: string; host: string }[];
 }
 
 /** One instance's drain: the SSM command's invocation status (Pending, InProgress, Success, Failed, TimedOut, ...). */

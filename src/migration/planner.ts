@@ -7,7 +7,8 @@
 import type { TfeCluster } from '../api/types.ts';
 import { LICENSE_PATHS, NODE_FILE_PATH, NODE_FILE_PREFIXES } from '../api/schema.ts';
 import { parseDuration } from '../api/defaults.ts';
-import { DAEMON_PASSWORD, formatProblems, loadBaseSettings } from '../tfe/settings.ts';
+import { DAEMON_PASSWORD, formatProblems, loadBaseSettings, parsePtfeSettings } from '../tfe/settings.ts';
+import { endpointMessage } from '../security/endpoints.ts';
 import { DEFAULT_LICENSE_PATH, renderUserData, REPLICATED_CONF_PATH, SETTINGS_PATH } from '../tfe/userdata.ts';
 import type { Action, ReplicationGroupParams, SecretPut, SecretSource } from './actions.ts';
 import { approvalId, describeAction, drainComment, isDisruptive } from './actions.ts';
@@ -261,6 +262,10 @@ class PlanBuilder {
     const { inputs } = this.obs;
     if (inputs.missing.length > 0) {
       this.fail('InputMissing', `cannot read ${inputs.missing.join('; ')}: create it, or fix the reference in spec.settings / spec.encryptionPasswordSecretRef / spec.redis`);
+    }
+    if (this.obs.endpointsRefused?.length) {
+      const parsed = parsePtfeSettings(inputs.settingsText ?? '');
+      this.fail('EndpointNotAllowed', endpointMessage(this.obs.endpointsRefused, (parsed.ok && parsed.value.hostname?.value) || undefined));
     }
     const base = loadBaseSettings(inputs.replicatedConfText ?? '', inputs.settingsText ?? '', {
       secretSettingKeys: (this.spec.settings.secretSettings ?? []).map((s) => s.setting),

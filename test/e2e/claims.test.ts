@@ -1,7 +1,8 @@
 // What a TfeCluster author may not take (issue 15), end to end on the real apiserver and moto:
 // an Auto Scaling Group another TfeCluster has claimed (its owner tag), and a license path on
 // the nodes outside the allowed places (LicenseFileLocation comes from the settings ConfigMap,
-// so the planner checks it in step 1; spec paths are refused by CEL at admission).
+// so the planner checks it in step 1; spec paths are refused by CEL at admission), and URLs the
+// operator would request for the author (the instance metadata service).
 
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,5 +53,22 @@ test('a LicenseFileLocation outside the allowed places (e.g. /etc/cron.d) is ref
   const c = await degraded('cron');
   assert.equal(c.status?.conditions?.find((x) => x.type === 'Degraded')?.reason, 'NodeFilePathNotAllowed', c.status?.message);
   assert.match(c.status!.message!, /\/etc\/cron\.d\/tfe-license/);
+  assert.deepEqual((await mutationsSince(mark)).map((x) => x.action), []);
+});
+
+test('a health URL at the instance metadata service is refused (EndpointNotAllowed), never requested, before any write', async () => {
+  await freshWorld();
+  await startOperator('claims-imds');
+  const mark = await callMark();
+  await createCluster(
+    k,
+    exampleCluster((c) => {
+      c.metadata.name = 'imds';
+      c.spec.health = { ...c.spec.health, url: 'http://169.254.169.254/latest/meta-data/iam/security-credentials/' } as never;
+    }),
+  );
+  const c = await degraded('imds');
+  assert.equal(c.status?.conditions?.find((x) => x.type === 'Degraded')?.reason, 'EndpointNotAllowed', c.status?.message);
+  assert.match(c.status!.message!, /spec\.health\.url \(http:\/\/169\.254\.169\.254\/.*TFE_OPERATOR_ENDPOINT_HOSTS/);
   assert.deepEqual((await mutationsSince(mark)).map((x) => x.action), []);
 });

@@ -1373,3 +1373,13 @@ test('DaemonAuthenticationPassword: from its Secret into Secrets Manager, fetche
   assert.match(p.message, /DaemonAuthenticationPassword is a secret but is set in the ConfigMap/);
   assert.ok(!p.message.includes('clear-pw'));
 });
+
+test('endpoints the operator may not request: Degraded EndpointNotAllowed before any action', () => {
+  const c = cluster();
+  const obs = world();
+  obs.endpointsRefused = [{ field: 'spec.health.url', url: 'http://169.254.169.254/latest/meta-data/', host: '169.254.169.254' }];
+  const p = step(c, obs);
+  assert.equal(p.action, undefined);
+  assert.equal(p.failure?.reason, 'EndpointNotAllowed');
+  assert.match(p.message, /spec\.health\.url .* names host 169\.254\.169\.254/);
+});

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { annotationWith, ANNOTATION_ALLOWED_TFECLUSTERS, secretAllows, secretNotAllowedMessage } from '../../src/security/secret-access.ts';
+import { endpointHostsFromEnv, endpointProblems, endpointMessage } from '../../src/security/endpoints.ts';
 import { evaluatePolicy, globMatch, parsePolicy, stsName, type Policy } from '../../src/security/policy.ts';
 import { assumeRoleParams } from '../../src/aws/clients.ts';
 import { encPasswordTagFingerprint, fingerprint, fingerprintMatches, legacyFingerprint } from '../../src/migration/targets.ts';
@@ -179,4 +180,27 @@ test('a Secrets Manager secret of the operator\'s name owned by another TfeClust
     assert.equal(put.tags[TAG.owner], 'tfe/tfe');
     assert.equal(put.tags[TAG.clusterId], 'uid-here');
   }
+});
+
+// --- Where the operator may send requests (src/security/endpoints.ts) ----------------------
+
+
+test('endpoints: nodes by {privateIp}, the load balancer and the TFE API at the TFE hostname; anything else only when the administrator allows its host', () => {
+  const ok = { health: { url: 'https://TFE.example.com/_health_check', nodeUrlTemplate: 'https://{privateIp}/_health_check' }, validation: { address: 'https://tfe.example.com' } };
+  assert.deepEqual(endpointProblems(ok, 'tfe.example.com', []), []);
+  const imds = { health: { url: 'http://169.254.169.254/latest/meta-data/iam/security-credentials/', nodeUrlTemplate: 'http://169.254.169.254/{instanceId}' }, validation: { address: 'https://evil.example.net' } };
+  const p = endpointProblems(imds, 'tfe.example.com', []);
+  assert.deepEqual(p.map((x) => [x.field, x.host]), [
+    ['spec.health.nodeUrlTemplate', '169.254.169.254'],
+    ['spec.health.url', '169.254.169.254'],
+    ['spec.validation.address', 'evil.example.net'],
+  ]);
+  assert.match(endpointMessage(p, 'tfe.example.com'), /spec\.health\.url \(http:\/\/169\.254\.169\.254\/.*\) names host 169\.254\.169\.254.*TFE_OPERATOR_ENDPOINT_HOSTS/);
+  // userinfo does not hide the host; a template must name the node itself.
+  assert.equal(endpointProblems({ health: { url: 'https://tfe.example.com@169.254.169.254/' } }, 'tfe.example.com', [])[0]?.host, '169.254.169.254');
+  assert.equal(endpointProblems({ health: { nodeUrlTemplate: 'https://{privateIp}.evil.example.net/' } }, undefined, []).length, 1);
+  // The administrator's list (e.g. the load balancer's DNS name).
+  const lb = { health: { url: 'https://tfe-lb-123.elb.us-east-1.amazonaws.com/_health_check' } };
+  assert.equal(endpointProblems(lb, 'tfe.example.com', []).length, 1);
+  assert.deepEqual(endpointProblems(lb, 'tfe.example.com', endpointHostsFromEnv({ TFE_OPERATOR_ENDPOINT_HOSTS: ' TFE-LB-123.elb.us-east-1.amazonaws.com , x ' })), []);
 });

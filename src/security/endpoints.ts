@@ -14,9 +14,17 @@ export interface EndpointProblem {
   host: string;
 }
 
-/** The administrator's extra hosts (TFE_OPERATOR_ENDPOINT_HOSTS), lower-case. */
+/**
+ * An operator run by hand (or by a test harness) beside a sandbox whose nodes and load balancer are
+ * on loopback; the shipped Deployment sets TFE_OPERATOR_ENDPOINT_HOSTS (empty), so a real install
+ * allows no loopback host unless its administrator lists one.
+ */
+export const UNSET_DEFAULT_HOSTS = ['127.0.0.1', 'localhost', '[::1]'];
+
+/** The administrator's extra hosts (TFE_OPERATOR_ENDPOINT_HOSTS; loopback when unset), lower-case. */
 export function endpointHostsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
-  return (env.TFE_OPERATOR_ENDPOINT_HOSTS ?? '')
+  if (env.TFE_OPERATOR_ENDPOINT_HOSTS === undefined) return UNSET_DEFAULT_HOSTS;
+  return env.TFE_OPERATOR_ENDPOINT_HOSTS
     .split(',')
     .map((h) => h.trim().toLowerCase())
     .filter(Boolean);

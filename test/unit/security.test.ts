@@ -203,4 +203,8 @@ test('endpoints: nodes by {privateIp}, the load balancer and the TFE API at the 
   const lb = { health: { url: 'https://tfe-lb-123.elb.us-east-1.amazonaws.com/_health_check' } };
   assert.equal(endpointProblems(lb, 'tfe.example.com', []).length, 1);
   assert.deepEqual(endpointProblems(lb, 'tfe.example.com', endpointHostsFromEnv({ TFE_OPERATOR_ENDPOINT_HOSTS: ' TFE-LB-123.elb.us-east-1.amazonaws.com , x ' })), []);
+  // Set (the shipped Deployment sets it empty): no loopback; not set at all (a hand-run operator beside the sandbox): loopback.
+  const sim = { health: { url: 'http://127.0.0.1:18080/_health_check' } };
+  assert.equal(endpointProblems(sim, 'tfe.example.com', endpointHostsFromEnv({ TFE_OPERATOR_ENDPOINT_HOSTS: '' })).length, 1);
+  assert.deepEqual(endpointProblems(sim, 'tfe.example.com', endpointHostsFromEnv({})), []);
 });

@@ -189,6 +189,9 @@ export class SimNode {
   }
 
   get draining(): boolean {
+    // Read the request at the moment it matters (a run being placed), not only on the next
+    // health loop: TFE stops taking jobs as soon as node-drain runs.
+    this.checkDrain();
     return this.drainRequestedAt !== null;
   }
 

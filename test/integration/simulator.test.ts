@@ -224,6 +224,17 @@ async function scale(name: string, n: number, ltId?: string): Promise<void> {
   );
 }
 
+/**
+ * The TFE API stand-in places runs on any serving node of the simulator (one installation behind
+ * one load balancer): a test that follows runs on its own group first takes every other group's
+ * nodes away (this file's earlier tests leave theirs running).
+ */
+async function onlyGroupServes(name: string): Promise<void> {
+  const others = [...new Set((await simState()).nodes.map((n) => n.asg).filter((g) => g !== name))];
+  for (const g of others) await scale(g, 0);
+  await waitFor('the other groups gone', async () => ((await simState()).nodes.every((n) => n.asg === name) ? true : undefined), { timeoutMs: 30_000, intervalMs: 100 });
+}
+
 async function simState(): Promise<FleetState> {
   const res = await fetch(`${sim.url}/sim/state`);
   assert.equal(res.status, 200);
@@ -619,6 +630,7 @@ test('SSM: node-drain on an Active/Active node waits for its run in flight, and 
   const ssm = new SSMClient({ endpoint: moto.endpoint, region: REGION, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
   try {
     await setConfig({ runStepMs: 100, runPlanMs: 4_000 });
+    await onlyGroupServes('drain');
     const { ids } = await group('drain', activeActive(), 1);
     const id = ids[0]!;
     await waitNodes('drain', 1, (n) => n.state === 'healthy', 60_000);
@@ -689,6 +701,7 @@ test('SSM: node-drain on an Active/Active node waits for its run in flight, and 
 test('SSM: a run whose node leaves before it finished is killed, and the departure names it', async () => {
   await setConfig({ runStepMs: 100, runsHang: true });
   try {
+    await onlyGroupServes('killed');
     const { ids } = await group('killed', activeActive(), 1);
     const id = ids[0]!;
     await waitNodes('killed', 1, (n) => n.state === 'healthy', 60_000);

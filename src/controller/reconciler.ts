@@ -6,6 +6,7 @@ import type { AwsClients } from '../aws/clients.ts';
 import { getCluster, isConflict, patchCluster, patchClusterStatus, type Kube } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import { describeAction } from '../migration/actions.ts';
+import { isTerminalTfeError } from '../tfe/runs.ts';
 import { earlierRefusal, gatePlan, plan, refusalMessage, refusedPlan, type Plan } from '../migration/planner.ts';
 import { awsErrorText, isTerminalAwsError } from '../aws/errors.ts';
 import { act } from './act.ts';
@@ -125,8 +126,10 @@ async function reconcileCluster(deps: ReconcilerDeps, cluster: TfeCluster, log: 
       actionResult = { kind: p.action.kind, result };
       log.info({ action: p.action.kind, step: p.step }, result);
     } catch (err) {
-      if (!isTerminalAwsError(err)) throw err;
-      const message = refusalMessage(p.action, awsErrorText(err));
+      // AWS (or TFE's API, for the validation run) refused for good: Degraded with its words, not a retry loop.
+      const words = isTerminalAwsError(err) ? awsErrorText(err) : isTerminalTfeError(err) ? (err as Error).message : undefined;
+      if (words === undefined) throw err;
+      const message = refusalMessage(p.action, words);
       log.warn({ action: p.action.kind, step: p.step }, message);
       p = refusedPlan(p, message);
     }

@@ -1357,12 +1357,22 @@ export function authTokenProblem(token: string): string | undefined {
 export const AWS_REFUSED = 'AwsRefused';
 
 /** The message of a refusal: names the action, so the same refusal is recognised later. */
-export function refusalMessage(action: Action, awsText: string): string {
+/** The Degraded reason when TFE's API refused the validation run for good (4xx). */
+export const TFE_REFUSED = 'TfeRefused';
+
+/** Who carries the action out: TFE's API for the validation run, AWS for everything else. */
+const refuser = (action: Action) => (action.kind === 'QueueValidationRun' ? 'TFE' : 'AWS');
+
+export function refusalMessage(action: Action, text: string): string {
   const hint =
     action.kind === 'DrainNodes'
       ? ' (SSM runs commands only on instances whose SSM agent is online: the nodes need the agent running and an instance profile with the AmazonSSMManagedInstanceCore policy; or set spec.rollout.drain: Skip to scale without draining)'
-      : '';
-  return `AWS refused to ${describeAction(action)}: ${awsText}${hint}. Nothing was changed by this action; fix what AWS names (in the TfeCluster spec, its Secrets or the AWS account) and the change of spec retries it`;
+      : action.kind === 'QueueValidationRun'
+        ? ' (TFE queues a run only in a workspace with a configuration version it can plan, and only for a user or team token with permission to queue runs there)'
+        : '';
+  const who = refuser(action);
+  const where = who === 'TFE' ? 'the workspace of spec.validation or its token' : 'the TfeCluster spec, its Secrets or the AWS account';
+  return `${who} refused to ${describeAction(action)}: ${text}${hint}. Nothing was changed by this action; fix what ${who} names (${where}) and the change of spec retries it`;
 }
 
 /**
@@ -1370,6 +1380,7 @@ export function refusalMessage(action: Action, awsText: string): string {
  * action, looked at again at the resync (not in a retry loop).
  */
 export function refusedPlan(p: Plan, message: string): Plan {
+  const reason = message.startsWith('TFE refused') ? TFE_REFUSED : AWS_REFUSED;
   const keep = p.conditions.filter((c) => c.type !== 'Degraded' && c.type !== 'Ready' && c.type !== 'Progressing');
   return {
     ...p,
@@ -1377,12 +1388,12 @@ export function refusedPlan(p: Plan, message: string): Plan {
     requeueAfterMs: undefined,
     phase: 'Degraded',
     message,
-    failure: { reason: AWS_REFUSED, message },
+    failure: { reason, message },
     conditions: [
       ...keep,
-      { type: 'Degraded', status: 'True', reason: AWS_REFUSED, message },
-      { type: 'Ready', status: 'False', reason: AWS_REFUSED, message },
-      { type: 'Progressing', status: 'False', reason: AWS_REFUSED, message: 'stopped: see the Degraded condition' },
+      { type: 'Degraded', status: 'True', reason, message },
+      { type: 'Ready', status: 'False', reason, message },
+      { type: 'Progressing', status: 'False', reason, message: 'stopped: see the Degraded condition' },
     ],
   };
 }
@@ -1390,9 +1401,9 @@ export function refusedPlan(p: Plan, message: string): Plan {
 /** The earlier refusal of this very action under this generation of the spec, if any. */
 export function earlierRefusal(cluster: TfeCluster, action: Action): string | undefined {
   const d = cluster.status?.conditions?.find((c) => c.type === 'Degraded');
-  if (d?.status !== 'True' || d.reason !== AWS_REFUSED) return undefined;
+  if (d?.status !== 'True' || (d.reason !== AWS_REFUSED && d.reason !== TFE_REFUSED)) return undefined;
   if (d.observedGeneration !== cluster.metadata?.generation) return undefined;
-  return d.message.startsWith(`AWS refused to ${describeAction(action)}:`) ? d.message : undefined;
+  return d.message.startsWith(`${refuser(action)} refused to ${describeAction(action)}:`) ? d.message : undefined;
 }
 
 /**

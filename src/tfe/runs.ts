@@ -38,6 +38,11 @@ export class TfeApiError extends Error {
   }
 }
 
+/** A refusal that will not go away by asking again: a 4xx other than 408 and 429. */
+export function isTerminalTfeError(err: unknown): boolean {
+  return err instanceof TfeApiError && err.status !== undefined && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429;
+}
+
 /** Statuses after which a run does nothing more (TFE's run states). */
 export const RUN_SUCCEEDED = new Set(['planned_and_finished', 'applied', 'planned_and_saved']);
 export const RUN_FAILED = new Set(['errored', 'canceled', 'force_canceled', 'discarded', 'policy_soft_failed']);

@@ -32,7 +32,7 @@ export function handAws() {
   return { asg: new AutoScalingClient(cfg), ec2: new EC2Client(cfg), elasticache: new ElastiCacheClient(cfg), secrets: new SecretsManagerClient(cfg) };
 }
 
-export async function simConfig(cfg: { installDelayMs?: number; neverHealthy?: boolean; runStepMs?: number; runsHang?: boolean; runPlanMs?: number; ssmAgent?: boolean }): Promise<void> {
+export async function simConfig(cfg: { installDelayMs?: number; neverHealthy?: boolean; runStepMs?: number; runsHang?: boolean; runsRefused?: boolean; runPlanMs?: number; ssmAgent?: boolean }): Promise<void> {
   const r = await fetch(`${process.env.TFE_SIM_URL}/sim/config`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -176,3 +176,11 @@ test('validation token of a site admin: the first roll waits until the standalon
   const departures = ((await (await fetch(`${sim()}/sim/state`)).json()) as { departures: Array<{ id: string; unfinishedRuns: string[] }> }).departures;
   assert.deepEqual(departures.filter((d) => d.unfinishedRuns.length), [], 'a node left with a run in flight');
 });
+
+test('validation: TFE refusing to queue the run (422: a workspace it cannot plan) is Degraded TfeRefused with its words, not a retry loop', async () => {
+  await start('validation-422', { sim: { runsRefused: true } });
+  const c = await waitFor((x) => x.status?.phase === 'Degraded', 'Degraded', 180_000);
+  assert.equal(condition(c, 'Degraded')?.reason, 'TfeRefused', c.status?.message);
+  assert.match(c.status!.message!, /TFE refused to queue a plan-only run in TFE workspace .*HTTP 422 \(invalid attribute: Configuration version is missing\)/);
+  assert.equal((await simRuns()).length, 0);
+});

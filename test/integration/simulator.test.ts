@@ -578,7 +578,7 @@ test('neverHealthy keeps healthy nodes unhealthy until switched off; installDela
   assert.equal((await set({ recheckMs: 300, pollMs: 150 })).status, 200);
   await set({ recheckMs: 250, pollMs: 100 });
   const cfg = (await (await set({ installDelayMs: INSTALL_DELAY_MS })).json()) as Record<string, unknown>;
-  assert.deepEqual(cfg, { installDelayMs: INSTALL_DELAY_MS, neverHealthy: false, pollMs: 100, recheckMs: 250, runStepMs: 250, runsHang: false, runPlanMs: 0, ssmAgent: true });
+  assert.deepEqual(cfg, { installDelayMs: INSTALL_DELAY_MS, neverHealthy: false, pollMs: 100, recheckMs: 250, runStepMs: 250, runsHang: false, runsRefused: false, runPlanMs: 0, ssmAgent: true });
 });
 
 test('no secret value in the simulator state or its state file', async () => {

@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { authTokenProblem, plan, type Plan } from '../../src/migration/planner.ts';
+import { authTokenProblem, earlierRefusal, plan, refusalMessage, refusedPlan, type Plan } from '../../src/migration/planner.ts';
 import type { Action } from '../../src/migration/actions.ts';
 import type { Observation } from '../../src/migration/observation.ts';
 import { TAG } from '../../src/migration/observation.ts';
@@ -1382,4 +1382,20 @@ test('endpoints the operator may not request: Degraded EndpointNotAllowed before
   assert.equal(p.action, undefined);
   assert.equal(p.failure?.reason, 'EndpointNotAllowed');
   assert.match(p.message, /spec\.health\.url .* names host 169\.254\.169\.254/);
+});
+
+test('a refusal for good: AWS words for AWS actions, TFE words for the validation run; asked again only after a spec change', () => {
+  const c = cluster({ validation } as never);
+  const obs = world();
+  const run: Action = { kind: 'QueueValidationRun', address: 'https://tfe.example.com', workspaceId: 'ws-1', workspace: 'acme/canary', message: 'm', apply: false };
+  const message = refusalMessage(run, 'POST /api/v2/runs: HTTP 422 (invalid attribute: Configuration version is missing)');
+  assert.match(message, /^TFE refused to queue a plan-only run in TFE workspace acme\/canary: POST \/api\/v2\/runs: HTTP 422 .*configuration version it can plan/);
+  const p = refusedPlan(step(c, obs), message);
+  assert.equal(p.failure?.reason, 'TfeRefused');
+  c.status = buildStatus(c, p, new Date(obs.now));
+  assert.equal(earlierRefusal(c, run), message, 'the same action under the same spec: not asked again');
+  assert.equal(earlierRefusal(c, { kind: 'ScaleAsg', capacity: 0 }), undefined);
+  c.metadata.generation = 2;
+  assert.equal(earlierRefusal(c, run), undefined, 'a spec change asks again');
+  assert.match(refusalMessage({ kind: 'ScaleAsg', capacity: 0 }, 'ValidationError: x'), /^AWS refused to scale/);
 });

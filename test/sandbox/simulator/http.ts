@@ -4,7 +4,7 @@
 //   GET  /nodes/{instanceId}/api/v1/health/readiness   one node, as its port 443 answers (FDO from 1.2:
 //        TFE's readiness JSON; 404 where the release has none)
 //   GET  /sim/state                        nodes, groups, scale history (secrets redacted)
-//   POST /sim/config                       { installDelayMs?, neverHealthy?, pollMs?, recheckMs?, runStepMs?, runsHang?, runPlanMs?, ssmAgent? }
+//   POST /sim/config                       { installDelayMs?, neverHealthy?, pollMs?, recheckMs?, runStepMs?, runsHang?, runsRefused?, runPlanMs?, ssmAgent? }
 //   GET  /sim/runs                         the TFE API stand-in's runs (tfe-api.ts)
 //   /api/v2/...                            the TFE API stand-in (tfe-api.ts), as on the load balancer
 //   POST /sim/reset                        forget every node, restore the startup config
@@ -42,11 +42,11 @@ export function parseConfigPatch(text: string): Partial<SimConfig> {
       const min = k === 'installDelayMs' || k === 'runPlanMs' ? 0 : 10;
       if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new Error(`${k} must be a number >= ${min}`);
       out[k] = v;
-    } else if (k === 'neverHealthy' || k === 'runsHang' || k === 'ssmAgent') {
+    } else if (k === 'neverHealthy' || k === 'runsHang' || k === 'runsRefused' || k === 'ssmAgent') {
       if (typeof v !== 'boolean') throw new Error(`${k} must be true or false`);
       out[k] = v;
     } else {
-      throw new Error(`unknown setting ${JSON.stringify(k)} (known: installDelayMs, neverHealthy, pollMs, recheckMs, runStepMs, runsHang, runPlanMs, ssmAgent)`);
+      throw new Error(`unknown setting ${JSON.stringify(k)} (known: installDelayMs, neverHealthy, pollMs, recheckMs, runStepMs, runsHang, runsRefused, runPlanMs, ssmAgent)`);
     }
   }
   return out;

@@ -121,6 +121,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       recheckMs: opts.recheckMs ?? 1000,
       runStepMs: opts.runStepMs ?? 250,
       runsHang: false,
+      runsRefused: false,
       runPlanMs: 0,
       ssmAgent: true,
     },

@@ -38,6 +38,8 @@ export interface SimConfig {
   runStepMs: number;
   /** Runs never get past planning (a validation that times out). */
   runsHang: boolean;
+  /** POST /api/v2/runs answers 422 (a workspace with no configuration version). */
+  runsRefused: boolean;
   /** How much longer than runStepMs a run stays in planning (keeps runs in flight). */
   runPlanMs: number;
   /** Whether the nodes' SSM agents are online (ssm.ts); false: SendCommand answers InvalidInstanceId. */

@@ -35,7 +35,7 @@ export interface RunsHost {
   /** Any node answers behind the load balancer (draining ones too). */
   anyHealthy(): boolean;
   node(id: string): SimNode | undefined;
-  config(): { runStepMs: number; runsHang: boolean; runPlanMs: number };
+  config(): { runStepMs: number; runsHang: boolean; runPlanMs: number; runsRefused: boolean };
   log: { info(obj: object, msg?: string): void };
 }
 
@@ -142,6 +142,8 @@ export class TfeApi {
     const ws = d.relationships?.workspace?.data;
     if (ws?.type !== 'workspaces' || !ws.id) return apiError(422, 'invalid attribute', 'relationships.workspace.data must name a workspace');
     if (ws.id !== this.workspaceId) return apiError(404, 'not found', `workspace ${ws.id}`);
+    // runsRefused: a workspace TFE cannot plan (no configuration version yet), as TFE answers it.
+    if (this.host.config().runsRefused) return apiError(422, 'invalid attribute', 'Configuration version is missing');
     const a = d.attributes ?? {};
     for (const k of ['plan-only', 'auto-apply']) {
       if (a[k] !== undefined && typeof a[k] !== 'boolean') return apiError(422, 'invalid attribute', `${k} must be a boolean`);

@@ -21,6 +21,16 @@ export function isTerminalAwsError(err: unknown): boolean {
   return TERMINAL.test(code);
 }
 
+/**
+ * Errors worth asking again: throttling, 5xx, timeouts and network errors (no HTTP status). A check
+ * that maps every other error to a finding (S3's HeadBucket: 403, 404) must let these through.
+ */
+export function isTransientAwsError(err: unknown): boolean {
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (status === undefined || status >= 500 || status === 429) return true;
+  return THROTTLING.test(awsErrorCode(err) ?? '');
+}
+
 /** "InvalidParameterValue: Invalid CacheNodeType: cache.x9.huge" */
 export function awsErrorText(err: unknown): string {
   return `${awsErrorCode(err) ?? 'Error'}: ${(err as Error).message}`;

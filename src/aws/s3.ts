@@ -5,7 +5,7 @@
 import { GetBucketEncryptionCommand, GetBucketLocationCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
 import type { AwsClients } from './clients.ts';
-import { awsErrorText } from './errors.ts';
+import { awsErrorText, isTransientAwsError } from './errors.ts';
 import type { ObservedBucket } from '../migration/observation.ts';
 
 const status = (err: unknown) => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
@@ -15,6 +15,7 @@ export async function describeBucket(aws: AwsClients, name: string): Promise<Obs
     await aws.s3.send(new HeadBucketCommand({ Bucket: name }));
   } catch (err) {
     const code = status(err);
+    if (isTransientAwsError(err)) throw err; // a throttle or a 5xx says nothing about the bucket: ask again
     if (code === 404) return { name, exists: false };
     // 403: it exists but the operator may not see it; 301: elsewhere (followRegionRedirects normally handles it).
     return { name, exists: code === 403, error: awsErrorText(err) };
@@ -36,6 +37,7 @@ export async function describeBucket(aws: AwsClients, name: string): Promise<Obs
     const key = await aws.kms.send(new DescribeKeyCommand({ KeyId: kmsKeyId }));
     return { name, exists: true, region, kmsKey: { id: kmsKeyId, state: key.KeyMetadata?.KeyState ?? (key.KeyMetadata?.Enabled ? 'Enabled' : 'Disabled') } };
   } catch (err) {
+    if (isTransientAwsError(err)) throw err;
     return { name, exists: true, region, kmsKey: { id: kmsKeyId, error: awsErrorText(err) } };
   }
 }

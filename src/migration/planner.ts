@@ -1161,10 +1161,12 @@ class PlanBuilder {
   /** Said with the next action when a standalone node goes without a drain. */
   private undrained = '';
 
-  private drainTimedOut(what: string): never {
+  /** `wait`: the drain wait in progress, kept so that its deadline holds across reconciles. */
+  private drainTimedOut(what: string, wait?: Plan['wait']): never {
     this.fail(
       'DrainTimeout',
       `${what}; nothing was scaled, so no run was cut off. Let the runs on these nodes finish (or cancel them in TFE), raise spec.rollout.drainTimeout, or set spec.rollout.drain: Skip to go on without draining`,
+      wait,
     );
   }
 
@@ -1218,7 +1220,7 @@ class PlanBuilder {
             ? parseDuration(this.spec.rollout?.drainTimeout ?? '30m')
             : Infinity;
     const interval = parseDuration(this.spec.health?.interval ?? '10s');
-    if (this.obs.now - since > limit && deadline === 'drain') this.drainTimedOut(`${message}: not drained after ${Math.round(limit / 1000)}s`);
+    if (this.obs.now - since > limit && deadline === 'drain') this.drainTimedOut(`${message}: not drained after ${Math.round(limit / 1000)}s`, waitState);
     if (this.obs.now - since > limit) {
       this.stageFailed(
         'ProgressDeadlineExceeded',

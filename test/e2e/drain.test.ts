@@ -116,7 +116,7 @@ test('drain: with runs in flight, a release upgrade and a scale-in drain every l
   assert.ok((g.Instances ?? []).every((i) => !i.ProtectedFromScaleIn), 'the scale-in protection was lifted');
 });
 
-test('drain: a node whose run never ends hits drainTimeout (DrainTimeout) and nothing is scaled; once its run ends the repave goes on', async () => {
+test('drain: a node whose run never ends hits drainTimeout (DrainTimeout) and nothing is scaled; once its run ends, a retry repaves', async () => {
   await migrate('drain-timeout');
   await patchSpec({ rollout: { drainTimeout: '15s' } });
   await waitReady('Ready with drainTimeout 15s');
@@ -128,11 +128,16 @@ test('drain: a node whose run never ends hits drainTimeout (DrainTimeout) and no
   await patchSpec({ release: { sequence: 550 } });
   const c = await waitFor((x) => x.status?.phase === 'Degraded', 'Degraded DrainTimeout', 180_000);
   assert.equal(condition(c, 'Degraded')?.reason, 'DrainTimeout', c.status?.message);
-  assert.match(c.status!.message!, new RegExp(`${busy}.*not drained after 15s.*nothing was scaled`), 'the wait (15s) ends before SSM gives up (twice that)');
+  // The operator's wait (15s) or, on a loaded machine, SSM's own execution timeout (twice that) ends it.
+  assert.match(c.status!.message!, new RegExp(`${busy}.*(not drained after 15s|timed out in SSM).*nothing was scaled`));
   assert.equal((await describeAsg()).DesiredCapacity, desired, 'capacity changed although a node was not drained');
   assert.deepEqual((await state()).departures.filter((d) => d.unfinishedRuns.length > 0), []);
-  // The run ends: the node is drained and the repave carries on.
+  // Degraded holds: the deadline is not restarted by the next reconcile.
+  await new Promise((r) => setTimeout(r, 3_000));
+  assert.equal(condition(await waitFor(() => true, 'status'), 'Degraded')?.reason, 'DrainTimeout');
+  // The run ends; a spec change (the retry docs/day2.md names) sends the drain again and the repave goes on.
   await simConfig({ runsHang: false });
+  await patchSpec({ rollout: { drainTimeout: '2m' } });
   await waitReady('Ready on release 550 after the run ended', 240_000);
   assert.equal((await runs()).find((r) => r.id === id)!.status, 'planned_and_finished');
 });

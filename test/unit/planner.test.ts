@@ -1294,6 +1294,11 @@ test('drain: a node that never drains stops the repave at drainTimeout (DrainTim
     const w = walk(c, obs, { max: 100 });
     assert.equal(w.last.failure?.reason, 'DrainTimeout', w.last.message);
     assert.match(w.last.message, /not drained after 20s.*nothing was scaled/);
+    // It holds: the next reconciles keep the wait's start, so the deadline is not restarted.
+    for (let i = 0; i < 3; i++) {
+      tick(obs, true);
+      assert.equal(step(c, obs).failure?.reason, 'DrainTimeout');
+    }
     assert.equal(obs.asg!.desired, desired);
     assert.ok(!w.actions.some((a) => a.kind === 'RollAsg'));
   } finally {

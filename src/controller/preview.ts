@@ -10,6 +10,7 @@ import { plan, type Plan } from '../migration/planner.ts';
 import type { Observation } from '../migration/observation.ts';
 import { observe, readInputs } from './observe.ts';
 import { randomBytes } from 'node:crypto';
+import { defaultNamespace } from '../ha/config.ts';
 import { gatePlan } from '../migration/planner.ts';
 import { secretNotAllowedMessage } from '../security/secret-access.ts';
 import { DEFAULT_FINGERPRINT_KEY_SECRET, ensureFingerprintKey } from '../security/fingerprint-key.ts';
@@ -54,13 +55,18 @@ export async function previewPlan(kube: Kube, namespace: string, name: string, u
  * operator recorded cannot be compared, and the preview says the enc_password changed.
  */
 async function previewKey(kube: Kube): Promise<Uint8Array> {
-  const ns = process.env.TFE_OPERATOR_NAMESPACE || 'tfe-operator';
+  // Where the operator keeps it: TFE_OPERATOR_NAMESPACE when given, else the shipped install's
+  // namespace, else the operator's own default (POD_NAMESPACE, the service account's, default).
+  const candidates = process.env.TFE_OPERATOR_NAMESPACE ? [process.env.TFE_OPERATOR_NAMESPACE] : [...new Set(['tfe-operator', defaultNamespace()])];
   const name = process.env.TFE_OPERATOR_FINGERPRINT_KEY_SECRET || DEFAULT_FINGERPRINT_KEY_SECRET;
-  try {
-    return await ensureFingerprintKey(kube, ns, name, false);
-  } catch {
-    return randomBytes(32);
+  for (const ns of candidates) {
+    try {
+      return await ensureFingerprintKey(kube, ns, name, false);
+    } catch {
+      /* not there, or not readable: try the next place */
+    }
   }
+  return randomBytes(32);
 }
 
 /** The JSON form (`-o json`). Actions are described, never dumped: they carry no secret values, but user data is long. */

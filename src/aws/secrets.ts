@@ -7,6 +7,7 @@ import {
   DeleteSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  ListSecretsCommand,
   PutSecretValueCommand,
   RestoreSecretCommand,
   TagResourceCommand,
@@ -28,6 +29,36 @@ export async function describeSecret(aws: AwsClients, name: string): Promise<Obs
     if ((err as Error).name === 'ResourceNotFoundException') return undefined;
     throw err;
   }
+}
+
+/**
+ * Several of the operator's secrets in one ListSecrets (by their common name prefix) instead of a
+ * DescribeSecret each: a reconcile asks Secrets Manager once, which also keeps the SDK's retry
+ * budget for the calls that matter when AWS throttles. Secrets pending deletion are not listed
+ * (as DescribeSecret's DeletedDate makes them absent above).
+ */
+export async function describeSecrets(aws: AwsClients, names: readonly string[]): Promise<ObservedSecret[]> {
+  if (names.length === 0) return [];
+  const prefix = names.reduce((p, n) => {
+    let i = 0;
+    while (i < p.length && i < n.length && p[i] === n[i]) i++;
+    return p.slice(0, i);
+  });
+  const wanted = new Set(names);
+  const out: ObservedSecret[] = [];
+  let token: string | undefined;
+  do {
+    const page = await aws.secrets.send(new ListSecretsCommand({ Filters: [{ Key: 'name', Values: [prefix] }], NextToken: token, MaxResults: 100 }));
+    for (const s of page.SecretList ?? []) {
+      if (!s.Name || !wanted.has(s.Name) || s.DeletedDate) continue;
+      const tag = (k: string) => s.Tags?.find((t) => t.Key === k)?.Value;
+      const owner = tag(TAG.owner);
+      const clusterId = tag(TAG.clusterId);
+      out.push({ name: s.Name, arn: s.ARN, hash: tag(TAG.secretHash), ...(owner === undefined ? {} : { owner }), ...(clusterId === undefined ? {} : { clusterId }) });
+    }
+    token = page.NextToken;
+  } while (token);
+  return out;
 }
 
 /** A secret's SecretString (undefined when it holds none). The value stays in memory: never logged. */

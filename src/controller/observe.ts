@@ -7,7 +7,7 @@ import { describeAsg } from '../aws/asg.ts';
 import { describeLaunchTemplate, readUserData, resolveVersion } from '../aws/launchtemplates.ts';
 import { describeReplicationGroup } from '../aws/elasticache.ts';
 import { describeSecurityGroups, subnetCidrs } from '../aws/securitygroups.ts';
-import { describeSecret, getSecretString } from '../aws/secrets.ts';
+import { describeSecrets, getSecretString } from '../aws/secrets.ts';
 import { describeTargetGroups, describeTargetHealth } from '../aws/targetgroups.ts';
 import { checkNodeAccess } from '../aws/iam.ts';
 import { describeDrains, drainComment } from '../aws/ssm.ts';
@@ -177,10 +177,10 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
           ca: inputs.redisCa,
         })
       : Promise.resolve(undefined),
-    Promise.all(managedSecrets.map((n) => describeSecret(aws, n))),
+    describeSecrets(aws, managedSecrets),
     asg && launchTemplate && !asg.tags[TAG.encPasswordFingerprint] ? observeEncPasswordInUse(aws, asg, launchTemplate) : Promise.resolve(undefined),
   ]);
-  const awsSecrets = Object.fromEntries(secretList.filter((s) => s !== undefined).map((s) => [s!.name, s!]));
+  const awsSecrets = Object.fromEntries(secretList.map((s) => [s.name, s]));
   const nodeSecrets = managedSecrets.filter((n) => n !== secretName(ns, name, 'redis_pass') || !!(ec?.authTokenSecretRef ?? ext?.passwordSecretRef));
   const [nodeAccess, externalServices] = await Promise.all([
     observeNodeAccess(

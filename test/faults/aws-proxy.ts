@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto';
 
 export type FaultKind = 'throttle' | 'error500' | 'slow' | 'drop' | 'dropAfter' | 'refuse';
 
-export type Protocol = 'query' | 'json';
+export type Protocol = 'query' | 'json' | 'rest-xml';
 
 /** One AWS API call as the proxy sees it. */
 export interface AwsOp {
@@ -117,6 +117,16 @@ export function errorAnswer(kind: 'throttle' | 'error500' | 'refuse', op: Pick<A
       body: JSON.stringify({ __type: type, message }),
     };
   }
+  if (op.protocol === 'rest-xml') {
+    // S3's own errors: <Error><Code>; throttling is 503 SlowDown.
+    const [code, message, status] =
+      kind === 'refuse' ? refused(400) : kind === 'throttle' ? ['SlowDown', 'Please reduce your request rate.', 503] : ['InternalError', 'We encountered an internal error. Please try again.', 500];
+    return {
+      status,
+      headers: { 'content-type': 'application/xml', 'x-amz-request-id': requestId },
+      body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${requestId}</RequestId></Error>`,
+    };
+  }
   if (op.service === 'ec2') {
     // EC2's own query protocol: <Response><Errors><Error>; throttling is 503 RequestLimitExceeded.
     const [code, message, status] =
@@ -144,9 +154,22 @@ export function errorAnswer(kind: 'throttle' | 'error500' | 'refuse', op: Pick<A
 
 // --- Reading a request ------------------------------------------------------------------------
 
-export function identify(headers: IncomingMessage['headers'], body: Buffer): AwsOp {
+export function identify(headers: IncomingMessage['headers'], body: Buffer, method = 'POST', url = '/'): AwsOp {
   const auth = String(headers.authorization ?? '');
   const scope = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(auth);
+  if (scope?.[1] === 's3') {
+    // S3 is REST: the operation is the method and the sub-resource (path-style requests).
+    const attempt = Number(/attempt=(\d+)/.exec(String(headers['amz-sdk-request'] ?? ''))?.[1] ?? 1);
+    const u = new URL(url, 'http://s3');
+    const bucketOnly = u.pathname.split('/').filter(Boolean).length <= 1;
+    const action =
+      method === 'HEAD' && bucketOnly ? 'HeadBucket'
+      : method === 'GET' && u.searchParams.has('location') ? 'GetBucketLocation'
+      : method === 'GET' && u.searchParams.has('encryption') ? 'GetBucketEncryption'
+      : method === 'GET' && u.pathname === '/' ? 'ListBuckets'
+      : `${method[0]}${method.slice(1).toLowerCase()}Object`;
+    return { service: 's3', action, protocol: 'rest-xml', attempt };
+  }
   const target = headers['x-amz-target'];
   const attemptHeader = /attempt=(\d+)/.exec(String(headers['amz-sdk-request'] ?? ''));
   const attempt = attemptHeader ? Number(attemptHeader[1]) : 1;
@@ -257,7 +280,7 @@ export class AwsFaultProxy {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
-    const op = identify(req.headers, body);
+    const op = identify(req.headers, body, req.method, req.url);
     const bump = (m: Record<string, number>, k: string) => (m[k] = (m[k] ?? 0) + 1);
     bump(this.stats.seen, op.action);
     const rule = this.pick(op);

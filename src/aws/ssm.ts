@@ -11,7 +11,6 @@ import { ListCommandInvocationsCommand, ListCommandsCommand, SendCommandCommand,
 import type { AwsClients } from './clients.ts';
 import type { ObservedDrain } from '../migration/observation.ts';
 
-export { drainComment } from '../migration/actions.ts';
 
 /** The drain command (`tfe-admin` is an interactive alias; `replicated` is the binary). */
 export const DRAIN_COMMAND = 'replicated admin node-drain';

@@ -191,7 +191,9 @@ export const PRINTER_COLUMNS: PrinterColumn[] = [
   { name: 'Ready', type: 'integer', jsonPath: '.status.nodes.ready', description: 'Healthy TFE nodes.' },
   { name: 'Desired', type: 'integer', jsonPath: '.spec.nodes', description: 'Requested TFE nodes.' },
   { name: 'Redis', type: 'string', jsonPath: '.status.redis.endpoint', description: 'Redis endpoint in use.' },
-  { name: 'Release', type: 'integer', jsonPath: '.spec.release.sequence', description: 'TFE release sequence.', priority: 1 },
+  { name: 'Install', type: 'string', jsonPath: '.spec.install', description: 'Replicated or Docker (FDO).', priority: 1 },
+  { name: 'Release', type: 'integer', jsonPath: '.spec.release.sequence', description: 'TFE release sequence (Replicated).', priority: 1 },
+  { name: 'Tag', type: 'string', jsonPath: '.spec.release.tag', description: 'TFE image tag (Docker).', priority: 1 },
   { name: 'Message', type: 'string', jsonPath: '.status.message', description: 'What is happening.', priority: 1 },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
 ];

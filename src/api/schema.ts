@@ -51,6 +51,19 @@ export const OPERATOR_OWNED_SETTINGS = [
   'redis_use_tls',
 ] as const;
 
+/** The TFE_* variables the operator renders itself for install Docker (docs/fdo.md). */
+export const OPERATOR_OWNED_VARIABLES = [
+  'TFE_ENCRYPTION_PASSWORD',
+  'TFE_OPERATIONAL_MODE',
+  'TFE_REDIS_HOST',
+  'TFE_REDIS_USE_AUTH',
+  'TFE_REDIS_PASSWORD',
+  'TFE_REDIS_USE_TLS',
+  'TFE_VAULT_CLUSTER_ADDRESS',
+  'TFE_LICENSE',
+  'TFE_LICENSE_PATH',
+] as const;
+
 export const PHASES = [
   'Pending',
   'Migrating',
@@ -83,6 +96,9 @@ export const FAILURE_POLICIES = ['Pause', 'Rollback'] as const;
 export const DRIFT_POLICIES = ['Correct', 'Report'] as const;
 export const DRAIN_MODES = ['Required', 'Skip'] as const;
 export const DELETION_POLICIES = ['Retain', 'Delete'] as const;
+
+/** The node health URL unless spec.health.nodeUrlTemplate says otherwise; install Docker asks FDO's readiness endpoint where the release has it. */
+export const DEFAULT_NODE_URL = 'https://{privateIp}/_health_check';
 
 export const MIN_NODES = 2;
 export const MAX_NODES = 5;
@@ -255,24 +271,42 @@ export const LaunchTemplateRefSchema = Type.Object(
   },
 );
 
+export const INSTALL_KINDS = ['Replicated', 'Docker'] as const;
+
+/**
+ * FDO image tags: monthly releases vYYYYMM-N, then semantic versions from 1.0.0 (HashiCorp's
+ * Terraform Enterprise release notes; docs/fdo.md).
+ */
+export const FDO_TAG_PATTERN = '^(v[0-9]{6}-[0-9]+|[0-9]+\\.[0-9]+\\.[0-9]+)$';
+
 export const ReleaseSchema = Type.Object(
   {
-    sequence: Type.Integer({
-      description: `Replicated release sequence of TFE to install (ReleaseSequence), at least ${MIN_RELEASE_SEQUENCE} (${MIN_RELEASE_NAME}). An older running install is upgraded to it by the migration.`,
-      minimum: MIN_RELEASE_SEQUENCE,
-      errorMessage: `${S}.release.sequence must be at least ${MIN_RELEASE_SEQUENCE}: ${MIN_RELEASE_NAME} (sequence ${MIN_RELEASE_SEQUENCE}) is the first TFE release whose Active/Active nodes need no shared install tokens; set ${S}.release.sequence to ${MIN_RELEASE_SEQUENCE} or a later sequence (the migration upgrades an older install)`,
-    }),
+    sequence: Type.Optional(
+      Type.Integer({
+        description: `Replicated release sequence of TFE to install (ReleaseSequence), at least ${MIN_RELEASE_SEQUENCE} (${MIN_RELEASE_NAME}). An older running install is upgraded to it by the migration. For install Replicated.`,
+        minimum: MIN_RELEASE_SEQUENCE,
+        errorMessage: `${S}.release.sequence must be at least ${MIN_RELEASE_SEQUENCE}: ${MIN_RELEASE_NAME} (sequence ${MIN_RELEASE_SEQUENCE}) is the first TFE release whose Active/Active nodes need no shared install tokens; set ${S}.release.sequence to ${MIN_RELEASE_SEQUENCE} or a later sequence (the migration upgrades an older install)`,
+      }),
+    ),
+    tag: Type.Optional(
+      Type.String({
+        description: 'Image tag of terraform-enterprise in HashiCorp\'s registry (images.releases.hashicorp.com), e.g. v202503-1 or 1.2.2. For install Docker.',
+        maxLength: 32,
+        pattern: FDO_TAG_PATTERN,
+        errorMessage: `${S}.release.tag must be a Terraform Enterprise image tag such as v202503-1 or 1.2.2 (HashiCorp's release notes)`,
+      }),
+    ),
   },
-  { description: 'The pinned TFE release. Changing it later performs an upgrade (a repave: 0 -> 1 -> validate -> N).' },
+  { description: 'The pinned TFE release: sequence for install Replicated, tag for install Docker. Changing it later performs an upgrade (a repave: 0 -> 1 -> validate -> N).' },
 );
 
 export const SecretSettingSchema = Type.Object(
   {
     setting: Type.String({
-      description: 'Key in ptfe-settings.json, e.g. pg_password.',
+      description: 'Key in ptfe-settings.json (install Replicated), e.g. pg_password; or a TFE_ variable (install Docker), e.g. TFE_DATABASE_PASSWORD.',
       maxLength: 128,
-      pattern: '^[a-z][a-z0-9_]*$',
-      errorMessage: `${S}.settings.secretSettings[].setting must be a TFE settings key such as pg_password (lowercase letters, digits and _)`,
+      pattern: '^([a-z][a-z0-9_]*|TFE_[A-Z0-9_]+)$',
+      errorMessage: `${S}.settings.secretSettings[].setting must be a TFE settings key such as pg_password (lowercase letters, digits and _), or for install Docker a variable such as TFE_DATABASE_PASSWORD`,
     }),
     secretKeyRef: SecretKeyRef(`${S}.settings.secretSettings[].secretKeyRef`, 'The Secret key holding the value.'),
   },
@@ -283,7 +317,7 @@ export const SettingsSchema = Type.Object(
   {
     configMapRef: Type.Object(
       { name: ObjectName(`${S}.settings.configMapRef.name`, 'ConfigMap', 'Name of a ConfigMap in the TfeCluster\'s namespace.') },
-      { description: 'ConfigMap holding replicated.conf and ptfe-settings.json (without secret values).' },
+      { description: 'ConfigMap holding replicated.conf and ptfe-settings.json (install Replicated) or the TFE_* variables (install Docker), without secret values.' },
     ),
     replicatedConfKey: Type.String({
       description: 'ConfigMap key holding /etc/replicated.conf (JSON).',
@@ -301,7 +335,15 @@ export const SettingsSchema = Type.Object(
       pattern: DATA_KEY,
       errorMessage: `${S}.settings.settingsKey must be a ConfigMap key: letters, digits, '-', '_' and '.'`,
     }),
-    licenseSecretRef: SecretKeyRef(`${S}.settings.licenseSecretRef`, 'The Secret key holding the TFE license file (.rli).'),
+    envKey: Type.String({
+      description: 'Install Docker: ConfigMap key holding the TFE_* variables of the container without secret values, one NAME=value per line (# comments allowed).',
+      default: 'tfe.env',
+      minLength: 1,
+      maxLength: 253,
+      pattern: DATA_KEY,
+      errorMessage: `${S}.settings.envKey must be a ConfigMap key: letters, digits, '-', '_' and '.'`,
+    }),
+    licenseSecretRef: SecretKeyRef(`${S}.settings.licenseSecretRef`, 'The Secret key holding the TFE license: the license file (.rli) for install Replicated, the license text (.hclic) for install Docker.'),
     daemonAuthenticationPasswordSecretRef: Type.Optional(
       SecretKeyRef(
         `${S}.settings.daemonAuthenticationPasswordSecretRef`,
@@ -315,8 +357,8 @@ export const SettingsSchema = Type.Object(
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['setting'],
         ...cel({
-          rule: `self.all(s, !(s.setting in [${OPERATOR_OWNED_SETTINGS.map((k) => `'${k}'`).join(', ')}]))`,
-          message: `${S}.settings.secretSettings must not contain ${OPERATOR_OWNED_SETTINGS.join(', ')}: the operator renders them; set ${S}.encryptionPasswordSecretRef and ${S}.redis instead`,
+          rule: `self.all(s, !(s.setting in [${[...OPERATOR_OWNED_SETTINGS, ...OPERATOR_OWNED_VARIABLES].map((k) => `'${k}'`).join(', ')}]))`,
+          message: `${S}.settings.secretSettings must not contain ${[...OPERATOR_OWNED_SETTINGS, ...OPERATOR_OWNED_VARIABLES].join(', ')}: the operator renders them; set ${S}.encryptionPasswordSecretRef, ${S}.settings.licenseSecretRef and ${S}.redis instead`,
         }),
       }),
     ),
@@ -509,7 +551,7 @@ export const HealthSchema = Type.Object(
     ),
     nodeUrlTemplate: Type.String({
       description: 'Health check of one node; {privateIp} and {instanceId} are replaced per instance.',
-      default: 'https://{privateIp}/_health_check',
+      default: DEFAULT_NODE_URL,
       maxLength: 2048,
       pattern: HTTP_URL,
       errorMessage: `${H}.nodeUrlTemplate must be an http:// or https:// URL such as https://{privateIp}/_health_check`,
@@ -742,6 +784,11 @@ export const TfeClusterSpecSchema = Type.Object(
       errorMessage: `${S}.autoScalingGroupName must name the Auto Scaling Group of the TFE nodes (1 to 255 characters)`,
     }),
     launchTemplate: LaunchTemplateRefSchema,
+    install: StringEnum(INSTALL_KINDS, {
+      description:
+        "How TFE runs on each node: Replicated (install.sh; out of support since April 2026) or Docker (Flexible Deployment Options: the terraform-enterprise image with docker compose). Changing Replicated to Docker on a running install moves it to FDO on the same release (docs/fdo.md).",
+      default: 'Replicated',
+    }),
     release: ReleaseSchema,
     settings: SettingsSchema,
     encryptionPasswordSecretRef: SecretKeyRef(
@@ -776,6 +823,32 @@ export const TfeClusterSpecSchema = Type.Object(
         rule: '!has(self.redis.elastiCache) || !has(self.redis.elastiCache.preferredAvailabilityZones) || self.redis.elastiCache.preferredAvailabilityZones.all(z, z.startsWith(self.aws.region))',
         message: `every entry of ${EC}.preferredAvailabilityZones must be a zone of ${S}.aws.region (e.g. us-east-1a for us-east-1)`,
         fieldPath: '.redis.elastiCache.preferredAvailabilityZones',
+      },
+      {
+        rule: "(has(self.install) && self.install == 'Docker') ? has(self.release.tag) : has(self.release.sequence)",
+        message: `${S}.release needs tag (e.g. 1.2.2) for install Docker, and sequence (e.g. 811) for install Replicated`,
+        fieldPath: '.release',
+        reason: 'FieldValueRequired',
+      },
+      {
+        rule: "(has(self.install) && self.install == 'Docker') ? !has(self.release.sequence) : !has(self.release.tag)",
+        message: `${S}.release takes tag only with install Docker and sequence only with install Replicated: remove the other one`,
+        fieldPath: '.release',
+      },
+      {
+        rule: "!(has(self.install) && self.install == 'Docker') || !has(self.settings.secretSettings) || self.settings.secretSettings.all(s, s.setting.startsWith('TFE_'))",
+        message: `${S}.settings.secretSettings[].setting must be a TFE_ variable (e.g. TFE_DATABASE_PASSWORD) with install Docker`,
+        fieldPath: '.settings.secretSettings',
+      },
+      {
+        rule: "!(has(self.install) && self.install == 'Docker') || !has(self.settings.daemonAuthenticationPasswordSecretRef)",
+        message: `${S}.settings.daemonAuthenticationPasswordSecretRef is Replicated's admin console password: FDO Docker has no admin console; remove it`,
+        fieldPath: '.settings.daemonAuthenticationPasswordSecretRef',
+      },
+      {
+        rule: "!(has(self.install) && self.install == 'Docker') || !has(self.node) || (!has(self.node.installArgs) && !has(self.node.installerSha256))",
+        message: `${S}.node.installArgs and ${S}.node.installerSha256 are for Replicated's install.sh: FDO Docker does not run it; remove them`,
+        fieldPath: '.node',
       },
       {
         rule: "!has(self.redis.external) || !has(self.network) || !has(self.network.mode) || self.network.mode != 'Manage' || has(self.network.redisSecurityGroupIds)",

@@ -26,6 +26,7 @@ import type {
   TfeClusterStatusSchema,
   ValidationSchema,
   PHASES,
+  INSTALL_KINDS,
   STEPS,
   CONDITION_TYPES,
   NETWORK_MODES,
@@ -50,6 +51,8 @@ export {
   ANNOTATION_ABORT,
   FINALIZER,
   OPERATOR_OWNED_SETTINGS,
+  OPERATOR_OWNED_VARIABLES,
+  INSTALL_KINDS,
   PHASES,
   STEPS,
   CONDITION_TYPES,
@@ -91,6 +94,7 @@ export type NodesStatus = NonNullable<TfeClusterStatus['nodes']>;
 export type ApprovalStatus = NonNullable<TfeClusterStatus['approval']>;
 
 export type Phase = (typeof PHASES)[number];
+export type InstallKindName = (typeof INSTALL_KINDS)[number];
 export type Step = (typeof STEPS)[number];
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 export type NetworkMode = (typeof NETWORK_MODES)[number];

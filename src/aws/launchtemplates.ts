@@ -10,7 +10,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { AwsClients } from './clients.ts';
 import type { ObservedLaunchTemplate, ObservedTemplateVersion } from '../migration/observation.ts';
-import { parseUserData, renderUserData, type NodeInstall } from '../tfe/userdata.ts';
+import { parseInstall, renderInstall, scanRelease, type AnyInstall } from '../install/index.ts';
+import { userDataTexts } from '../tfe/userdata-scan.ts';
 
 export interface LaunchTemplateRef {
   id?: string;
@@ -64,9 +65,11 @@ function toObserved(v: LaunchTemplateVersion): ObservedTemplateVersion {
   if (profile?.Arn || profile?.Name) observed.instanceProfile = { ...(profile.Arn ? { arn: profile.Arn } : {}), ...(profile.Name ? { name: profile.Name } : {}) };
   const script = decodeUserData(data.UserData);
   try {
-    observed.install = parseUserData(script);
+    observed.install = parseInstall(script);
   } catch (err) {
     observed.foreignReason = (err as Error).message;
+    const release = scanRelease(userDataTexts(script));
+    if (release) observed.foreignRelease = release;
     const args = installLineArgs(script);
     if (args) observed.foreignInstallArgs = args;
   }
@@ -114,7 +117,7 @@ export async function createVersionFrom(
   launchTemplateId: string,
   sourceVersion: number,
   description: string,
-  install: NodeInstall,
+  install: AnyInstall,
 ): Promise<number> {
   const src = await aws.ec2.send(
     new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: launchTemplateId, Versions: [String(sourceVersion)] }),
@@ -124,7 +127,7 @@ export async function createVersionFrom(
     new CreateLaunchTemplateVersionCommand({
       LaunchTemplateId: launchTemplateId,
       VersionDescription: description,
-      LaunchTemplateData: { ...data, UserData: Buffer.from(renderUserData(install)).toString('base64') },
+      LaunchTemplateData: { ...data, UserData: Buffer.from(renderInstall(install)).toString('base64') },
     }),
   );
   return out.LaunchTemplateVersion!.VersionNumber!;

@@ -5,23 +5,21 @@
 // quiesce the current node and remove it from service. It will allow current work to complete
 // and safely stop the node from picking up any new jobs from the Redis queue". It acts on the
 // node it runs on only, so it is sent to each leaving node with SendCommand
-// (AWS-RunShellScript); the invocation ends Success once the node is drained.
+// (AWS-RunShellScript); the invocation ends Success once the node is drained. FDO's is
+// `tfectl node drain` inside the container; each install kind names its command (src/install/).
 
 import { ListCommandInvocationsCommand, ListCommandsCommand, SendCommandCommand, type Command } from '@aws-sdk/client-ssm';
 import type { AwsClients } from './clients.ts';
 import type { ObservedDrain } from '../migration/observation.ts';
 
 
-/** The drain command (`tfe-admin` is an interactive alias; `replicated` is the binary). */
-export const DRAIN_COMMAND = 'replicated admin node-drain';
-
-export async function sendDrain(aws: AwsClients, instanceIds: string[], comment: string, timeoutSeconds: number): Promise<string> {
+export async function sendDrain(aws: AwsClients, instanceIds: string[], command: string, comment: string, timeoutSeconds: number): Promise<string> {
   const out = await aws.ssm.send(
     new SendCommandCommand({
       DocumentName: 'AWS-RunShellScript',
       InstanceIds: instanceIds,
       Comment: comment,
-      Parameters: { commands: [DRAIN_COMMAND], executionTimeout: [String(Math.max(1, Math.round(timeoutSeconds)))] },
+      Parameters: { commands: [command], executionTimeout: [String(Math.max(1, Math.round(timeoutSeconds)))] },
     }),
   );
   return out.Command?.CommandId ?? '';

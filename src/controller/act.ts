@@ -91,7 +91,7 @@ export async function act(ctx: ActContext, action: Action): Promise<string> {
       await detachTargetGroups(aws, asgName, action.arns);
       return `detached target group(s) ${action.names.join(', ')} from ${asgName}: the admin console (8800) is closed and then disabled for Active/Active`;
     case 'DrainNodes': {
-      const id = await sendDrain(aws, action.instanceIds, action.comment, action.timeoutSeconds);
+      const id = await sendDrain(aws, action.instanceIds, action.command, action.comment, action.timeoutSeconds);
       return `sent TFE's node drain to ${action.instanceIds.join(', ')} (SSM command ${id})`;
     }
     case 'ProtectInstances': {

@@ -14,11 +14,12 @@ import { describeDrains } from '../aws/ssm.ts';
 import { drainComment } from '../migration/actions.ts';
 import { describeBucket } from '../aws/s3.ts';
 import { findDbInstance } from '../aws/rds.ts';
-import { parseExtraParams, parseNetloc, probeDatabase } from '../tfe/database.ts';
+import { probeDatabase } from '../tfe/database.ts';
 import { awsErrorCode, awsErrorText, isTerminalAwsError } from '../aws/errors.ts';
 import { readConfigMap, readSecretFor, type Kube } from '../kube/client.ts';
 import {
   TAG,
+  type AsgInstance,
   type ExternalServices,
   type Inputs,
   type NodeAccess,
@@ -30,8 +31,9 @@ import {
 } from '../migration/observation.ts';
 import { fileSecretName, secretName } from '../migration/targets.ts';
 import { probeRedis } from '../redis/probe.ts';
-import { parsePtfeSettings } from '../tfe/settings.ts';
+import { kindNamed, kindOf, nodeHealthPath, releaseOf } from '../install/index.ts';
 import { nodeHealthUrl, probeHealth } from '../tfe/health.ts';
+import { DEFAULT_NODE_URL } from '../api/schema.ts';
 import { encPasswordFromSecretString, findEncPasswordSource } from '../tfe/userdata-scan.ts';
 import { endpointHostsFromEnv, endpointProblems } from '../security/endpoints.ts';
 import { findWorkspace, listRuns, runsInProgress, TfeApiError, validationStageOf } from '../tfe/runs.ts';
@@ -76,11 +78,11 @@ export async function readInputs(kube: Kube, cluster: TfeCluster, opts: ReadInpu
   const cm = await readConfigMap(kube, ns, cmRef.name);
   const confKey = spec.settings.replicatedConfKey ?? 'replicated.conf';
   const settingsKey = spec.settings.settingsKey ?? 'ptfe-settings.json';
+  const envKey = spec.settings.envKey ?? 'tfe.env';
+  // Each install kind reads its own keys: replicated.conf and ptfe-settings.json, or the TFE_* variables.
+  const keys = spec.install === 'Docker' ? [envKey] : [confKey, settingsKey];
   if (!cm) missing.push(`ConfigMap ${ns}/${cmRef.name} (settings)`);
-  else {
-    if (cm[confKey] === undefined) missing.push(`ConfigMap ${ns}/${cmRef.name} key ${confKey}`);
-    if (cm[settingsKey] === undefined) missing.push(`ConfigMap ${ns}/${cmRef.name} key ${settingsKey}`);
-  }
+  else for (const k of keys) if (cm[k] === undefined) missing.push(`ConfigMap ${ns}/${cmRef.name} key ${k}`);
   const redisRef = spec.redis.elastiCache?.authTokenSecretRef ?? spec.redis.external?.passwordSecretRef;
   const [encPassword, license, redisPassword, redisCa, healthCa, daemonPassword] = await Promise.all([
     secret(spec.encryptionPasswordSecretRef, 'spec.encryptionPasswordSecretRef'),
@@ -110,8 +112,7 @@ export async function readInputs(kube: Kube, cluster: TfeCluster, opts: ReadInpu
     return { missing, notAllowed, secrets: { settings: {}, files: {} } };
   }
   return {
-    replicatedConfText: cm?.[confKey],
-    settingsText: cm?.[settingsKey],
+    ...(spec.install === 'Docker' ? { envText: cm?.[envKey] } : { replicatedConfText: cm?.[confKey], settingsText: cm?.[settingsKey] }),
     ...(preInstallScript === undefined ? {} : { preInstallScript }),
     ...(validationCa === undefined ? {} : { validationCa }),
     ...(redisCa === undefined ? {} : { redisCa }),
@@ -137,7 +138,7 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
   const spec = cluster.spec;
   const ns = cluster.metadata!.namespace!;
   const name = cluster.metadata!.name!;
-  const nodeTemplate = spec.health?.nodeUrlTemplate ?? 'https://{privateIp}/_health_check';
+  const nodeTemplate = spec.health?.nodeUrlTemplate ?? DEFAULT_NODE_URL;
   // Independent reads run together; only what depends on an earlier answer waits for it.
   const [inputs, launchTemplate, rawAsg] = await Promise.all([
     given ?? readInputs(kube, cluster),
@@ -194,7 +195,8 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
   ]);
 
   // Requests go only where the operator allows (src/security/endpoints.ts): a refused URL is not asked at all.
-  const tfeHostname = settingsHostname(inputs.settingsText);
+  const view = kindNamed(spec.install).settingsView({ spec, namespace: ns, name, inputs });
+  const tfeHostname = view.hostname;
   const endpointsRefused = endpointProblems(spec, tfeHostname, endpointHostsFromEnv());
   const refused = (field: string) => endpointsRefused.some((p) => p.field === field);
   const notAsked: NodeHealth = { healthy: false, detail: 'not asked: the URL is not one the operator may request (see the Degraded condition)' };
@@ -217,7 +219,7 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
   const [lbHealth] = await Promise.all([
     spec.health?.url ? (refused('spec.health.url') ? Promise.resolve(notAsked) : probeHealth(spec.health.url, probeOpts)) : Promise.resolve(undefined),
     ...(asg?.instances ?? []).map(async (i) => {
-      nodeHealth[i.id] = refused('spec.health.nodeUrlTemplate') ? notAsked : await probeHealth(nodeHealthUrl(nodeTemplate, i), nodeProbeOpts);
+      nodeHealth[i.id] = refused('spec.health.nodeUrlTemplate') ? notAsked : await probeHealth(nodeHealthUrl(nodeUrlFor(nodeTemplate, launchTemplate, i), i), nodeProbeOpts);
     }),
     ...attached.map(async (g) => {
       g.targets = await describeTargetHealth(aws, g.arn);
@@ -267,7 +269,7 @@ async function observeEncPasswordInUse(aws: AwsClients, asg: ObservedAsg, lt: Ob
   const version = lt.versions.find((v) => v.number === n);
   if (n === undefined || !version) return { source: `launch template ${lt.id}`, unknown: `the version the Auto Scaling Group runs (${asg.launchTemplateVersionSpec ?? '?'}) was not found` };
   const where = `launch template ${lt.id} version ${n}`;
-  const found = findEncPasswordSource(version.install ? '' : await readUserData(aws, lt.id, n), version.install);
+  const found = findEncPasswordSource(version.install ? '' : await readUserData(aws, lt.id, n), version.install && kindOf(version.install).encPasswordSecretId(version.install));
   if (found.kind === 'unknown') return { source: where, unknown: found.reason };
   if (found.kind === 'clear') return { source: `the user data of ${where}`, value: found.value };
   const source = `Secrets Manager secret ${found.secretId} (named by the user data of ${where})`;
@@ -282,10 +284,14 @@ async function observeEncPasswordInUse(aws: AwsClients, asg: ObservedAsg, lt: Ob
   }
 }
 
-/** The hostname setting of ptfe-settings.json, if the text parses. */
-function settingsHostname(text: string | undefined): string | undefined {
-  const parsed = parsePtfeSettings(text ?? '');
-  return (parsed.ok && parsed.value.hostname?.value) || undefined;
+/**
+ * Each node is asked at the health path of the release it runs (FDO's readiness endpoint from
+ * 1.2.1, /_health_check before and on Replicated), unless spec.health.nodeUrlTemplate names its own.
+ */
+function nodeUrlFor(template: string, lt: ObservedLaunchTemplate | undefined, i: AsgInstance): string {
+  if (template !== DEFAULT_NODE_URL) return template;
+  const v = lt?.versions.find((x) => String(x.number) === i.launchTemplateVersion);
+  return template.replace(/\/_health_check$/, nodeHealthPath(releaseOf(v?.install) ?? v?.foreignRelease));
 }
 
 /**
@@ -297,12 +303,12 @@ function settingsHostname(text: string | undefined): string | undefined {
  */
 async function observeExternalServices(aws: AwsClients, cluster: TfeCluster, inputs: Inputs): Promise<ExternalServices | undefined> {
   if (steady(cluster)) return undefined;
-  const parsed = parsePtfeSettings(inputs.settingsText ?? '');
-  if (!parsed.ok) return undefined; // the planner reports the settings first
-  const setting = (k: string) => inputs.secrets.settings[k] ?? parsed.value[k]?.value;
+  const ns = cluster.metadata!.namespace!;
+  const view = kindNamed(cluster.spec.install).settingsView({ spec: cluster.spec, namespace: ns, name: cluster.metadata!.name!, inputs }).external;
+  if (!view) return undefined; // the planner reports the settings first
   const out: ExternalServices = {};
-  const netloc = parseNetloc(setting('pg_netloc') ?? '');
-  const bucketName = setting('placement') === 'placement_s3' ? setting('s3_bucket') : undefined;
+  const netloc = view.database;
+  const bucketName = view.bucket?.name;
   const terminal = (err: unknown) => {
     if (!isTerminalAwsError(err)) throw err;
     return awsErrorText(err);
@@ -320,15 +326,9 @@ async function observeExternalServices(aws: AwsClients, cluster: TfeCluster, inp
           (err) => (out.dbInstanceError = terminal(err)),
         )
       : undefined,
-    netloc && setting('pg_user') && setting('pg_password') !== undefined && setting('pg_dbname')
+    netloc?.user && netloc.password !== undefined && netloc.database
       ? probeDatabase(
-          {
-            ...netloc,
-            user: setting('pg_user')!,
-            password: setting('pg_password')!,
-            database: setting('pg_dbname')!,
-            sslmode: parseExtraParams(setting('pg_extra_params')).sslmode ?? 'prefer',
-          },
+          { host: netloc.host, port: netloc.port, user: netloc.user, password: netloc.password, database: netloc.database, sslmode: netloc.sslmode },
           { timeoutMs: Number(process.env.TFE_OPERATOR_DB_CONNECT_TIMEOUT_MS) || 5_000, connectTo: process.env.TFE_OPERATOR_CONNECT_TO },
         ).then((d) => (out.database = d))
       : undefined,

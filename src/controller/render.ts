@@ -7,7 +7,7 @@
 import { DescribeLaunchTemplateVersionsCommand } from '@aws-sdk/client-ec2';
 import { createTwoFilesPatch } from 'diff';
 import { decodeUserData } from '../aws/launchtemplates.ts';
-import { renderUserData } from '../tfe/userdata.ts';
+import { renderInstall } from '../install/index.ts';
 import type { Preview } from './preview.ts';
 
 export type Stage = 'single' | 'full';
@@ -34,7 +34,7 @@ export async function renderPreview(preview: Preview, stage = nextStage(preview)
   const t = preview.plan.targets;
   if (!t) return { nothing: preview.plan.message };
   const target = stage === 'single' ? t.single : t.full;
-  const script = renderUserData(target.install);
+  const script = renderInstall(target.install);
   const notes = [`stage ${stage}: ${target.description}`];
   if (!t.redisKnown) notes.push('the Redis endpoint is a placeholder until the ElastiCache replication group exists');
   const lt = preview.obs.launchTemplate;

@@ -1,6 +1,6 @@
 // The one thing a reconcile does next. Data only; src/controller/act.ts carries it out.
 
-import type { NodeInstall } from '../tfe/userdata.ts';
+import type { AnyInstall } from '../install/kind.ts';
 import type { RolloutMode, SgRule } from './observation.ts';
 
 /** Where a secret value comes from; act.ts reads it from the in-memory inputs. Never the value itself. */
@@ -50,7 +50,7 @@ export type Action =
       launchTemplateId: string;
       sourceVersion: number;
       description: string;
-      install: NodeInstall;
+      install: AnyInstall;
     }
   | {
       kind: 'RollAsg';
@@ -68,7 +68,7 @@ export type Action =
   /** Detach target groups that check the admin console (8800) before it is closed or disabled. */
   | { kind: 'DetachTargetGroups'; arns: string[]; names: string[] }
   /** TFE's node drain on these instances through SSM Run Command. */
-  | { kind: 'DrainNodes'; instanceIds: string[]; timeoutSeconds: number; comment: string }
+  | { kind: 'DrainNodes'; instanceIds: string[]; command: string; timeoutSeconds: number; comment: string }
   /** Scale-in protection on (or off): a scale-in then removes exactly the unprotected nodes (recorded in a tag). */
   | { kind: 'ProtectInstances'; instanceIds: string[]; protect: boolean }
   /** Queue spec.validation's run (the token is read from inputs by act.ts). */
@@ -125,7 +125,7 @@ export function describeAction(action: Action): string {
     case 'DetachTargetGroups':
       return `detach target group(s) ${action.names.join(', ')} (the Replicated admin console, port 8800) from the Auto Scaling Group`;
     case 'DrainNodes':
-      return `drain TFE on ${action.instanceIds.join(', ')} (replicated admin node-drain through AWS Systems Manager)`;
+      return `drain TFE on ${action.instanceIds.join(', ')} (${action.command} through AWS Systems Manager)`;
     case 'ProtectInstances':
       return `${action.protect ? 'protect' : 'unprotect'} ${action.instanceIds.join(', ')} ${action.protect ? 'from' : 'for'} scale-in`;
     case 'QueueValidationRun':

@@ -1,7 +1,8 @@
 // What observe() reads from the world, in the shape the planner needs. Plain data only:
 // the planner is a pure function of (spec, Observation).
 
-import type { NodeInstall } from '../tfe/userdata.ts';
+import type { AnyInstall } from '../install/kind.ts';
+import type { Release } from '../install/releases.ts';
 
 /** Tags the operator keeps on the Auto Scaling Group: its memory across crashes. */
 export const TAG = {
@@ -29,6 +30,8 @@ export const TAG = {
   suspended: 'tfe.operators.dev/suspended-processes',
   /** Instances the operator protected from scale-in to pick which ones a scale-in removes (comma-separated); it unprotects exactly these. */
   protected: 'tfe.operators.dev/scale-in-protected',
+  /** Replicated -> FDO: the launch template version whose FDO node first served; past it there is no rollback to Replicated. */
+  fdoServed: 'tfe.operators.dev/fdo-served',
 } as const;
 
 export type RolloutMode = 'single' | 'direct' | 'canary' | 'rollback';
@@ -102,8 +105,10 @@ export interface ObservedTemplateVersion {
   number: number;
   description?: string;
   /** Parsed user data, or the reason it could not be parsed. */
-  install?: NodeInstall;
+  install?: AnyInstall;
   foreignReason?: string;
+  /** For user data the operator did not write: the release it appears to install (a hint: src/install/index.ts scanRelease). */
+  foreignRelease?: Release;
   /** The launch template's IamInstanceProfile: what the nodes' AWS CLI calls run as. */
   instanceProfile?: { arn?: string; name?: string };
   /** For user data the operator did not write: the arguments its install.sh line appears to pass (a hint, never used as is). */
@@ -179,6 +184,8 @@ export interface SecretInputs {
 export interface Inputs {
   replicatedConfText?: string;
   settingsText?: string;
+  /** Install Docker: the settings ConfigMap's TFE_* variables (spec.settings.envKey). */
+  envText?: string;
   /** spec.node.preInstallScriptRef's text. */
   preInstallScript?: string;
   /** spec.validation.caSecretRef's PEM bundle (not a secret, but kept in a Secret). */

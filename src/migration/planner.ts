@@ -5,16 +5,17 @@
 // ASG's launch template version, capacity, instances, and the operator's ASG tags) each time.
 
 import type { TfeCluster } from '../api/types.ts';
-import { LICENSE_PATHS, NODE_FILE_PATH, NODE_FILE_PREFIXES } from '../api/schema.ts';
 import { parseDuration } from '../api/defaults.ts';
-import { DAEMON_PASSWORD, formatProblems, loadBaseSettings, parsePtfeSettings } from '../tfe/settings.ts';
+import { DAEMON_PASSWORD } from '../tfe/settings.ts';
 import { endpointMessage } from '../security/endpoints.ts';
-import { DEFAULT_LICENSE_PATH, renderUserData, REPLICATED_CONF_PATH, SETTINGS_PATH } from '../tfe/userdata.ts';
+import { kindNamed, kindOf, releaseOf, renderInstall } from '../install/index.ts';
+import { isRefusal, type AnyInstall, type InstallKind, type KindContext, type Prepared, type RedisTarget } from '../install/kind.ts';
+import { compareReleases, needsQuietPeriod, releaseLabel, SEQUENCE_TO_TAG, VERSION_QUIET_PERIOD_MS, type Release } from '../install/releases.ts';
 import type { Action, ReplicationGroupParams, SecretPut, SecretSource } from './actions.ts';
 import { approvalId, describeAction, drainComment, isDisruptive } from './actions.ts';
 import type { AsgInstance, Observation, ObservedAsg, ObservedTemplateVersion, RolloutMode, SgRule } from './observation.ts';
 import { isLeaving, TAG } from './observation.ts';
-import { contentHash, encPasswordTagFingerprint, secretOwnedBy, encPasswordTagSalt, fingerprint, fingerprintMatches, isActiveActive, LEGACY_PREFIX, NODE_SECRET_ACTION, renderTargets, secretName, type Target } from './targets.ts';
+import { contentHash, encPasswordTagFingerprint, secretOwnedBy, encPasswordTagSalt, fingerprint, fingerprintMatches, LEGACY_PREFIX, NODE_SECRET_ACTION, secretName, type Target } from './targets.ts';
 import { checkNetwork, isConsoleGroup } from './network.ts';
 import { RUN_FAILED, RUN_SUCCEEDED, runUrl, validationMessage } from '../tfe/runs.ts';
 
@@ -114,14 +115,21 @@ class PlanBuilder {
   /** The stage's validation run, for status. */
   private validation?: Plan['validation'];
   private step: Step = 'Validate';
-  /** The validated base settings (set by validateInputs). */
-  private inputs?: ReturnType<PlanBuilder['validateInputs']>;
+  /** The validated settings of the spec's install kind (set by validateInputs). */
+  private prepared?: Prepared;
   private readonly nodesWanted: number;
+  /** The install kind the spec asks for (spec.install). */
+  private readonly kind: InstallKind;
 
   constructor(private readonly ctx: PlanContext) {
     this.spec = ctx.cluster.spec;
     this.obs = ctx.obs;
     this.nodesWanted = this.spec.nodes ?? 2;
+    this.kind = kindNamed(this.spec.install);
+  }
+
+  private get kindContext(): KindContext {
+    return { spec: this.spec, namespace: this.ns, name: this.name, inputs: this.obs.inputs };
   }
 
   run(): Plan {
@@ -138,15 +146,14 @@ class PlanBuilder {
   // The straight list of phases. Each either returns (continue) or throws Stop with a decision.
 
   private planAll(): never {
-    const inputs = this.validateInputs();
-    this.inputs = inputs;
+    this.prepared = this.validateInputs();
     const asg = this.validateAsg();
     this.checkEncryptionPassword(asg);
     const baseline = this.baselineVersion(asg);
     const current = this.versionOf(asg.launchTemplateVersion);
-    this.validateRelease(inputs.releaseSequence, current);
+    this.validateRelease(current);
     this.validateStandalone(asg, current);
-    this.validateNodeFiles(inputs.replicatedConf);
+    this.validateNodeFiles();
     this.validateUserDataSize(baseline);
     this.validateGracePeriod(asg);
     this.checkNodeAccess(baseline);
@@ -200,22 +207,8 @@ class PlanBuilder {
     }
   }
 
-  private targetsFor(baseline: ObservedTemplateVersion, redis: Parameters<typeof renderTargets>[0]['redis']) {
-    const inputs = this.inputs!;
-    return renderTargets({
-      namespace: this.ns,
-      name: this.name,
-      baseReplicatedConf: inputs.replicatedConf,
-      baseSettings: inputs.settings,
-      installArgs: this.spec.node?.installArgs ?? baseline.install?.installArgs ?? [],
-      files: this.spec.node?.files ?? [],
-      preInstallScript: this.obs.inputs.preInstallScript,
-      installerSha256: this.spec.node?.installerSha256,
-      secretReplicatedConfKeys: this.spec.settings.daemonAuthenticationPasswordSecretRef ? [DAEMON_PASSWORD] : [],
-      secretSettingKeys: (this.spec.settings.secretSettings ?? []).map((s) => s.setting),
-      releaseSequence: this.spec.release.sequence,
-      redis,
-    });
+  private targetsFor(baseline: ObservedTemplateVersion, redis: RedisTarget) {
+    return this.prepared!.targets(redis, baseline);
   }
 
   /**
@@ -240,7 +233,7 @@ class PlanBuilder {
   private previewTargets?: Plan['targets'];
 
   private checkUserDataSize(t: Target) {
-    const size = Buffer.byteLength(renderUserData(t.install), 'utf8');
+    const size = Buffer.byteLength(renderInstall(t.install), 'utf8');
     if (size > USER_DATA_LIMIT) {
       this.fail(
         'UserDataTooLarge',
@@ -264,18 +257,10 @@ class PlanBuilder {
       this.fail('InputMissing', `cannot read ${inputs.missing.join('; ')}: create it, or fix the reference in spec.settings / spec.encryptionPasswordSecretRef / spec.redis`);
     }
     if (this.obs.endpointsRefused?.length) {
-      const parsed = parsePtfeSettings(inputs.settingsText ?? '');
-      this.fail('EndpointNotAllowed', endpointMessage(this.obs.endpointsRefused, (parsed.ok && parsed.value.hostname?.value) || undefined));
+      this.fail('EndpointNotAllowed', endpointMessage(this.obs.endpointsRefused, this.kind.settingsView(this.kindContext).hostname));
     }
-    const base = loadBaseSettings(inputs.replicatedConfText ?? '', inputs.settingsText ?? '', {
-      secretSettingKeys: (this.spec.settings.secretSettings ?? []).map((s) => s.setting),
-      // The spec pins the release the operator installs: an older running install is upgraded.
-      releaseSequence: this.spec.release.sequence,
-    });
-    if (!base.ok) {
-      const errors = base.problems.filter((p) => p.severity === 'error');
-      this.fail(errors[0]?.code ?? 'InvalidSettings', formatProblems(errors));
-    }
+    const prepared = this.kind.prepare(this.kindContext);
+    if (isRefusal(prepared)) this.fail(prepared.reason, prepared.message);
     const enc = inputs.secrets.encPassword;
     if (!enc) {
       this.fail('EncryptionPasswordMissing', 'enc_password is empty: put it in the Secret named by spec.encryptionPasswordSecretRef (it must be the value the running install already uses)');
@@ -296,7 +281,7 @@ class PlanBuilder {
     if (!inputs.secrets.license?.length) {
       this.fail('InputMissing', 'the license is empty: put it in the Secret named by spec.settings.licenseSecretRef');
     }
-    return { replicatedConf: base.replicatedConf, settings: base.settings, releaseSequence: base.replicatedConf.ReleaseSequence };
+    return prepared;
   }
 
   /** Secret ns/name key k (spec.encryptionPasswordSecretRef): where a person fixes the value. */
@@ -382,60 +367,70 @@ class PlanBuilder {
     const n = Number.isInteger(tagged) && tagged > 0 ? tagged : asg.launchTemplateVersion;
     const version = this.versionOf(n);
     if (!version) this.fail('LaunchTemplateNotFound', `launch template version ${n} that the Auto Scaling Group uses was not found`);
-    if (!version.install && !this.spec.node?.installArgs) {
-      // An install the operator did not write (HashiCorp's modules, by hand): adopted from the
-      // TfeCluster alone, but install.sh's arguments are not guessed from someone else's script.
-      const seen = version.foreignInstallArgs ? ` (the script appears to run install.sh ${version.foreignInstallArgs})` : '';
-      this.fail(
-        'InstallArgsRequired',
-        `launch template version ${n} was not written by tfe-operator${seen}: to adopt it, set spec.node.installArgs to the install.sh arguments your nodes use (e.g. [no-proxy, "private-address=\${PRIVATE_IP}"]), and spec.node.files for the TLS files replicated.conf names; 'tfe-operator render' then shows the script the operator will write and how it differs`,
-      );
-    }
+    const adoption = this.kind.adoptionProblem(version, this.spec);
+    if (adoption) this.fail(adoption.reason, adoption.message);
     this.lt = { ...this.lt, baselineVersion: n, lastGoodVersion: numberTag(asg, TAG.lastGoodVersion) ?? n };
     return version;
   }
 
-  /**
-   * Files the node must have: the TLS certificate and key replicated.conf names with
-   * server-path, none written over the files the operator writes itself.
-   */
-  private validateNodeFiles(conf: Record<string, unknown>) {
-    const files = new Set((this.spec.node?.files ?? []).map((f) => f.path));
-    if (conf.TlsBootstrapType === 'server-path') {
-      const need = (['TlsBootstrapCert', 'TlsBootstrapKey'] as const).flatMap((k) => (typeof conf[k] === 'string' && !files.has(conf[k] as string) ? [`${k} ${conf[k] as string}`] : []));
-      if (need.length > 0) {
-        this.fail(
-          'TlsFilesMissing',
-          `replicated.conf says TlsBootstrapType "server-path", but no entry of spec.node.files writes ${need.join(' or ')}: add them (path and the Secret key holding the PEM), or use TlsBootstrapType "self-signed"`,
-        );
-      }
+  /** Files the node must have (TLS), none written over the files the operator writes itself. */
+  private validateNodeFiles() {
+    const problem = this.prepared!.nodeFilesProblem();
+    if (problem) this.fail(problem.reason, problem.message);
+  }
+
+  /** The release an install (or a baseline the operator did not write) runs. */
+  private releaseOfVersion(v: ObservedTemplateVersion | undefined): Release | undefined {
+    return releaseOf(v?.install) ?? v?.foreignRelease;
+  }
+
+  private validateRelease(current: ObservedTemplateVersion | undefined) {
+    const wanted = this.prepared!.release;
+    const field = wanted.kind === 'Docker' ? `spec.release.tag ${wanted.tag}` : `spec.release.sequence ${wanted.sequence}`;
+    const running = this.releaseOfVersion(current);
+    if (!running) return;
+    if (running.kind === 'Replicated' && wanted.kind === 'Docker') return this.validateMoveToFdo(running, wanted, current!);
+    const order = compareReleases(wanted, running);
+    if (order !== undefined && order < 0) {
+      const fix = running.kind === 'Docker' ? `set spec.release.tag to ${running.tag} or newer` : running.kind === wanted.kind ? `set spec.release.sequence to ${running.sequence} or newer` : 'pin a release at least as new as the running one';
+      this.fail('DowngradeRefused', `${field} is older than the running ${releaseLabel(running)}; TFE does not support downgrades: ${fix}`);
     }
-    const license = typeof conf.LicenseFileLocation === 'string' ? conf.LicenseFileLocation : DEFAULT_LICENSE_PATH;
-    const allowed = (LICENSE_PATHS as readonly string[]).includes(license) || (new RegExp(NODE_FILE_PATH).test(license) && NODE_FILE_PREFIXES.some((p) => license.startsWith(p)));
-    if (!allowed) {
-      this.fail(
-        'NodeFilePathNotAllowed',
-        `replicated.conf's LicenseFileLocation ${JSON.stringify(license)} is not a path the operator writes node files to: use ${LICENSE_PATHS.join(' or ')}, or a path under ${NODE_FILE_PREFIXES.join(', ')}, in the settings ConfigMap`,
-      );
-    }
-    const own = [REPLICATED_CONF_PATH, SETTINGS_PATH, license];
-    const clash = own.filter((p) => files.has(p));
-    if (clash.length > 0) {
-      this.fail('NodeFileConflict', `spec.node.files writes ${clash.join(', ')}, which the operator writes itself (settings, replicated.conf, the license): remove it from spec.node.files`);
+    if (running.kind === 'Docker' && wanted.kind === 'Replicated') {
+      this.fail('NoWayBackToReplicated', `the install runs FDO (${releaseLabel(running)}); spec.install Replicated would go back to an install out of support since April 2026, which HashiCorp's migration does not provide: keep spec.install Docker`);
     }
   }
 
-  private validateRelease(baseRelease: unknown, current: ObservedTemplateVersion | undefined) {
-    const pinned = this.spec.release.sequence;
-    void baseRelease;
-    const running = current?.install?.replicatedConf.ReleaseSequence;
-    if (typeof running === 'number' && pinned < running) {
-      this.fail('DowngradeRefused', `spec.release.sequence ${pinned} is older than the running release ${running}; TFE does not support downgrades: set spec.release.sequence to ${running} or newer`);
+  /**
+   * Replicated -> FDO (spec.install Docker on a Replicated install): HashiCorp's "Migrate from
+   * Replicated to another runtime" needs the same TFE release on both sides, so the image tag
+   * must be the one of the running release sequence (SEQUENCE_TO_TAG, from HashiCorp's release
+   * notes): no upgrade in the same step.
+   */
+  private validateMoveToFdo(running: Extract<Release, { kind: 'Replicated' }>, wanted: Extract<Release, { kind: 'Docker' }>, current: ObservedTemplateVersion) {
+    const tag = SEQUENCE_TO_TAG[running.sequence];
+    const how = `HashiCorp's migration from Replicated to FDO needs the same release on both sides`;
+    if (!tag) {
+      this.fail(
+        'ReleaseHasNoFdoImage',
+        `the install runs release sequence ${running.sequence} (launch template version ${current.number}), which has no FDO image tag in the operator's table (sequences 751..811, v202401-1..v202503-1: docs/fdo.md); ${how}: first upgrade the Replicated install to one of them (spec.install Replicated, spec.release.sequence 811 for v202503-1), then change spec.install to Docker`,
+      );
     }
+    if (tag !== wanted.tag) {
+      const upgrade = compareReleases(wanted, running)! > 0;
+      this.fail(
+        upgrade ? 'UpgradeDuringMove' : 'ReleaseMismatch',
+        `spec.release.tag ${wanted.tag} is not the running release: the install runs sequence ${running.sequence}, which is image tag ${tag}; ${how}${upgrade ? ', and an upgrade folded into the move is not supported' : ''}. Set spec.release.tag to ${tag}; upgrade after the move`,
+      );
+    }
+  }
+
+  /** Whether an install runs Active/Active at its full stage (by its own kind). */
+  private activeActive(install: AnyInstall | undefined): boolean {
+    return !!install && kindOf(install).isActiveActive(install);
   }
 
   private validateStandalone(asg: ObservedAsg, current: ObservedTemplateVersion | undefined) {
-    if (isActiveActive(current?.install) || asg.tags[TAG.rollout] || asg.tags[TAG.lastGoodVersion]) return;
+    if (this.activeActive(current?.install) || asg.tags[TAG.rollout] || asg.tags[TAG.lastGoodVersion]) return;
     const live = asg.instances.filter((i) => !isLeaving(i)).length;
     if (asg.desired > 1 || live > 1) {
       this.fail('NotStandalone', `Auto Scaling Group ${asg.name} runs ${Math.max(live, asg.desired)} nodes without Active/Active settings; a standalone install must have exactly one node before the migration: scale it to 1`);
@@ -670,65 +665,62 @@ class PlanBuilder {
   private checkExternalServices(): string | undefined {
     const ext = this.obs.externalServices;
     if (!ext) return undefined; // not checked while Ready
-    const where = `ptfe-settings.json (ConfigMap ${this.ns}/${this.spec.settings.configMapRef.name})`;
+    const view = this.kind.settingsView(this.kindContext).external;
+    const where = view?.where ?? `ConfigMap ${this.ns}/${this.spec.settings.configMapRef.name}`;
+    const names = view?.names ?? { bucket: 's3_bucket', region: 's3_region', dbHost: 'pg_netloc', dbUser: 'pg_user', dbName: 'pg_dbname', dbPassword: 'pg_password', dbParams: 'pg_extra_params' };
     const b = ext.bucket;
     if (b) {
       if (b.error && !b.exists) {
-        this.fail('BucketUnchecked', `cannot check s3_bucket ${b.name}: ${b.error}. Let the operator call s3:ListBucket (HeadBucket), s3:GetBucketLocation and s3:GetEncryptionConfiguration on it (manifests/iam/tfe-operator-policy.json)`);
+        this.fail('BucketUnchecked', `cannot check ${names.bucket} ${b.name}: ${b.error}. Let the operator call s3:ListBucket (HeadBucket), s3:GetBucketLocation and s3:GetEncryptionConfiguration on it (manifests/iam/tfe-operator-policy.json)`);
       }
       if (!b.exists) {
-        this.fail('BucketNotFound', `s3_bucket ${b.name} in ${where} does not exist (S3 HeadBucket: 404 Not Found): TFE keeps its object storage there. Create the bucket, or set s3_bucket to the install's bucket`);
+        this.fail('BucketNotFound', `${names.bucket} ${b.name} in ${where} does not exist (S3 HeadBucket: 404 Not Found): TFE keeps its object storage there. Create the bucket, or set s3_bucket to the install's bucket`);
       }
       if (b.error) {
-        this.fail('BucketUnchecked', `cannot check s3_bucket ${b.name}: ${b.error}. Let the operator call s3:ListBucket (HeadBucket), s3:GetBucketLocation and s3:GetEncryptionConfiguration on it (manifests/iam/tfe-operator-policy.json)`);
+        this.fail('BucketUnchecked', `cannot check ${names.bucket} ${b.name}: ${b.error}. Let the operator call s3:ListBucket (HeadBucket), s3:GetBucketLocation and s3:GetEncryptionConfiguration on it (manifests/iam/tfe-operator-policy.json)`);
       }
-      const s3Region = this.settingValue('s3_region');
+      const s3Region = view?.bucket?.region;
       if (b.region && s3Region && b.region !== s3Region) {
-        this.fail('BucketRegionMismatch', `s3_bucket ${b.name} is in ${b.region} (S3 GetBucketLocation), but s3_region in ${where} says ${s3Region}: set "s3_region": {"value": "${b.region}"}`);
+        this.fail('BucketRegionMismatch', `${names.bucket} ${b.name} is in ${b.region} (S3 GetBucketLocation), but ${names.region} in ${where} says ${s3Region}: set ${names.region} to ${b.region}`);
       }
       const key = b.kmsKey;
       if (key && (key.error || key.state !== 'Enabled')) {
         this.fail(
           'BucketKmsKeyUnusable',
-          `the default encryption of s3_bucket ${b.name} uses KMS key ${key.id}, ${key.error ? `which the operator cannot describe (kms:DescribeKey: ${key.error})` : `which is ${key.state} (kms:DescribeKey)`}: TFE could neither write nor read its objects. ${key.state === 'PendingDeletion' ? `Cancel the deletion (aws kms cancel-key-deletion --key-id ${key.id}) and enable the key` : key.state === 'Disabled' ? `Enable it (aws kms enable-key --key-id ${key.id})` : 'Make the key usable (enabled, and kms:DescribeKey allowed to the operator)'}, or change the bucket's default encryption`,
+          `the default encryption of ${names.bucket} ${b.name} uses KMS key ${key.id}, ${key.error ? `which the operator cannot describe (kms:DescribeKey: ${key.error})` : `which is ${key.state} (kms:DescribeKey)`}: TFE could neither write nor read its objects. ${key.state === 'PendingDeletion' ? `Cancel the deletion (aws kms cancel-key-deletion --key-id ${key.id}) and enable the key` : key.state === 'Disabled' ? `Enable it (aws kms enable-key --key-id ${key.id})` : 'Make the key usable (enabled, and kms:DescribeKey allowed to the operator)'}, or change the bucket's default encryption`,
         );
       }
     }
     if (ext.dbInstanceError) {
-      this.fail('DatabaseUnchecked', `cannot look up the RDS instance behind pg_netloc: ${ext.dbInstanceError}. Let the operator call rds:DescribeDBInstances (manifests/iam/tfe-operator-policy.json)`);
+      this.fail('DatabaseUnchecked', `cannot look up the RDS instance behind ${names.dbHost}: ${ext.dbInstanceError}. Let the operator call rds:DescribeDBInstances (manifests/iam/tfe-operator-policy.json)`);
     }
     const rds = ext.dbInstance;
     if (rds && !rds.found) {
-      this.fail('DatabaseNotFound', `pg_netloc in ${where} names the RDS endpoint ${rds.host}, but no RDS instance in ${this.spec.aws.region} has that endpoint (rds:DescribeDBInstances): correct pg_netloc (the instance's Endpoint.Address and port)`);
+      this.fail('DatabaseNotFound', `${names.dbHost} in ${where} names the RDS endpoint ${rds.host}, but no RDS instance in ${this.spec.aws.region} has that endpoint (rds:DescribeDBInstances): correct ${names.dbHost} (the instance's Endpoint.Address and port)`);
     }
     if (rds?.found && rds.status !== 'available') {
-      this.fail('DatabaseNotAvailable', `RDS instance ${rds.id} (pg_netloc ${rds.host}) is ${rds.status}, not available: TFE cannot start on it. ${rds.status === 'stopped' ? `Start it (aws rds start-db-instance --db-instance-identifier ${rds.id}) and` : 'Wait until it is available, or fix it, and'} the operator goes on by itself`);
+      this.fail('DatabaseNotAvailable', `RDS instance ${rds.id} (${names.dbHost} ${rds.host}) is ${rds.status}, not available: TFE cannot start on it. ${rds.status === 'stopped' ? `Start it (aws rds start-db-instance --db-instance-identifier ${rds.id}) and` : 'Wait until it is available, or fix it, and'} the operator goes on by itself`);
     }
     if (rds?.found && !(rds.backupRetentionDays! > 0)) {
       this.fail(
         'DatabaseBackupsOff',
-        `RDS instance ${rds.id} (pg_netloc ${rds.host}) keeps no automated backups (BackupRetentionPeriod 0): the migration restarts TFE against this database, and a failure would have no restore point. Turn backups on: aws rds modify-db-instance --db-instance-identifier ${rds.id} --backup-retention-period 7 --apply-immediately`,
+        `RDS instance ${rds.id} (${names.dbHost} ${rds.host}) keeps no automated backups (BackupRetentionPeriod 0): the migration restarts TFE against this database, and a failure would have no restore point. Turn backups on: aws rds modify-db-instance --db-instance-identifier ${rds.id} --backup-retention-period 7 --apply-immediately`,
       );
     }
     const db = ext.database;
     if (!db || db.outcome === 'ok') return undefined;
-    const pw = (this.spec.settings.secretSettings ?? []).find((s) => s.setting === 'pg_password')?.secretKeyRef;
-    const pwWhere = pw ? `Secret ${this.ns}/${pw.name} key ${pw.key}` : `pg_password in ${where}`;
+    const pw = (this.spec.settings.secretSettings ?? []).find((s) => s.setting === names.dbPassword)?.secretKeyRef;
+    const pwWhere = pw ? `Secret ${this.ns}/${pw.name} key ${pw.key}` : `${names.dbPassword} in ${where}`;
     switch (db.outcome) {
       case 'authFailed':
-        return this.fail('DatabaseAuthFailed', `${db.message}: TFE's nodes would fail their database check. Correct pg_password (${pwWhere}) or pg_user / pg_dbname in ${where}`);
+        return this.fail('DatabaseAuthFailed', `${db.message}: TFE's nodes would fail their database check. Correct ${names.dbPassword} (${pwWhere}) or ${names.dbUser} / ${names.dbName} in ${where}`);
       case 'refused':
-        return this.fail('DatabaseUnreachable', `${db.message}: nothing listens at pg_netloc in ${where}. Correct pg_netloc (host:port of the database) or start the database`);
+        return this.fail('DatabaseUnreachable', `${db.message}: nothing listens at ${names.dbHost} in ${where}. Correct ${names.dbHost} (host:port of the database) or start the database`);
       case 'failed':
-        return this.fail('DatabaseConnectFailed', `${db.message}: correct pg_netloc, pg_dbname or pg_extra_params in ${where}`);
+        return this.fail('DatabaseConnectFailed', `${db.message}: correct ${names.dbHost}, ${names.dbName} or ${names.dbParams} in ${where}`);
       default: // unreachable, unverified: the operator cannot judge from where it runs
         return `PostgreSQL not checked from the operator: ${db.message}; the nodes' health decides`;
     }
-  }
-
-  /** A setting's value: the secret settings' first, then the base settings'. */
-  private settingValue(key: string): string | undefined {
-    return this.obs.inputs.secrets.settings[key] ?? this.inputs?.settings[key]?.value;
   }
 
   // --- Steps 3 and 4, upgrades, scaling ----------------------------------------------------------
@@ -745,7 +737,8 @@ class PlanBuilder {
       if (mode === 'canary' || mode === 'direct') {
         this.condition('SingleNodeHealthy', 'True', 'Validated', 'one node ran on Redis and passed validation');
       }
-      this.condition('ReplicatedUIDisabled', 'True', 'Disabled', `launch template version ${fullV} passes disable-replicated-ui to install.sh`);
+      const stage = this.prepared!.fullStageCondition(fullV);
+      this.condition('ReplicatedUIDisabled', 'True', stage.reason, stage.message);
       this.step = rollout?.version === fullV ? (activeActiveBefore ? 'Upgrade' : 'ScaleOut') : 'Scale';
       return this.planOnFull(asg, fullV, mode);
     }
@@ -755,12 +748,12 @@ class PlanBuilder {
       this.step = 'Done';
       this.drift(`the Auto Scaling Group launches from version ${cur}, not the declared version ${fullV}`, { kind: 'SetAsgVersion', version: fullV });
     }
-    if (singleV !== undefined && cur === singleV && !isActiveActive(current?.install)) {
+    if (singleV !== undefined && cur === singleV) {
       this.step = 'SingleNode';
       return this.planOnSingle(asg, singleV, t.full);
     }
     // Neither target yet: start (or restart) a rollout.
-    if (isActiveActive(current?.install)) {
+    if (this.activeActive(current?.install)) {
       // Already Active/Active on older content: repave with a canary (0 -> 1 -> validate -> N).
       this.step = 'Upgrade';
       this.condition('SingleNodeHealthy', 'True', 'Validated', 'the cluster already ran Active/Active');
@@ -775,16 +768,18 @@ class PlanBuilder {
   private planOnSingle(asg: ObservedAsg, singleV: number, full: Target): never {
     if (asg.desired === 0) {
       if (asg.instances.length > 0) this.wait(`drain:${singleV}`, `waiting for ${asg.instances.length} instance(s) to terminate`, 'step');
+      this.versionQuiet(singleV);
       this.gateAndAct({ kind: 'ScaleAsg', capacity: 1 }, `starting one node on launch template version ${singleV}`);
     }
     if (asg.desired !== 1) {
       this.gateAndAct({ kind: 'ScaleAsg', capacity: 1 }, `the single-node step runs exactly one node (found ${asg.desired})`);
     }
     this.waitHealthy(asg, singleV, 1, 'SingleNodeHealthy');
+    this.recordFdoServed(asg, singleV);
     this.condition('SingleNodeHealthy', 'True', 'Validated', `node ${asg.instances[0]?.id} is healthy on Redis with launch template version ${singleV}`);
     this.step = 'ScaleOut';
     const v = this.ensureVersion(full, undefined);
-    this.gateAndAct({ kind: 'RollAsg', version: v, capacity: 0, mode: 'direct', tags: { [TAG.rollout]: `${v}:direct` } }, `disabling the Replicated UI with launch template version ${v}: scaling to 0`);
+    this.gateAndAct({ kind: 'RollAsg', version: v, capacity: 0, mode: 'direct', tags: { [TAG.rollout]: `${v}:direct` } }, `${this.prepared!.fullStageCondition(v).rolling}: scaling to 0`);
   }
 
   private planOnFull(asg: ObservedAsg, fullV: number, mode: RolloutMode): never {
@@ -798,11 +793,13 @@ class PlanBuilder {
     }
     if (asg.desired === 0) {
       if (asg.instances.length > 0) this.wait(`drain:${fullV}`, `waiting for ${asg.instances.length} instance(s) to terminate`, 'step');
+      this.versionQuiet(fullV);
       const first = mode === 'canary' ? 1 : n;
       this.gateAndAct({ kind: 'ScaleAsg', capacity: first }, mode === 'canary' ? `starting one canary node on launch template version ${fullV}` : `scaling out to ${n} nodes`);
     }
     if (mode === 'canary' && asg.desired === 1 && n > 1) {
       this.waitHealthy(asg, fullV, 1, 'ScaledOut');
+      this.recordFdoServed(asg, fullV);
       this.gateAndAct({ kind: 'ScaleAsg', capacity: n }, `canary node validated: scaling out to ${n} nodes`);
     }
     if (asg.desired !== n || asg.min !== n || asg.max !== n) {
@@ -829,6 +826,32 @@ class PlanBuilder {
     this.condition('Progressing', 'False', 'Complete', 'nothing to do');
     this.condition('Degraded', 'False', 'AsExpected', 'no failure');
     throw new Stop(this.finish({ phase: 'Ready', message: `Active/Active: ${n} of ${n} nodes healthy on launch template version ${fullV}` }));
+  }
+
+  /**
+   * From 2.0, TFE refuses to start while a node of another version ran in the last 10 seconds:
+   * once every earlier node is gone, wait that long (from when the operator saw none) before the
+   * first node of such a release starts.
+   */
+  private versionQuiet(version: number) {
+    const r = releaseOf(this.versionOf(version)?.install);
+    if (r?.kind !== 'Docker' || !needsQuietPeriod(r.tag)) return;
+    const id = `quiet:${version}`;
+    const prev = this.ctx.cluster.status?.wait;
+    if (prev?.id === id && this.obs.now - Date.parse(prev.since) >= VERSION_QUIET_PERIOD_MS) return;
+    this.wait(id, `every earlier node is gone; TFE ${r.tag} does not start while a node of another version ran in the last ${VERSION_QUIET_PERIOD_MS / 1000} seconds: waiting that long`, 'none');
+  }
+
+  /**
+   * Replicated -> FDO: the first FDO node served. From here on there is no rollback to Replicated
+   * (refuseDowngradingRollback): the tag keeps that across crashes and re-created TfeClusters.
+   */
+  private recordFdoServed(asg: ObservedAsg, version: number) {
+    if (asg.tags[TAG.fdoServed] || !this.lt?.baselineVersion) return;
+    const served = releaseOf(this.versionOf(version)?.install);
+    const baseline = this.releaseOfVersion(this.versionOf(this.lt.baselineVersion));
+    if (served?.kind !== 'Docker' || baseline?.kind !== 'Replicated') return;
+    this.act({ kind: 'TagAsg', tags: { [TAG.fdoServed]: String(version) }, why: `record that the FDO node on launch template version ${version} served` }, `the first FDO node served: recording it (no rollback to Replicated from here)`);
   }
 
   private findVersion(t: Target): number | undefined {
@@ -986,15 +1009,26 @@ class PlanBuilder {
    */
   private refuseDowngradingRollback(asg: ObservedAsg, target: number, why: string) {
     const failed = this.versionOf(asg.launchTemplateVersion);
-    const failedRelease = failed?.install?.replicatedConf.ReleaseSequence;
+    const failedRelease = this.releaseOfVersion(failed);
     const targetVersion = this.versionOf(target);
-    // A baseline the operator did not write runs the release its settings ConfigMap names.
-    const targetRelease = targetVersion?.install ? targetVersion.install.replicatedConf.ReleaseSequence : this.inputs?.replicatedConf.ReleaseSequence;
-    if (typeof failedRelease !== 'number' || typeof targetRelease !== 'number' || targetRelease >= failedRelease) return;
+    // A baseline the operator did not write runs the release its settings name (or its script shows).
+    const targetRelease = this.releaseOfVersion(targetVersion) ?? (target === this.lt?.baselineVersion ? this.prepared?.baseRelease : undefined);
+    if (!failedRelease || !targetRelease) return;
+    if (failedRelease.kind === 'Docker' && targetRelease.kind === 'Replicated') {
+      // Replicated -> FDO: back to Replicated only while no FDO node has served (the tag says one did).
+      if (!asg.tags[TAG.fdoServed]) return;
+      this.fail(
+        'RollbackToReplicatedRefused',
+        `${why}; an FDO node already served on this install (launch template version ${asg.tags[TAG.fdoServed]}, tag ${TAG.fdoServed}), and TFE may have written data that the Replicated ${releaseLabel(targetRelease)} cannot read back, so the operator does not roll back to launch template version ${target}. Nothing was rolled back. Fix forward on FDO: see status.nodes for why the nodes are unhealthy and fix it; to return to Replicated, restore the database and object storage from the backup taken before the move, then point the Auto Scaling Group at version ${target} by hand`,
+      );
+    }
+    const order = compareReleases(targetRelease, failedRelease);
+    if (order === undefined || order >= 0) return;
     if (!asg.instances.some((i) => i.launchTemplateVersion === String(asg.launchTemplateVersion))) return; // no node of the failed version ever ran
+    const newer = failedRelease.kind === 'Docker' ? 'spec.release.tag' : 'spec.release.sequence';
     this.fail(
       'RollbackWouldDowngrade',
-      `${why}; rolling back to launch template version ${target} would install release ${targetRelease} over a database that release ${failedRelease} (version ${asg.launchTemplateVersion}) may already have migrated, and TFE does not support downgrades. Nothing was rolled back. Fix forward: see status.nodes for why the nodes are unhealthy, fix it (or set spec.release.sequence to a newer release) and the operator carries on; to go back to release ${targetRelease}, first restore the database and object storage from the backup taken before the upgrade, then point the Auto Scaling Group at version ${target} by hand`,
+      `${why}; rolling back to launch template version ${target} would install ${releaseLabel(targetRelease)} over a database that ${releaseLabel(failedRelease)} (version ${asg.launchTemplateVersion}) may already have migrated, and TFE does not support downgrades. Nothing was rolled back. Fix forward: see status.nodes for why the nodes are unhealthy, fix it (or set ${newer} to a newer release) and the operator carries on; to go back to ${releaseLabel(targetRelease)}, first restore the database and object storage from the backup taken before the upgrade, then point the Auto Scaling Group at version ${target} by hand`,
     );
   }
 
@@ -1108,12 +1142,16 @@ class PlanBuilder {
       }
     }
     if ((this.spec.rollout?.drain ?? 'Required') === 'Skip') return;
-    // TFE's drain lives in the tfe-admin container, which only Active/Active mode runs (the single node on Redis has it too).
-    const activeActive = (i: AsgInstance) => this.versionOf(Number(i.launchTemplateVersion))?.install?.settings.enable_active_active?.value === '1';
+    // Each node's kind names its drain (none for a standalone node): nodes of another kind (a
+    // Replicated node leaving for an FDO one) may leave in the same step.
+    const drainCommand = (i: AsgInstance) => {
+      const install = this.versionOf(Number(i.launchTemplateVersion))?.install;
+      return install ? kindOf(install).drainCommand(install) : undefined;
+    };
     const up = leaving.filter((i) => this.obs.nodeHealth[i.id]?.healthy);
-    const standalone = up.filter((i) => !activeActive(i));
+    const standalone = up.filter((i) => !drainCommand(i));
     if (standalone.length) this.quiesceStandalone(standalone.map((i) => i.id), action);
-    const serving = up.filter(activeActive);
+    const serving = up.filter((i) => drainCommand(i));
     if (serving.length === 0) return;
     const ids = serving.map((i) => i.id);
     const before = `before: ${describeAction(action)}`;
@@ -1122,13 +1160,16 @@ class PlanBuilder {
       this.fail('DrainUnchecked', `cannot read the operator's drain commands (${this.obs.drainsError}): grant the operator ssm:ListCommands and ssm:ListCommandInvocations, or set spec.rollout.drain: Skip to change capacity without draining`);
     }
     if (!drains) this.wait(`drain-nodes:${ids.join(',')}`, `reading the drain state of ${ids.join(', ')} ${before}`, 'drain');
-    const notSent = ids.filter((id) => !drains[id]);
-    if (notSent.length) {
+    const firstUnsent = serving.find((i) => !drains[i.id]);
+    if (firstUnsent) {
+      // One SendCommand runs one command: the nodes with the same drain go together.
+      const command = drainCommand(firstUnsent)!;
+      const notSent = serving.filter((i) => !drains[i.id] && drainCommand(i) === command).map((i) => i.id);
       // SSM lets the command run twice drainTimeout: past drainTimeout the operator stops
       // (DrainTimeout) but a drain that ends a little later still lets it carry on.
       const timeoutSeconds = Math.min(172_800, 2 * Math.ceil(parseDuration(this.spec.rollout?.drainTimeout ?? '30m') / 1000));
       const comment = drainComment(`${this.ns}/${this.name}`, this.ctx.cluster.metadata?.generation ?? 0);
-      this.act({ kind: 'DrainNodes', instanceIds: notSent, timeoutSeconds, comment }, `draining TFE on ${notSent.join(', ')} (runs in flight finish, no new ones start) ${before}`);
+      this.act({ kind: 'DrainNodes', instanceIds: notSent, command, timeoutSeconds, comment }, `draining TFE on ${notSent.join(', ')} (runs in flight finish, no new ones start) ${before}`);
     }
     const said = (id: string) => `${id}: ${drains[id]!.status}${drains[id]!.output ? ` (${drains[id]!.output})` : ''}`;
     const timedOut = ids.filter((id) => drains[id]!.status === 'TimedOut');

@@ -4,6 +4,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { renderActiveActive } from '../tfe/settings.ts';
 import type { NodeFile, NodeInstall } from '../tfe/userdata.ts';
+import type { AnyInstall } from '../install/kind.ts';
 
 export const DISABLE_UI = 'disable-replicated-ui';
 /** What a node does with each secret the operator stores for it. */
@@ -41,7 +42,7 @@ export interface TargetInputs {
 
 export interface Target {
   stage: 'single' | 'full';
-  install: NodeInstall;
+  install: AnyInstall;
   hash: string;
   description: string;
 }

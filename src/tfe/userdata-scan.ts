@@ -3,8 +3,6 @@
 // host). Pure functions over the script's text; no I/O. Values found here are secrets: the
 // callers keep them in memory only.
 
-import type { NodeInstall } from './userdata.ts';
-
 /** Where a running install's enc_password comes from. */
 export type EncPasswordSource =
   /** In clear in the user data: a settings JSON with "enc_password": {"value": "..."} (also inside base64 the script decodes). */
@@ -33,14 +31,13 @@ const SECRET_ID_FLAG = /--secret-id[=\s]+(["']?)(\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|
 
 /**
  * Where the install that `script` (or its parsed form, for the operator's own user data) sets
- * up reads enc_password from. Shapes understood: the operator's user data (a secret id per
- * setting); a settings JSON holding the value in clear (hand-built installs, HashiCorp's
+ * up reads enc_password from. Shapes understood: the operator's user data (`ownSecretId`, the
+ * secret its install kind names); a settings JSON holding the value in clear (hand-built installs, HashiCorp's
  * module in base64); a line that names enc_password and a secret, by ARN or with
  * `aws secretsmanager get-secret-value --secret-id <id or $VAR>`.
  */
-export function findEncPasswordSource(script: string, install?: NodeInstall): EncPasswordSource {
-  const own = install?.secretSettings.enc_password;
-  if (own) return { kind: 'secret', secretId: own };
+export function findEncPasswordSource(script: string, ownSecretId?: string): EncPasswordSource {
+  if (ownSecretId) return { kind: 'secret', secretId: ownSecretId };
   for (const text of userDataTexts(script)) {
     const m = CLEAR.exec(text);
     if (m) return { kind: 'clear', value: JSON.parse(m[1]!) as string };
@@ -48,7 +45,8 @@ export function findEncPasswordSource(script: string, install?: NodeInstall): En
   const vars = shellAssignments(script);
   const ids = new Set<string>();
   for (const line of script.replace(/\\\r?\n/g, ' ').split(/\r?\n/)) {
-    if (/^\s*#/.test(line) || !/enc_password/.test(line)) continue;
+    // Replicated's setting, or FDO's variable (HashiCorp's HVD module: TFE_ENCRYPTION_PASSWORD=$(... --secret-id <arn> ...)).
+    if (/^\s*#/.test(line) || !/enc_password|TFE_ENCRYPTION_PASSWORD/.test(line)) continue;
     for (const m of line.matchAll(ARN)) ids.add(m[0]);
     for (const m of line.matchAll(SECRET_ID_FLAG)) {
       const raw = m[2]!;

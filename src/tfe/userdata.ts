@@ -66,6 +66,65 @@ export class ForeignUserDataError extends Error {
   }
 }
 
+
+/**
+ * Bash helpers every tfe-operator user data script has (install Replicated and Docker): logging,
+ * tools, IMDSv2, and reading a secret from AWS Secrets Manager as JSON.
+ */
+export const SCRIPT_HELPERS = `log() { echo "tfe-operator user-data: $*" >&2; }
+fail() { log "ERROR: $*"; exit 1; }
+
+ensure_tool() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  log "installing $1"
+  if command -v dnf >/dev/null 2>&1; then dnf install -y "$1"
+  elif command -v yum >/dev/null 2>&1; then yum install -y "$1"
+  elif command -v apt-get >/dev/null 2>&1; then apt-get update -y && apt-get install -y "$1"
+  else fail "$1 is required and no package manager was found"
+  fi
+}
+
+# Instance metadata (IMDSv2).
+imds() {
+  local token
+  token="$(curl -sSf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' http://169.254.169.254/latest/api/token)"
+  curl -sSf -H "X-aws-ec2-metadata-token: \${token}" "http://169.254.169.254/latest/meta-data/$1"
+}
+
+# get_secret SECRET_ID: the GetSecretValue answer as JSON. Values are taken out of it with jq,
+# never with "--output text" (which adds a newline) or $(...) (which strips trailing ones),
+# so each secret reaches its file byte for byte.
+get_secret() {
+  aws secretsmanager get-secret-value --secret-id "$1" --output json
+}
+
+`;
+
+/** write_secret_file SECRET_ID PATH WHAT: a secret's bytes into a file. */
+export const WRITE_SECRET_FILE = `# write_secret_file SECRET_ID PATH WHAT: a file (binary or text), stored as SecretBinary (as
+# tfe-operator stores it) or SecretString, written byte for byte.
+write_secret_file() {
+  local secret_id="$1" path="$2" answer
+  answer="$(get_secret "$secret_id")" || fail "cannot read $3 secret $secret_id from AWS Secrets Manager"
+  if printf '%s' "$answer" | jq -e 'has("SecretBinary")' >/dev/null; then
+    printf '%s' "$answer" | jq -r '.SecretBinary' | base64 -d > "$path"
+  else
+    printf '%s' "$answer" | jq -j '.SecretString' > "$path"
+  fi
+}
+
+`;
+
+/** fetch_file PATH MODE SECRET_ID (spec.node.files). */
+export const FETCH_FILE = `# fetch_file PATH MODE SECRET_ID: a file the node needs (spec.node.files), with its mode.
+fetch_file() {
+  mkdir -p "$(dirname "$1")"
+  write_secret_file "$3" "$1" "file $1"
+  chmod "$2" "$1"
+}
+
+`;
+
 // ---------------------------------------------------------------------------------------
 // Rendering
 
@@ -101,18 +160,7 @@ ${secretConf.map(([key, id]) => `set_secret_replicated ${shq(key)} ${shq(id)}`).
   const fileLines = install.files.map((f) => `fetch_file ${shq(f.path)} ${shq(f.mode)} ${shq(f.secretId)}`);
   // Variables are set only where the script uses them (shellcheck SC2034: test/unit/userdata-shellcheck.test.ts).
   const privateIp = install.installArgs.some((a) => a.includes('${PRIVATE_IP}')) ? 'PRIVATE_IP="$(imds local-ipv4)"\n' : '';
-  const preInstall =
-    install.preInstallScript === undefined
-      ? ''
-      : `
-# Pre-install script (spec.node.preInstallScriptRef): the user's own steps, run as root.
-PRE_INSTALL=${shq(PRE_INSTALL_PATH)}
-mkdir -p "$(dirname "$PRE_INSTALL")"
-cat > "$PRE_INSTALL" <<'${PRE_INSTALL_EOF}'
-${install.preInstallScript}${PRE_INSTALL_EOF}
-log "running the pre-install script"
-(umask 022 && bash "$PRE_INSTALL") || fail "the pre-install script (spec.node.preInstallScriptRef) failed with exit code $?"
-`;
+  const preInstall = preInstallBlock(install.preInstallScript);
 
   return `#!/bin/bash
 ${USER_DATA_MARKER}
@@ -124,34 +172,7 @@ ${USER_DATA_MARKER}
 set -euo pipefail
 umask 077
 
-log() { echo "tfe-operator user-data: $*" >&2; }
-fail() { log "ERROR: $*"; exit 1; }
-
-ensure_tool() {
-  command -v "$1" >/dev/null 2>&1 && return 0
-  log "installing $1"
-  if command -v dnf >/dev/null 2>&1; then dnf install -y "$1"
-  elif command -v yum >/dev/null 2>&1; then yum install -y "$1"
-  elif command -v apt-get >/dev/null 2>&1; then apt-get update -y && apt-get install -y "$1"
-  else fail "$1 is required and no package manager was found"
-  fi
-}
-
-# Instance metadata (IMDSv2).
-imds() {
-  local token
-  token="$(curl -sSf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' http://169.254.169.254/latest/api/token)"
-  curl -sSf -H "X-aws-ec2-metadata-token: \${token}" "http://169.254.169.254/latest/meta-data/$1"
-}
-
-# get_secret SECRET_ID: the GetSecretValue answer as JSON. Values are taken out of it with jq,
-# never with "--output text" (which adds a newline) or $(...) (which strips trailing ones),
-# so each secret reaches its file byte for byte.
-get_secret() {
-  aws secretsmanager get-secret-value --secret-id "$1" --output json
-}
-
-# set_secret_setting KEY SECRET_ID: writes {"KEY": {"value": <secret>}} into the settings
+${SCRIPT_HELPERS}# set_secret_setting KEY SECRET_ID: writes {"KEY": {"value": <secret>}} into the settings
 # file. The value goes through a pipe, never through a command line.
 set_secret_setting() {
   local key="$1" secret_id="$2" answer tmp
@@ -161,31 +182,12 @@ set_secret_setting() {
   mv "$tmp" "$SETTINGS_FILE"
 }
 ${secretConfFn}
-# write_secret_file SECRET_ID PATH WHAT: a file (binary or text), stored as SecretBinary (as
-# tfe-operator stores it) or SecretString, written byte for byte.
-write_secret_file() {
-  local secret_id="$1" path="$2" answer
-  answer="$(get_secret "$secret_id")" || fail "cannot read $3 secret $secret_id from AWS Secrets Manager"
-  if printf '%s' "$answer" | jq -e 'has("SecretBinary")' >/dev/null; then
-    printf '%s' "$answer" | jq -r '.SecretBinary' | base64 -d > "$path"
-  else
-    printf '%s' "$answer" | jq -j '.SecretString' > "$path"
-  fi
-}
-
-# fetch_license SECRET_ID: the license file (binary .rli).
+${WRITE_SECRET_FILE}# fetch_license SECRET_ID: the license file (binary .rli).
 fetch_license() {
   write_secret_file "$1" "$LICENSE_FILE" license
 }
 
-# fetch_file PATH MODE SECRET_ID: a file the node needs (spec.node.files), with its mode.
-fetch_file() {
-  mkdir -p "$(dirname "$1")"
-  write_secret_file "$3" "$1" "file $1"
-  chmod "$2" "$1"
-}
-
-ensure_tool curl
+${FETCH_FILE}ensure_tool curl
 ensure_tool jq
 command -v aws >/dev/null 2>&1 || fail "the AWS CLI is required to read secrets from AWS Secrets Manager"
 export AWS_DEFAULT_REGION="\${AWS_DEFAULT_REGION:-$(imds placement/region)}"
@@ -225,6 +227,39 @@ curl -sSfL -o /tmp/tfe-install.sh ${INSTALLER_URL}
 ${installerCheck(install.installerSha256)}log "running install.sh \${INSTALL_ARGS[*]+\${INSTALL_ARGS[*]}}"
 bash /tmp/tfe-install.sh \${INSTALL_ARGS[@]+"\${INSTALL_ARGS[@]}"}
 `;
+}
+
+/** The pre-install script block (spec.node.preInstallScriptRef); '' without one. */
+export function preInstallBlock(script: string | undefined): string {
+  return script === undefined
+    ? ''
+    : `
+# Pre-install script (spec.node.preInstallScriptRef): the user's own steps, run as root.
+PRE_INSTALL=${shq(PRE_INSTALL_PATH)}
+mkdir -p "$(dirname "$PRE_INSTALL")"
+cat > "$PRE_INSTALL" <<'${PRE_INSTALL_EOF}'
+${script}${PRE_INSTALL_EOF}
+log "running the pre-install script"
+(umask 022 && bash "$PRE_INSTALL") || fail "the pre-install script (spec.node.preInstallScriptRef) failed with exit code $?"
+`;
+}
+
+/** Problems of a pre-install script for a heredoc. */
+export function preInstallProblem(script: string | undefined): string | undefined {
+  if (script === undefined) return undefined;
+  if (!script.endsWith('\n')) return 'preInstallScript must end with a newline';
+  if (script.split('\n').includes(PRE_INSTALL_EOF)) return `preInstallScript must not contain the line ${PRE_INSTALL_EOF}`;
+  if (script.includes('\0')) return 'preInstallScript must not contain NUL';
+  return undefined;
+}
+
+/** The pre-install script a rendered user data holds, if any. */
+export function readPreInstall(lines: string[], malformed: (what: string) => never): string | undefined {
+  const preStart = lines.findIndex((l) => l.trimEnd().endsWith(`<<'${PRE_INSTALL_EOF}'`));
+  if (preStart < 0) return undefined;
+  const preEnd = lines.indexOf(PRE_INSTALL_EOF, preStart + 1);
+  if (preEnd < 0) malformed(`its pre-install script is not closed by ${PRE_INSTALL_EOF}`);
+  return lines.slice(preStart + 1, preEnd).map((l) => `${l}\n`).join('');
 }
 
 /** The installer's checksum check (spec.node.installerSha256): nothing without one. */
@@ -274,11 +309,8 @@ function checkInstall(install: NodeInstall): void {
     if (!/^0[0-7]{3}$/.test(f.mode)) bad(`file ${f.path}: mode ${JSON.stringify(f.mode)} must be octal, e.g. 0600`);
     if (typeof f.secretId !== 'string' || f.secretId === '' || /[\n\r\0]/.test(f.secretId)) bad(`file ${f.path}: a one-line secret id is required`);
   }
-  if (install.preInstallScript !== undefined) {
-    if (!install.preInstallScript.endsWith('\n')) bad('preInstallScript must end with a newline');
-    if (install.preInstallScript.split('\n').includes(PRE_INSTALL_EOF)) bad(`preInstallScript must not contain the line ${PRE_INSTALL_EOF}`);
-    if (install.preInstallScript.includes('\0')) bad('preInstallScript must not contain NUL');
-  }
+  const pre = preInstallProblem(install.preInstallScript);
+  if (pre) bad(pre);
   if (!Array.isArray(install.installArgs)) bad('installArgs must be an array');
   for (const a of install.installArgs) {
     if (typeof a !== 'string' || a === '') bad('installArgs must be non-empty strings');
@@ -292,7 +324,7 @@ function checkInstall(install: NodeInstall): void {
   }
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -393,13 +425,7 @@ export function parseUserData(script: string): NodeInstall {
     const [, path, mode, secretId] = words(line, 4, 'fetch_file');
     files.push({ path: path!, mode: mode!, secretId: secretId! });
   }
-  let preInstallScript: string | undefined;
-  const preStart = lines.findIndex((l) => l.trimEnd().endsWith(`<<'${PRE_INSTALL_EOF}'`));
-  if (preStart >= 0) {
-    const preEnd = lines.indexOf(PRE_INSTALL_EOF, preStart + 1);
-    if (preEnd < 0) malformed(`its pre-install script is not closed by ${PRE_INSTALL_EOF}`);
-    preInstallScript = lines.slice(preStart + 1, preEnd).map((l) => `${l}\n`).join('');
-  }
+  const preInstallScript = readPreInstall(lines, malformed);
 
   const start = lines.indexOf('INSTALL_ARGS=(');
   if (start < 0) malformed('its INSTALL_ARGS=( block is missing');
@@ -436,7 +462,7 @@ export function parseUserData(script: string): NodeInstall {
   };
 }
 
-function readHeredocJson(lines: string[], eof: string, what: string, malformed: (w: string) => never): unknown {
+export function readHeredocJson(lines: string[], eof: string, what: string, malformed: (w: string) => never): unknown {
   const opener = `<<'${eof}'`;
   const starts = lines.flatMap((l, i) => (l.trimEnd().endsWith(opener) ? [i] : []));
   if (starts.length !== 1) malformed(`it has ${starts.length} ${what} blocks, expected 1`);
@@ -450,7 +476,7 @@ function readHeredocJson(lines: string[], eof: string, what: string, malformed: 
   }
 }
 
-function looksBase64Of(text: string): boolean {
+export function looksBase64Of(text: string): boolean {
   const compact = text.replace(/\s+/g, '');
   if (compact.length < 16 || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) return false;
   const decoded = Buffer.from(compact, 'base64').toString('utf8');

@@ -9,6 +9,7 @@ import type { Observation } from '../../src/migration/observation.ts';
 import { TAG } from '../../src/migration/observation.ts';
 import { encPasswordTagFingerprint } from '../../src/migration/targets.ts';
 import type { TfeCluster } from '../../src/api/types.ts';
+import type { NodeInstall } from '../../src/tfe/userdata.ts';
 import { buildStatus } from '../../src/controller/record.ts';
 import { BASE_CONF, BASE_INSTALL, BASE_SETTINGS, baselineVersion, cluster, KEY, world } from './planner-fixture.ts';
 
@@ -179,7 +180,7 @@ test('a fresh migration walks every step to Ready: 1 -> 0 -> 1 -> 0 -> 2', () =>
       'TagAsg',
     ],
   );
-  const [single, full] = obs.launchTemplate!.versions.slice(1);
+  const [single, full] = obs.launchTemplate!.versions.slice(1).map((v) => ({ ...v, install: v.install as NodeInstall }));
   assert.equal(single.install!.settings.enable_active_active.value, '1');
   assert.equal(single.install!.settings.redis_host.value, 'master.tfe-redis.cache.amazonaws.com');
   assert.equal(single.install!.settings.redis_use_tls.value, '1');
@@ -226,7 +227,7 @@ test('an already Active/Active cluster with a new release repaves 2 -> 0 -> 1 ->
   assert.equal(w.last.phase, 'Ready', w.last.message);
   assert.deepEqual(w.scale, [2, 0, 1, 2]);
   assert.deepEqual(w.actions.map((a) => a.kind), ['CreateLaunchTemplateVersion', 'DrainNodes', 'RollAsg', 'ScaleAsg', 'ScaleAsg', 'TagAsg']);
-  assert.equal(obs.launchTemplate!.versions.at(-1)!.install!.replicatedConf.ReleaseSequence, 550);
+  assert.equal((obs.launchTemplate!.versions.at(-1)!.install as NodeInstall).replicatedConf.ReleaseSequence, 550);
 });
 
 test('a downgrade is refused', () => {
@@ -237,7 +238,7 @@ test('a downgrade is refused', () => {
   const p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.equal(p.phase, 'Degraded');
   assert.equal(p.failure?.reason, 'DowngradeRefused');
-  assert.match(p.message, /older than the running release 550/);
+  assert.match(p.message, /older than the running release sequence 550/);
   assert.equal(p.action, undefined);
 });
 
@@ -503,7 +504,7 @@ test('external services: the messages name the setting and the fix, never the pa
   assert.ok(!JSON.stringify(p).includes('pg-secret'));
   external(obs, { bucket: { name: 'b', exists: true, region: 'eu-west-1' } });
   p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
-  assert.match(p.message, /set "s3_region": \{"value": "eu-west-1"\}/);
+  assert.match(p.message, /set s3_region to eu-west-1/);
   external(obs, { dbInstance: { host: rdsHost, found: true, id: 'tfe', status: 'available', backupRetentionDays: 0 } });
   p = plan({ cluster: c, obs, salt: 'salt', fingerprintKey: KEY });
   assert.match(p.message, /--backup-retention-period 7/);
@@ -989,7 +990,7 @@ test('adoption: user data the operator did not write is taken from the TfeCluste
   assert.deepEqual(w.scale, [1, 0, 1, 0, 2]);
   const puts = w.actions.flatMap((a) => (a.kind === 'PutSecrets' ? a.secrets.map((x) => x.name) : []));
   assert.ok(puts.includes(`tfe-operator/tfe/tfe/file${cert}`) && puts.includes(`tfe-operator/tfe/tfe/file${key}`), puts.join(', '));
-  const versions = w.actions.flatMap((a) => (a.kind === 'CreateLaunchTemplateVersion' ? [a.install] : []));
+  const versions = w.actions.flatMap((a) => (a.kind === 'CreateLaunchTemplateVersion' ? [a.install as NodeInstall] : []));
   assert.equal(versions.length, 2);
   for (const v of versions) {
     assert.deepEqual(v.installArgs.filter((a) => a !== 'disable-replicated-ui'), c.spec.node.installArgs);
@@ -1058,7 +1059,7 @@ test('a failed release upgrade with failurePolicy Rollback does not roll back ac
   c.metadata.generation = 2;
   const w = walk(c, obs, { healthy: false, max: 200 });
   assert.equal(w.last.failure?.reason, 'RollbackWouldDowngrade', w.last.message);
-  assert.match(w.last.message, new RegExp(`rolling back to launch template version ${readyVersion} would install release 528 over a database that release 550 .* may already have migrated`));
+  assert.match(w.last.message, new RegExp(`rolling back to launch template version ${readyVersion} would install release sequence 528 over a database that release sequence 550 .* may already have migrated`));
   assert.ok(!w.actions.some((a) => a.kind === 'RollAsg' && a.mode === 'rollback'), w.actions.map((a) => a.kind).join(', '));
   // The same failure within one release still rolls back (the migration's own test above).
 });
@@ -1362,7 +1363,7 @@ test('DaemonAuthenticationPassword: from its Secret into Secrets Manager, fetche
   const puts = w.actions.flatMap((a) => (a.kind === 'PutSecrets' ? a.secrets : []));
   const put = puts.find((p) => p.name === 'tfe-operator/tfe/tfe/replicated-DaemonAuthenticationPassword');
   assert.deepEqual(put?.source, { kind: 'daemonPassword' });
-  const versions = w.actions.flatMap((a) => (a.kind === 'CreateLaunchTemplateVersion' ? [a.install] : []));
+  const versions = w.actions.flatMap((a) => (a.kind === 'CreateLaunchTemplateVersion' ? [a.install as NodeInstall] : []));
   assert.ok(versions.length > 0);
   for (const v of versions) {
     assert.deepEqual(v.secretReplicatedConf, { DaemonAuthenticationPassword: 'tfe-operator/tfe/tfe/replicated-DaemonAuthenticationPassword' });

@@ -9,7 +9,7 @@ import { BASE_INSTALL } from './planner-fixture.ts';
 const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:tfe-enc-AbC123';
 
 test('the operator\'s own user data: the secret id it fetches enc_password from', () => {
-  assert.deepEqual(findEncPasswordSource(renderUserData(BASE_INSTALL), BASE_INSTALL), { kind: 'secret', secretId: 'tfe/enc' });
+  assert.deepEqual(findEncPasswordSource(renderUserData(BASE_INSTALL), BASE_INSTALL.secretSettings.enc_password), { kind: 'secret', secretId: 'tfe/enc' });
 });
 
 test('a hand-built install with the settings JSON in clear', () => {

@@ -10,7 +10,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { renderTargets, type TargetInputs } from '../../src/migration/targets.ts';
-import { renderUserData } from '../../src/tfe/userdata.ts';
+import { renderInstall } from '../../src/install/index.ts';
 
 const EXCLUDED = ['SC2250', 'SC2310'];
 
@@ -92,7 +92,7 @@ describe(`shellcheck ${shellcheckVersion()} over the rendered user data`, () => 
     const targets = renderTargets(inputs);
     for (const t of [targets.single, targets.full]) {
       test(`${what}: ${t.description.replace(/ [0-9a-f]{12}$/, '')} is clean`, () => {
-        const script = renderUserData(t.install);
+        const script = renderInstall(t.install);
         const findings = shellcheck(script);
         assert.equal(findings.length, 0, show(script, findings));
       });
@@ -100,7 +100,7 @@ describe(`shellcheck ${shellcheckVersion()} over the rendered user data`, () => 
   }
 
   test('the check fails on what it is for: an unused variable, an unquoted expansion', () => {
-    const script = renderUserData(renderTargets(base).full.install);
+    const script = renderInstall(renderTargets(base).full.install);
     const broken = script
       .replace('REPLICATED_CONF=', 'UNUSED_IP="$(imds local-ipv4)"\nREPLICATED_CONF=')
       .replace('chmod 0600 "$REPLICATED_CONF"', 'chmod 0600 $REPLICATED_CONF');

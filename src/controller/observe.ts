@@ -285,11 +285,11 @@ async function observeEncPasswordInUse(aws: AwsClients, asg: ObservedAsg, lt: Ob
 }
 
 /**
- * Each node is asked at the health path of the release it runs (FDO's readiness endpoint from
- * 1.2.1, /_health_check before and on Replicated), unless spec.health.nodeUrlTemplate names its own.
+ * Each node is asked at the health path of the release it runs: a nodeUrlTemplate that ends in
+ * /_health_check (the default) means TFE's node health, which is FDO's readiness endpoint from
+ * 1.2.1 (/_health_check is deprecated in 1.2 and answers 410 from 2.0). Any other path is asked as given.
  */
 function nodeUrlFor(template: string, lt: ObservedLaunchTemplate | undefined, i: AsgInstance): string {
-  if (template !== DEFAULT_NODE_URL) return template;
   const v = lt?.versions.find((x) => String(x.number) === i.launchTemplateVersion);
   return template.replace(/\/_health_check$/, nodeHealthPath(releaseOf(v?.install) ?? v?.foreignRelease));
 }

@@ -47,6 +47,19 @@ export const COMPOSE_PATH = '/etc/tfe/docker-compose.yaml';
 export const CONTAINER = 'tfe-tfe-1';
 const COMPOSE_EOF = 'TFE_OPERATOR_COMPOSE';
 export const VAULT_PORT = 8201;
+/**
+ * HashiCorp's HVD module keeps the TLS files in /etc/tfe/tls on the node and binds that folder to
+ * /etc/ssl/private/terraform-enterprise in the container (TFE_TLS_CERT_FILE and friends name the
+ * container's paths). Node files under TLS_HOST_DIR are bound that way; any other node file at its
+ * own path.
+ */
+export const TLS_HOST_DIR = '/etc/tfe/tls';
+export const TLS_CONTAINER_DIR = '/etc/ssl/private/terraform-enterprise';
+
+/** The node path behind a path in the container. */
+export function hostPathOf(containerPath: string): string {
+  return containerPath.startsWith(`${TLS_CONTAINER_DIR}/`) ? `${TLS_HOST_DIR}/${containerPath.slice(TLS_CONTAINER_DIR.length + 1)}` : containerPath;
+}
 
 export const imageFor = (tag: string) => `${FDO_IMAGE}:${tag}`;
 export const tagOf = (install: DockerInstall) => install.image.slice(install.image.lastIndexOf(':') + 1);
@@ -64,11 +77,12 @@ export function composeDocument(install: DockerInstall): Record<string, unknown>
         environment: Object.fromEntries(Object.entries(sortedObject(install.env)).map(([k, v]) => [k, v.replace(/\$/g, '$$$$')])),
         cap_add: ['IPC_LOCK'],
         // TFE listens on 8080 and 8443 in the container (TFE_HTTP_PORT, TFE_HTTPS_PORT).
-        ports: ['80:8080', '443:8443', ...(aa ? [`${VAULT_PORT}:${VAULT_PORT}`] : [])],
+        ports: [`80:${install.env.TFE_HTTP_PORT || '8080'}`, `443:${install.env.TFE_HTTPS_PORT || '8443'}`, ...(aa ? [`${VAULT_PORT}:${VAULT_PORT}`] : [])],
         volumes: [
           { type: 'bind', source: '/var/run/docker.sock', target: '/var/run/docker.sock' },
           { type: 'bind', source: '/var/log/terraform-enterprise', target: '/var/log/terraform-enterprise' },
-          ...install.files.map((f) => ({ type: 'bind', source: f.path, target: f.path, read_only: true })),
+          ...(install.files.some((f) => f.path.startsWith(`${TLS_HOST_DIR}/`)) ? [{ type: 'bind', source: TLS_HOST_DIR, target: TLS_CONTAINER_DIR, read_only: true }] : []),
+          ...install.files.filter((f) => !f.path.startsWith(`${TLS_HOST_DIR}/`)).map((f) => ({ type: 'bind', source: f.path, target: f.path, read_only: true })),
         ],
         restart: 'unless-stopped',
       },

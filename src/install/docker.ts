@@ -8,7 +8,7 @@
 import { OPERATOR_OWNED_VARIABLES } from '../api/schema.ts';
 import { contentHash, fileSecretName, secretName, type Target } from '../migration/targets.ts';
 import { parseExtraParams, parseNetloc } from '../tfe/database.ts';
-import { COMPOSE_PATH, CONTAINER, DOCKER_MARKER, imageFor, isActiveActiveMode, parseDockerUserData, renderDockerUserData, tagOf, type DockerInstall } from './docker-userdata.ts';
+import { COMPOSE_PATH, CONTAINER, DOCKER_MARKER, hostPathOf, imageFor, TLS_CONTAINER_DIR, TLS_HOST_DIR, isActiveActiveMode, parseDockerUserData, renderDockerUserData, tagOf, type DockerInstall } from './docker-userdata.ts';
 import { isDockerInstall, type AnyInstall, type InstallKind, type KindContext, type Prepared, type RedisTarget, type Refusal } from './kind.ts';
 import { parseTag } from './releases.ts';
 
@@ -61,22 +61,17 @@ export const docker: InstallKind = {
     const where = `ConfigMap ${ctx.namespace}/${spec.settings.configMapRef.name} key ${spec.settings.envKey ?? 'tfe.env'}`;
     const env = parseEnvFile(inputs.envText ?? '');
     if (env.problems.length) return { reason: 'InvalidSettings', message: `${where}: ${env.problems.join('; ')}` };
-    const vars = env.vars;
     const secretKeys = (spec.settings.secretSettings ?? []).map((s) => s.setting);
-    const owned = Object.keys(vars).filter((k) => (OPERATOR_OWNED_VARIABLES as readonly string[]).includes(k));
-    if (owned.length) {
-      return {
-        reason: 'OperatorManagedSetting',
-        message: `${where} sets ${owned.join(', ')}, which the operator renders for Active/Active (from spec.encryptionPasswordSecretRef, spec.settings.licenseSecretRef and spec.redis): remove them`,
-      };
-    }
-    const secretLooking = Object.keys(vars).filter((k) => SECRET_NAME.test(k));
+    const secretLooking = Object.keys(env.vars).filter((k) => SECRET_NAME.test(k) || (k === 'TFE_LICENSE' && env.vars[k] !== ''));
     if (secretLooking.length) {
       return {
         reason: 'SecretInConfigMap',
         message: `${where} holds ${secretLooking.join(', ')}: a secret value would end up in the launch template. Move each to a Secret and list it in spec.settings.secretSettings (setting ${secretLooking[0]}, secretKeyRef)`,
       };
     }
+    // What the operator renders for Active/Active replaces the install's own values (as a copy of
+    // a running install's variables has them: TFE_OPERATIONAL_MODE=external, TFE_LICENSE_PATH).
+    const vars = Object.fromEntries(Object.entries(env.vars).filter(([k]) => !(OPERATOR_OWNED_VARIABLES as readonly string[]).includes(k)));
     const both = secretKeys.filter((k) => k in vars);
     if (both.length) return { reason: 'InvalidSettings', message: `${both.join(', ')} is set in ${where} and in spec.settings.secretSettings: keep one` };
     const has = (k: string) => (vars[k] ?? '') !== '' || secretKeys.includes(k);
@@ -113,11 +108,11 @@ export const docker: InstallKind = {
     return {
       release: { kind: 'Docker', tag },
       nodeFilesProblem() {
-        const tls = ['TFE_TLS_CERT_FILE', 'TFE_TLS_KEY_FILE', 'TFE_TLS_CA_BUNDLE_FILE'].filter((k) => vars[k] && !paths.has(vars[k]!));
+        const tls = ['TFE_TLS_CERT_FILE', 'TFE_TLS_KEY_FILE', 'TFE_TLS_CA_BUNDLE_FILE'].filter((k) => vars[k] && !paths.has(hostPathOf(vars[k]!)));
         if (tls.length) {
           return {
             reason: 'TlsFilesMissing',
-            message: `${tls.map((k) => `${k} ${vars[k]}`).join(', ')} in ${where}: no entry of spec.node.files writes ${tls.length > 1 ? 'them' : 'it'}; add each (path and the Secret key holding the PEM): the node writes it and binds it into the container at the same path`,
+            message: `${tls.map((k) => `${k} ${vars[k]}`).join(', ')} in ${where}: no entry of spec.node.files writes ${tls.map((k) => hostPathOf(vars[k]!)).join(', ')}; add each (path and the Secret key holding the PEM). The node binds ${TLS_HOST_DIR} to ${TLS_CONTAINER_DIR} in the container (as HashiCorp's module does), and any other file at its own path`,
           };
         }
         if (paths.has(COMPOSE_PATH)) return { reason: 'NodeFileConflict', message: `spec.node.files writes ${COMPOSE_PATH}, the compose file the operator writes itself: remove it` };

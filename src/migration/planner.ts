@@ -882,7 +882,9 @@ class PlanBuilder {
         'Read the run in TFE, fix the cause, then change the spec to queue a new one (any change but spec.rollout.paused and spec.deletionPolicy)',
       );
     }
-    const healthy = onVersion.filter((i) => this.obs.nodeHealth[i.id]?.healthy);
+    // A node the operator drains for the next step served this one: draining turns its health
+    // check unhealthy (FDO's readiness answers 503 DRAINING), which must not send the step back.
+    const healthy = onVersion.filter((i) => this.obs.nodeHealth[i.id]?.healthy || this.obs.drains?.[i.id]);
     const stale = asg.instances.length - onVersion.length;
     if (onVersion.length < count || healthy.length < count || stale > 0) {
       const seen = asg.instances.map((i) => `${i.id}: ${this.obs.nodeHealth[i.id]?.detail ?? 'no answer yet'}`).join('; ') || 'no instance yet';
@@ -1148,7 +1150,8 @@ class PlanBuilder {
       const install = this.versionOf(Number(i.launchTemplateVersion))?.install;
       return install ? kindOf(install).drainCommand(install) : undefined;
     };
-    const up = leaving.filter((i) => this.obs.nodeHealth[i.id]?.healthy);
+    // A node the operator drains stops answering healthy (FDO's readiness says DRAINING): it still counts until its drain ended.
+    const up = leaving.filter((i) => this.obs.nodeHealth[i.id]?.healthy || this.obs.drains?.[i.id]);
     const standalone = up.filter((i) => !drainCommand(i));
     if (standalone.length) this.quiesceStandalone(standalone.map((i) => i.id), action);
     const serving = up.filter((i) => drainCommand(i));

@@ -163,16 +163,26 @@ type ComposeService = {
   volumes?: unknown[];
 };
 
-/** The service's environment as TFE sees it: values taken literally (no ${VAR} interpolation in the sandbox). */
+/**
+ * Docker compose's interpolation of a value: "$$" is one "$"; $VAR and ${VAR} are the variables of
+ * compose's own environment, which on a node's boot has none of them, so they become "" (compose
+ * warns "The VAR variable is not set. Defaulting to a blank string."). A password with a "$" that
+ * was not doubled reaches TFE changed, as it would on a real node.
+ */
+export function composeInterpolate(value: string): string {
+  return value.replace(/\$\$|\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*/g, (m) => (m === '$$' ? '$' : ''));
+}
+
+/** The service's environment as TFE sees it, after compose's interpolation. */
 function composeEnv(svc: ComposeService): FdoEnv {
   const env: FdoEnv = {};
   if (Array.isArray(svc.environment)) {
     for (const e of svc.environment) {
       const [k, ...v] = String(e).split('=');
-      env[k!] = v.join('=');
+      env[k!] = composeInterpolate(v.join('='));
     }
   } else if (svc.environment) {
-    for (const [k, v] of Object.entries(svc.environment)) env[k] = v === null || v === undefined ? '' : String(v);
+    for (const [k, v] of Object.entries(svc.environment)) env[k] = v === null || v === undefined ? '' : composeInterpolate(String(v));
   }
   return env;
 }

@@ -34,8 +34,9 @@
 //   - The module sleeps 60 s after `docker compose up` and polls the health check on the node's
 //     private IP until it answers; the sandbox node's HTTPS listener is on loopback and the
 //     simulator reads the install once the script ended, so the script ends after `up`.
-//   - No RDS, S3 or KMS here (no clients): the database host and bucket are names in the
-//     compose file. The ALB listener uses an IAM server certificate (no ACM in the sandbox).
+//   - No RDS here: the database host is an Aurora cluster endpoint name in the compose file (the
+//     operator looks up RDS instances only). The bucket is a real one in moto, seeded last.
+//     The ALB listener uses an IAM server certificate (no ACM in the sandbox).
 //   - The TLS certificate also names localhost and 127.0.0.1 (the simulator serves on loopback).
 // Kept as the module has it, although the operator will change it: the database password is in
 // the launch template in clear, and every value sits unquoted in the compose file's YAML (a
@@ -54,7 +55,7 @@ import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { issueCert } from '../certs.ts';
 import { FDO_IMAGE, FDO_REGISTRY, FDO_REGISTRY_USER, healthEndpoints, makeFdoLicense } from '../simulator/fdo.ts';
-import { createSecurityGroup, healthCheckGracePeriod, redisSecretData, seedClients, startSeeding, tagSpec } from './seeding.ts';
+import { createSecurityGroup, healthCheckGracePeriod, redisSecretData, seedBucket, seedClients, startSeeding, tagSpec } from './seeding.ts';
 import type { RedisInfo, SeedContext, WorldDef, WorldInfo } from './types.ts';
 
 export const WORLD_NAME = 'fdo';
@@ -79,12 +80,14 @@ export const NAMES = {
   lbIngress: `${PREFIX}-tfe-lb-allow-ingress`,
   lbEgress: `${PREFIX}-tfe-lb-allow-egress`,
   rdsIngress: `${PREFIX}-tfe-rds-allow-ingress`,
+  redisIngress: `${PREFIX}-tfe-redis-allow-ingress`,
   loadBalancer: `${PREFIX}-tfe-alb-internal`,
   targetGroup443: `${PREFIX}-tfe-alb-tg-443`,
   serverCertificate: `${PREFIX}-tfe-web`,
   role: `${PREFIX}-tfe-instance-role`,
   instanceProfile: `${PREFIX}-tfe-instance-profile`,
   secretsPolicy: `${PREFIX}-tfe-instance-role-policy`,
+  operatorSecretsPolicy: `${PREFIX}-tfe-operator-secrets`,
   launchTemplate: `${PREFIX}-tfe-ec2-launch-template`,
   asg: `${PREFIX}-tfe-asg`,
 } as const;
@@ -257,6 +260,7 @@ export interface FdoWorldInfo extends WorldInfo {
   ingressSecurityGroupId: string;
   egressSecurityGroupId: string;
   lbSecurityGroupId: string;
+  redisSecurityGroupId: string;
   loadBalancerArn: string;
   targetGroupArn: string;
   roleName: string;
@@ -377,6 +381,26 @@ async function seedAws(ctx: SeedContext): Promise<FdoWorldInfo> {
       LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: '$Latest' },
       Tags: [{ Key: 'Name', Value: NAMES.asg, PropagateAtLaunch: false }],
     }));
+    // Last, so the IDs above stay as they were: the security group the HVD module gives Redis in
+    // active-active (redis.tf, "<prefix>-tfe-redis-allow-ingress": 6379 from the nodes' group;
+    // the module creates it with its Redis, here it waits for the move to Active/Active), and the
+    // object storage bucket (s3.tf) in moto.
+    const redisIn = await sg(NAMES.redisIngress);
+    await ec2.send(new AuthorizeSecurityGroupIngressCommand({
+      GroupId: redisIn,
+      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 6379, ToPort: 6379, UserIdGroupPairs: [{ GroupId: ec2In, Description: 'Allow TCP/6379 (Redis) inbound from TFE EC2 instances.' }] }],
+    }));
+    await seedBucket({ endpoint: ctx.awsEndpoint, region: REGION, credentials: CREDENTIALS }, S3_BUCKET);
+    // What docs/adoption.md asks of a person adopting an install: the nodes' role may read the
+    // secrets the operator stores for them (tfe-operator/<namespace>/<name>/*).
+    await iam.send(new PutRolePolicyCommand({
+      RoleName: NAMES.role,
+      PolicyName: NAMES.operatorSecretsPolicy,
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Sid: 'AllowTfeOperatorSecrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: `arn:aws:secretsmanager:${REGION}:${accountId}:secret:tfe-operator/${NAMESPACE}/tfe/*` }],
+      }),
+    }));
     const described = await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [NAMES.asg] }));
     return {
       world: WORLD_NAME,
@@ -395,6 +419,7 @@ async function seedAws(ctx: SeedContext): Promise<FdoWorldInfo> {
       ingressSecurityGroupId: ec2In,
       egressSecurityGroupId: ec2Out,
       lbSecurityGroupId: lbIn,
+      redisSecurityGroupId: redisIn,
       loadBalancerArn: lbArn,
       targetGroupArn: tgArn,
       roleName: NAMES.role,
@@ -447,6 +472,7 @@ function kubeObjects(redis: RedisInfo, info: WorldInfo): { configMaps: V1ConfigM
         data: {
           'tls.crt': readFileSync(w.tls.certFile).toString('base64'),
           'tls.key': readFileSync(w.tls.keyFile).toString('base64'),
+          'ca.crt': readFileSync(w.tls.caFile).toString('base64'),
         },
       },
     ],

@@ -21,6 +21,10 @@ export interface FleetRuns {
 export interface Departure {
   id: string;
   at: string;
+  /** When it booted, and what it ran (install kind, release): with `at`, the span it ran TFE. */
+  bootedAt: string;
+  installKind: string | null;
+  release: string | null;
   drainRequested: boolean;
   drained: boolean;
   unfinishedRuns: string[];
@@ -297,7 +301,8 @@ export class Fleet {
   /** A node leaves: recorded with its drain and its unfinished runs, which are killed. */
   private depart(node: SimNode): void {
     const unfinishedRuns = this.opts.runs.unfinishedOn(node.id);
-    this.departures.push({ id: node.id, at: new Date().toISOString(), drainRequested: node.draining, drained: node.drained, unfinishedRuns });
+    const v = node.view();
+    this.departures.push({ id: node.id, at: new Date().toISOString(), bootedAt: v.bootedAt, installKind: v.installKind, release: v.release, drainRequested: node.draining, drained: node.drained, unfinishedRuns });
     void node.stop();
     this.ssm.nodeLeft(node.id);
     this.opts.runs.nodeLeft(node.id);

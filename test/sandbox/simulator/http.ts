@@ -1,6 +1,7 @@
 // The simulator's HTTP face (node:http):
 //   GET  /_health_check                    the load balancer: 200 when any node is healthy
-//   GET  /nodes/{instanceId}/_health_check one node: 200 healthy, 503 otherwise, JSON reason
+//   GET  /nodes/{instanceId}/_health_check one node: 200 healthy, 503 otherwise, JSON reason (an FDO
+//        node answers as its port 443 does: 410 from 2.0)
 //   GET  /nodes/{instanceId}/api/v1/health/readiness   one node, as its port 443 answers (FDO from 1.2:
 //        TFE's readiness JSON; 404 where the release has none)
 //   GET  /sim/state                        nodes, groups, scale history (secrets redacted)
@@ -92,6 +93,12 @@ async function handle(fleet: Fleet, api: TfeApi, req: http.IncomingMessage, res:
       return;
     }
     const v = node.view();
+    if (v.installKind === 'docker') {
+      // As the FDO node's port 443 answers it: deprecated in 1.2, 410 from 2.0.
+      const r = node.answerHealth('/_health_check', v.hostname ?? undefined);
+      send(res, r.status, r.body);
+      return;
+    }
     send(res, v.state === 'healthy' ? 200 : 503, { status: v.state, reason: v.reason, since: v.since, version: v.version });
     return;
   }

@@ -108,6 +108,8 @@ export interface NodeView {
   draining: boolean;
   /** When the simulator told the node its runs were done (the drain command then ends). */
   drainedAt: string | null;
+  /** How often each health path was asked of this node. */
+  healthAsked: Record<string, number>;
   note?: string;
 }
 
@@ -123,6 +125,8 @@ export class SimNode {
   private reason = 'booting: reading user data';
   private since = Date.now();
   private readonly bootedAt = Date.now();
+  /** How often each health path was asked of this node (by the operator, a load balancer). */
+  private readonly healthAsked: Record<string, number> = {};
   private launch?: LaunchInfo;
   private installed?: Installed;
   private exitCode: number | null = null;
@@ -290,6 +294,7 @@ export class SimNode {
       console: this.state === 'healthy' ? [] : this.machine.consoleTail(),
       draining: this.draining,
       drainedAt: this.drainedAt === null ? null : new Date(this.drainedAt).toISOString(),
+      healthAsked: { ...this.healthAsked },
       ...(this.launch?.note ? { note: this.launch.note } : {}),
     };
   }
@@ -446,6 +451,7 @@ export class SimNode {
    * 1.2 and answers 410 from 2.0.
    */
   answerHealth(path: string, host?: string): { status: number; body: unknown; location?: string } {
+    this.healthAsked[path] = (this.healthAsked[path] ?? 0) + 1;
     const tag = this.installed?.fdo?.tag;
     const ep = tag ? healthEndpoints(tag) : { readiness: false, readinessNeedsHost: false, healthCheck: 'serves' as const };
     if (path === '/_health_check') {

@@ -390,13 +390,13 @@ class PlanBuilder {
     const running = this.releaseOfVersion(current);
     if (!running) return;
     if (running.kind === 'Replicated' && wanted.kind === 'Docker') return this.validateMoveToFdo(running, wanted, current!);
+    if (running.kind === 'Docker' && wanted.kind === 'Replicated') {
+      this.fail('NoWayBackToReplicated', `the install runs FDO (${releaseLabel(running)}); spec.install Replicated would go back to an install out of support since April 2026, which HashiCorp's migration does not provide: keep spec.install Docker`);
+    }
     const order = compareReleases(wanted, running);
     if (order !== undefined && order < 0) {
       const fix = running.kind === 'Docker' ? `set spec.release.tag to ${running.tag} or newer` : running.kind === wanted.kind ? `set spec.release.sequence to ${running.sequence} or newer` : 'pin a release at least as new as the running one';
       this.fail('DowngradeRefused', `${field} is older than the running ${releaseLabel(running)}; TFE does not support downgrades: ${fix}`);
-    }
-    if (running.kind === 'Docker' && wanted.kind === 'Replicated') {
-      this.fail('NoWayBackToReplicated', `the install runs FDO (${releaseLabel(running)}); spec.install Replicated would go back to an install out of support since April 2026, which HashiCorp's migration does not provide: keep spec.install Docker`);
     }
   }
 

@@ -25,12 +25,16 @@ import { sleep, waitFor } from '../sandbox/procs.ts';
 import { startRedis, type SandboxRedis } from '../sandbox/redis.ts';
 import { startSimulator, type NodeView, type Simulator } from '../sandbox/simulator/index.ts';
 import { fdoLicenseProblem, makeFdoLicense } from '../sandbox/simulator/fdo.ts';
-import { HOSTNAME, renderFdoUserData, type FdoUserDataParams, type SecretKey } from '../sandbox/worlds/fdo.ts';
+import { HOSTNAME, plainVariables, renderFdoUserData, type FdoUserDataParams, type SecretKey } from '../sandbox/worlds/fdo.ts';
+import { composeInterpolate } from '../sandbox/simulator/standins.ts';
+import { imageFor, renderDockerUserData, type DockerInstall } from '../../src/install/docker-userdata.ts';
 
 const REGION = 'us-east-1';
 const REDIS_PASSWORD = 'fdo-test-redis-password-NOT-A-SECRET-5e1c';
 const LICENSE = makeFdoLicense({ license_id: 'fdo-test', customer: 'simulator docker test' }, 'fdo-test');
 const REDIS_HOST = 'master.fdo-test.abc123.use1.cache.amazonaws.com:6379';
+/** Compose reads "$" as its own variables: the operator's user data must double it. */
+const OP_DB_PASSWORD = 'op-db $HOME ${PATH} $$ "quoted" \\ end-NOT-A-SECRET';
 
 let dir: string;
 let moto: Moto;
@@ -70,13 +74,19 @@ before(async () => {
     'fdo/cert': readFileSync(tls.certFile).toString('base64'),
     'fdo/key': readFileSync(tls.keyFile).toString('base64'),
     'fdo/ca': Buffer.from(ca.pem).toString('base64'),
+    // The operator's own secrets: PEM text as is, and values docker compose would mangle.
+    'op/cert': readFileSync(tls.certFile, 'utf8'),
+    'op/key': readFileSync(tls.keyFile, 'utf8'),
+    'op/ca': ca.pem,
+    'op/db': OP_DB_PASSWORD,
+    'op/redis': REDIS_PASSWORD,
   })) {
     await sm.send(new CreateSecretCommand({ Name, SecretString }));
   }
   sm.destroy();
   const iam = new IAMClient(cfg);
   await iam.send(new CreateRoleCommand({ RoleName: 'fdo-node', AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }) }));
-  await iam.send(new PutRolePolicyCommand({ RoleName: 'fdo-node', PolicyName: 'secrets', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: 'arn:aws:secretsmanager:*:*:secret:fdo/*' }] }) }));
+  await iam.send(new PutRolePolicyCommand({ RoleName: 'fdo-node', PolicyName: 'secrets', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: ['arn:aws:secretsmanager:*:*:secret:fdo/*', 'arn:aws:secretsmanager:*:*:secret:op/*'] }] }) }));
   profileArn = (await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: 'fdo-node' }))).InstanceProfile!.Arn!;
   await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: 'fdo-node', RoleName: 'fdo-node' }));
   iam.destroy();
@@ -101,11 +111,12 @@ const external = (over: Partial<FdoUserDataParams> = {}): FdoUserDataParams => (
 const activeActive = (password = REDIS_PASSWORD, over: Partial<FdoUserDataParams> = {}): FdoUserDataParams =>
   external({ operationalMode: 'active-active', redis: { host: REDIS_HOST, useTls: true, useAuth: true, password }, ...over });
 
-async function group(name: string, p: FdoUserDataParams): Promise<void> {
+async function group(name: string, p: FdoUserDataParams | string): Promise<void> {
+  const script = typeof p === 'string' ? p : renderFdoUserData(p);
   const lt = await ec2.send(
     new CreateLaunchTemplateCommand({
       LaunchTemplateName: name,
-      LaunchTemplateData: { ImageId: 'ami-12c6146b', InstanceType: 'm5.xlarge', IamInstanceProfile: { Arn: profileArn }, UserData: Buffer.from(renderFdoUserData(p)).toString('base64') },
+      LaunchTemplateData: { ImageId: 'ami-12c6146b', InstanceType: 'm5.xlarge', IamInstanceProfile: { Arn: profileArn }, UserData: Buffer.from(script).toString('base64') },
     }),
   );
   await asg.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: 1, MaxSize: 1, DesiredCapacity: 1, AvailabilityZones: [`${REGION}a`], LaunchTemplate: { LaunchTemplateId: lt.LaunchTemplate!.LaunchTemplateId!, Version: '1' } }));
@@ -238,4 +249,32 @@ test('2.0 refuses to start while a node of another version of the same database 
   assert.equal(started.fdo!.started, true);
   assert.equal((await https(started.httpsPort!, '/_health_check')).status, 410);
   assert.equal((await https(started.httpsPort!, '/api/v1/health/readiness')).status, 200);
+});
+
+test('the operator\'s own Docker user data: an active-active node turns healthy, and every secret reaches TFE byte for byte through docker compose ("$" doubled)', async () => {
+  const vars = plainVariables({ operationalMode: 'external' });
+  delete vars.TFE_OPERATIONAL_MODE;
+  const install: DockerInstall = {
+    runtime: 'docker',
+    image: imageFor('1.2.2'),
+    env: { ...vars, TFE_OPERATIONAL_MODE: 'active-active', TFE_REDIS_HOST: REDIS_HOST, TFE_REDIS_USE_TLS: 'true', TFE_REDIS_USE_AUTH: 'true' },
+    secretEnv: { TFE_LICENSE: 'fdo/license', TFE_ENCRYPTION_PASSWORD: 'fdo/enc', TFE_DATABASE_PASSWORD: 'op/db', TFE_REDIS_PASSWORD: 'op/redis' },
+    files: [
+      { path: '/etc/tfe/tls/cert.pem', mode: '0644', secretId: 'op/cert' },
+      { path: '/etc/tfe/tls/key.pem', mode: '0600', secretId: 'op/key' },
+      { path: '/etc/tfe/tls/bundle.pem', mode: '0644', secretId: 'op/ca' },
+    ],
+  };
+  const script = renderDockerUserData(install);
+  for (const secret of [OP_DB_PASSWORD, REDIS_PASSWORD, LICENSE]) assert.ok(!script.includes(secret), 'a secret in the user data');
+  await group('fdo-operator', script);
+  const n = await nodeOf('fdo-operator', (x) => x.state !== 'installing');
+  assert.equal(n.state, 'healthy', `${n.reason}\n${n.console.join('\n')}`);
+  assert.deepEqual(n.fdo && { mode: n.fdo.mode, ports: n.fdo.ports }, { mode: 'active-active', ports: ['80:8080', '443:8443', '8201:8201'] });
+  // What compose hands the container: the compose file's value, interpolated as compose does.
+  const raw = await runOnNode(n.id, "jq -j '.services.tfe.environment.TFE_DATABASE_PASSWORD' /etc/tfe/docker-compose.yaml");
+  assert.equal(raw.status, 'Success');
+  assert.equal(composeInterpolate(raw.stdout), OP_DB_PASSWORD);
+  const key = await runOnNode(n.id, 'stat -c %a /etc/tfe/tls/key.pem /etc/tfe/docker-compose.yaml');
+  assert.equal(key.stdout.trim(), '600\n600');
 });

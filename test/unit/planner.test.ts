@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { authTokenProblem, earlierRefusal, plan, refusalMessage, refusedPlan, type Plan } from '../../src/migration/planner.ts';
 import type { Action } from '../../src/migration/actions.ts';
-import type { Observation } from '../../src/migration/observation.ts';
+import type { Observation, ObservedTemplateVersion } from '../../src/migration/observation.ts';
+import type { DockerInstall } from '../../src/install/docker-userdata.ts';
 import { TAG } from '../../src/migration/observation.ts';
 import { encPasswordTagFingerprint } from '../../src/migration/targets.ts';
 import type { TfeCluster } from '../../src/api/types.ts';
@@ -1404,4 +1405,179 @@ test('a refusal for good: AWS words for AWS actions, TFE words for the validatio
   c.metadata.generation = 2;
   assert.equal(earlierRefusal(c, run), undefined, 'a spec change asks again');
   assert.match(refusalMessage({ kind: 'ScaleAsg', capacity: 0 }, 'ValidationError: x'), /^AWS refused to scale/);
+});
+
+// --- Install kind Docker (FDO) ------------------------------------------------------------------
+
+const FDO_ENV = [
+  'TFE_HOSTNAME=tfe.example.com',
+  'TFE_OPERATIONAL_MODE=external', // a copy of the running install's: the operator renders its own
+  'TFE_DATABASE_HOST=db:5432',
+  'TFE_DATABASE_NAME=tfe',
+  'TFE_DATABASE_USER=tfe',
+  'TFE_OBJECT_STORAGE_TYPE=s3',
+  'TFE_OBJECT_STORAGE_S3_BUCKET=b',
+  'TFE_OBJECT_STORAGE_S3_REGION=us-east-1',
+  'TFE_OBJECT_STORAGE_S3_USE_INSTANCE_PROFILE=true',
+  'TFE_TLS_CERT_FILE=/etc/ssl/private/terraform-enterprise/cert.pem',
+  'TFE_TLS_KEY_FILE=/etc/ssl/private/terraform-enterprise/key.pem',
+  '',
+].join('\n');
+const FDO_LICENSE_TEXT = 'eyJsaWNlbnNlIjoiZmRvIn0.c2ln.0123456789abcdef';
+const TLS_FILES = [
+  { path: '/etc/tfe/tls/cert.pem', mode: '0644', secretKeyRef: { name: 'tfe-tls', key: 'tls.crt' } },
+  { path: '/etc/tfe/tls/key.pem', mode: '0600', secretKeyRef: { name: 'tfe-tls', key: 'tls.key' } },
+];
+
+function dockerCluster(tag: string, patch: Partial<TfeCluster['spec']> = {}): TfeCluster {
+  return cluster({
+    install: 'Docker',
+    release: { tag } as TfeCluster['spec']['release'],
+    settings: {
+      configMapRef: { name: 'tfe-settings' },
+      envKey: 'tfe.env',
+      licenseSecretRef: { name: 'tfe-license', key: 'license.hclic' },
+      secretSettings: [{ setting: 'TFE_DATABASE_PASSWORD', secretKeyRef: { name: 'tfe-secrets', key: 'pg_password' } }],
+    } as TfeCluster['spec']['settings'],
+    node: { files: TLS_FILES } as TfeCluster['spec']['node'],
+    ...patch,
+  });
+}
+
+/** The Docker inputs, over a world whose running install is `baseline` (a foreign FDO node by default). */
+function dockerWorld(baseline: ObservedTemplateVersion = { number: 1, securityGroupIds: ['sg-nodes'], instanceProfile: { name: 'tfe-node' }, foreignReason: 'HVD', foreignRelease: { kind: 'Docker', tag: '1.2.2' } }): Observation {
+  const obs = world();
+  obs.launchTemplate!.versions = [baseline];
+  obs.inputs = {
+    envText: FDO_ENV,
+    secrets: {
+      encPassword: 'enc-secret',
+      license: Buffer.from(FDO_LICENSE_TEXT),
+      redisPassword: 'redis-secret-token-0001',
+      settings: { TFE_DATABASE_PASSWORD: 'pg-secret' },
+      files: { '/etc/tfe/tls/cert.pem': Buffer.from('CERT'), '/etc/tfe/tls/key.pem': Buffer.from('KEY') },
+    },
+    missing: [],
+  };
+  return obs;
+}
+
+const replicatedOn = (sequence: number): ObservedTemplateVersion => ({ ...baselineVersion(), install: { ...BASE_INSTALL, replicatedConf: { ...BASE_CONF, ReleaseSequence: sequence } } });
+
+test('Docker: an FDO single node walks every step to Ready (1 -> 0 -> 1 -> 0 -> 2), drained with tfectl, every secret read at boot', () => {
+  const w = walk(dockerCluster('1.2.2'), dockerWorld());
+  assert.equal(w.last.phase, 'Ready', w.last.message);
+  assert.deepEqual(w.scale, [1, 0, 1, 0, 2]);
+  const drain = w.actions.find((a) => a.kind === 'DrainNodes');
+  assert.equal(drain?.kind === 'DrainNodes' && drain.command, 'docker exec tfe-tfe-1 tfectl node drain');
+  const versions = w.actions.flatMap((a) => (a.kind === 'CreateLaunchTemplateVersion' ? [a] : []));
+  assert.equal(versions.length, 2);
+  assert.match(versions[0]!.description, /^tfe-operator docker single node on Redis [0-9a-f]{12}$/);
+  assert.match(versions[1]!.description, /^tfe-operator docker active\/active [0-9a-f]{12}$/);
+  const install = versions[1]!.install as DockerInstall;
+  assert.equal(install.image, 'images.releases.hashicorp.com/hashicorp/terraform-enterprise:1.2.2');
+  assert.equal(install.env.TFE_OPERATIONAL_MODE, 'active-active');
+  assert.equal(install.env.TFE_REDIS_HOST, 'master.tfe-redis.cache.amazonaws.com:6379');
+  assert.deepEqual([install.env.TFE_REDIS_USE_TLS, install.env.TFE_REDIS_USE_AUTH], ['true', 'true']);
+  assert.deepEqual(install.secretEnv, {
+    TFE_ENCRYPTION_PASSWORD: 'tfe-operator/tfe/tfe/enc_password',
+    TFE_LICENSE: 'tfe-operator/tfe/tfe/license',
+    TFE_REDIS_PASSWORD: 'tfe-operator/tfe/tfe/redis_pass',
+    TFE_DATABASE_PASSWORD: 'tfe-operator/tfe/tfe/setting-TFE_DATABASE_PASSWORD',
+  });
+  for (const v of versions) assert.ok(!/enc-secret|pg-secret|redis-secret|eyJsaWNlbnNl/.test(JSON.stringify(v.install)), 'a secret value in a version');
+  assert.equal(w.last.conditions.find((c) => c.type === 'ReplicatedUIDisabled')?.reason, 'NoReplicatedUI');
+});
+
+test('Docker: settings refused before any write, each with its field and fix', () => {
+  const rows: Array<[string, (o: Observation, c: TfeCluster) => void, string, RegExp]> = [
+    ['a secret in the ConfigMap', (o) => (o.inputs.envText = `${FDO_ENV}TFE_DATABASE_PASSWORD=oops\n`), 'SecretInConfigMap', /TFE_DATABASE_PASSWORD: a secret value would end up in the launch template.*spec\.settings\.secretSettings/],
+    ['disk mode', (o) => (o.inputs.envText = `${FDO_ENV}TFE_DISK_PATH=/var/lib/tfe\n`), 'NotExternalServices', /TFE_DISK_PATH is set: disk mode/],
+    ['no TLS file for TFE_TLS_KEY_FILE', (_o, c) => (c.spec.node = { files: [TLS_FILES[0]!] } as TfeCluster['spec']['node']), 'TlsFilesMissing', /TFE_TLS_KEY_FILE .* no entry of spec\.node\.files writes \/etc\/tfe\/tls\/key\.pem/],
+    ['a line that is not NAME=value', (o) => (o.inputs.envText = `${FDO_ENV}export X\n`), 'InvalidSettings', /line 12 is not NAME=value/],
+    ['a missing variable', (o) => (o.inputs.envText = FDO_ENV.replace('TFE_DATABASE_USER=tfe\n', '')), 'SettingMissing', /lacks TFE_DATABASE_USER/],
+    ['a Replicated license', (o) => (o.inputs.secrets.license = Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x00, 0xff])), 'FdoLicenseInvalid', /is binary: a Replicated license file \(\.rli\)/],
+    ['a license with a trailing newline', (o) => (o.inputs.secrets.license = Buffer.from(`${FDO_LICENSE_TEXT}\n`)), 'FdoLicenseInvalid', /holds whitespace/],
+  ];
+  for (const [what, mutate, reason, message] of rows) {
+    const c = dockerCluster('1.2.2');
+    const obs = dockerWorld();
+    mutate(obs, c);
+    const p = step(c, obs);
+    assert.equal(p.failure?.reason, reason, `${what}: ${p.message}`);
+    assert.match(p.message, message, what);
+    assert.equal(p.action, undefined, what);
+  }
+});
+
+test('Replicated -> FDO: the same release walks to Ready on FDO and records that an FDO node served; another tag, an upgrade folded in, or a release without an FDO image are refused', () => {
+  const w = walk(dockerCluster('v202503-1'), dockerWorld(replicatedOn(811)));
+  assert.equal(w.last.phase, 'Ready', w.last.message);
+  assert.deepEqual(w.scale, [1, 0, 1, 0, 2]);
+  // The standalone Replicated node has no drain; the single FDO node is drained with tfectl.
+  const drains = w.actions.flatMap((a) => (a.kind === 'DrainNodes' ? [a.command] : []));
+  assert.deepEqual(drains, ['docker exec tfe-tfe-1 tfectl node drain']);
+  assert.ok(w.actions.some((a) => a.kind === 'TagAsg' && a.tags[TAG.fdoServed] !== undefined), 'fdo-served recorded');
+  const rows: Array<[string, number, string, string, RegExp]> = [
+    ['another release', 811, 'v202502-2', 'ReleaseMismatch', /the install runs sequence 811, which is image tag v202503-1/],
+    ['an upgrade in the same step', 811, '1.2.2', 'UpgradeDuringMove', /an upgrade folded into the move is not supported/],
+    ['a sequence older than FDO', 528, 'v202401-1', 'ReleaseHasNoFdoImage', /release sequence 528 .* has no FDO image tag/],
+  ];
+  for (const [what, sequence, tag, reason, message] of rows) {
+    const p = step(dockerCluster(tag), dockerWorld(replicatedOn(sequence)));
+    assert.equal(p.failure?.reason, reason, `${what}: ${p.message}`);
+    assert.match(p.message, message, what);
+    assert.equal(p.action, undefined, what);
+  }
+  const back = step(cluster({ node: { installArgs: ['no-proxy'] } as TfeCluster['spec']['node'] }), (() => {
+    const o = world();
+    o.launchTemplate!.versions = [{ number: 1, securityGroupIds: ['sg-nodes'], instanceProfile: { name: 'tfe-node' }, foreignReason: 'HVD', foreignRelease: { kind: 'Docker', tag: '1.2.2' } }];
+    return o;
+  })());
+  assert.equal(back.failure?.reason, 'NoWayBackToReplicated', back.message);
+  assert.equal(back.action, undefined);
+});
+
+test('Replicated -> FDO rollback: back to Replicated while no FDO node served; refused once one did', () => {
+  // The single FDO node never turns healthy: with failurePolicy Rollback, back to the Replicated baseline.
+  const c = dockerCluster('v202503-1', { rollout: { approval: 'Automatic', failurePolicy: 'Rollback' } as TfeCluster['spec']['rollout'], health: { nodeUrlTemplate: 'http://sim/nodes/{instanceId}/_health_check', timeout: '5s', interval: '1s' } as TfeCluster['spec']['health'] });
+  const obs = dockerWorld(replicatedOn(811));
+  const w = walk(c, obs, { healthy: false, max: 40 });
+  const roll = w.actions.find((a) => a.kind === 'RollAsg' && a.mode === 'rollback');
+  assert.equal(roll?.kind === 'RollAsg' && roll.version, 1, `no rollback to the Replicated version: ${w.last.message}`);
+
+  // Once an FDO node served (the tag), a failure does not roll back to Replicated.
+  const c2 = dockerCluster('v202503-1', { rollout: { approval: 'Automatic', failurePolicy: 'Rollback' } as TfeCluster['spec']['rollout'], health: { nodeUrlTemplate: 'http://sim/nodes/{instanceId}/_health_check', timeout: '5s', interval: '1s' } as TfeCluster['spec']['health'] });
+  const obs2 = dockerWorld(replicatedOn(811));
+  let p!: Plan;
+  for (let i = 0; i < 60; i++) {
+    p = step(c2, obs2);
+    if (p.action) apply(obs2, p.action);
+    // The full stage's nodes never turn healthy.
+    const full = obs2.launchTemplate!.versions.find((v) => v.description?.startsWith('tfe-operator docker active/active'));
+    tick(obs2, !(full && obs2.asg!.launchTemplateVersion === full.number));
+    if (p.failure) break;
+  }
+  assert.equal(p.failure?.reason, 'RollbackToReplicatedRefused', p.message);
+  assert.match(p.message, /an FDO node already served on this install .* Nothing was rolled back/);
+});
+
+test('Docker: an upgrade to 2.0 waits 10 s after every earlier node is gone before the first new node starts', () => {
+  const c = dockerCluster('1.2.2');
+  const obs = dockerWorld();
+  assert.equal(walk(c, obs).last.phase, 'Ready');
+  c.spec.release = { tag: '2.0.0' } as TfeCluster['spec']['release'];
+  c.metadata.generation = 2;
+  let quietSince: number | undefined;
+  for (let i = 0; i < 60; i++) {
+    const p = step(c, obs);
+    if (p.wait?.id.startsWith('quiet:')) quietSince ??= obs.now;
+    if (p.action?.kind === 'ScaleAsg' && obs.asg!.desired === 0) {
+      assert.ok(quietSince !== undefined && obs.now - quietSince >= 10_000, `scaled up ${quietSince === undefined ? 'without the quiet wait' : `${obs.now - quietSince} ms after`}`);
+      return;
+    }
+    if (p.action) apply(obs, p.action);
+    tick(obs);
+  }
+  assert.fail('never scaled up onto 2.0.0');
 });

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { renderTargets, type TargetInputs } from '../../src/migration/targets.ts';
 import { renderInstall } from '../../src/install/index.ts';
+import { imageFor, type DockerInstall } from '../../src/install/docker-userdata.ts';
 
 const EXCLUDED = ['SC2250', 'SC2310'];
 
@@ -97,6 +98,25 @@ describe(`shellcheck ${shellcheckVersion()} over the rendered user data`, () => 
         assert.equal(findings.length, 0, show(script, findings));
       });
     }
+  }
+
+  const docker = (over: Partial<DockerInstall>): DockerInstall => ({
+    runtime: 'docker',
+    image: imageFor('1.2.2'),
+    env: { TFE_HOSTNAME: 'tfe.example.com', TFE_OPERATIONAL_MODE: 'active-active', TFE_WEIRD: `a'b"c$d\`e\\f $(id)` },
+    secretEnv: { TFE_LICENSE: 'tfe-operator/tfe/tfe/license', TFE_ENCRYPTION_PASSWORD: 'tfe-operator/tfe/tfe/enc_password' },
+    files: [{ path: '/etc/tfe/tls/cert.pem', mode: '0644', secretId: 'tfe-operator/tfe/tfe/file/etc/tfe/tls/cert.pem' }],
+    ...over,
+  });
+  for (const [what, install] of Object.entries({
+    'Docker (FDO) active-active, odd values, TLS files, a pre-install script': docker({ preInstallScript: 'set -eu\nsysctl -w vm.max_map_count=262144\n' }),
+    'Docker (FDO) external mode, no files': docker({ env: { TFE_OPERATIONAL_MODE: 'external' }, files: [] }),
+  })) {
+    test(`${what} is clean`, () => {
+      const script = renderInstall(install);
+      const findings = shellcheck(script);
+      assert.equal(findings.length, 0, show(script, findings));
+    });
   }
 
   test('the check fails on what it is for: an unused variable, an unquoted expansion', () => {

@@ -550,7 +550,7 @@ export const HealthSchema = Type.Object(
       }),
     ),
     nodeUrlTemplate: Type.String({
-      description: 'Health check of one node; {privateIp} and {instanceId} are replaced per instance.',
+      description: 'Health check of one node; {privateIp} and {instanceId} are replaced per instance. A path ending in /_health_check means TFE\'s node health: on FDO releases from 1.2.1 the operator asks /api/v1/health/readiness there instead (/_health_check is deprecated in 1.2 and answers 410 from 2.0).',
       default: DEFAULT_NODE_URL,
       maxLength: 2048,
       pattern: HTTP_URL,

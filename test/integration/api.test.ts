@@ -308,6 +308,19 @@ describe('TfeCluster CRD on a real kube-apiserver', () => {
     ['Secret name', (o) => (o.spec.encryptionPasswordSecretRef.name = 'TFE Secrets'), "spec.encryptionPasswordSecretRef.name must be the name of a Secret in the TfeCluster's namespace"],
     ['missing enc_password reference', (o) => delete o.spec.encryptionPasswordSecretRef, /spec\.encryptionPasswordSecretRef: Required value/],
     ['missing spec', (o) => delete o.spec, /spec: Required value/],
+    // Install kind Docker (FDO).
+    ['Docker with a release sequence', (o) => (o.spec.install = 'Docker'), 'spec.release needs tag (e.g. 1.2.2) for install Docker, and sequence (e.g. 811) for install Replicated'],
+    ['Docker with tag and sequence', (o) => Object.assign(o.spec, { install: 'Docker', release: { tag: '1.2.2', sequence: 811 } }), 'spec.release takes tag only with install Docker and sequence only with install Replicated'],
+    ['Replicated with a tag', (o) => (o.spec.release = { tag: '1.2.2' }), 'spec.release needs tag (e.g. 1.2.2) for install Docker, and sequence (e.g. 811) for install Replicated'],
+    ['an image tag that is no TFE tag', (o) => Object.assign(o.spec, { install: 'Docker', release: { tag: 'latest' } }), 'spec.release.tag must be a Terraform Enterprise image tag such as v202503-1 or 1.2.2'],
+    ['install kind enum', (o) => (o.spec.install = 'Podman'), 'spec.install: Unsupported value: "Podman": supported values: "Replicated", "Docker"'],
+    ['Docker with a Replicated setting name', (o) => Object.assign(o.spec, { install: 'Docker', release: { tag: '1.2.2' } }), 'spec.settings.secretSettings[].setting must be a TFE_ variable (e.g. TFE_DATABASE_PASSWORD) with install Docker'],
+    [
+      'Docker with install.sh arguments',
+      (o) => Object.assign(o.spec, { install: 'Docker', release: { tag: '1.2.2' }, settings: { ...o.spec.settings, secretSettings: [] }, node: { installArgs: ['no-proxy'] } }),
+      "spec.node.installArgs and spec.node.installerSha256 are for Replicated's install.sh",
+    ],
+    ['the operator\'s FDO variable as a secret setting', (o) => o.spec.settings.secretSettings.push({ setting: 'TFE_ENCRYPTION_PASSWORD', secretKeyRef: { name: 's', key: 'k' } }), 'spec.settings.secretSettings must not contain enc_password'],
   ];
 
   test(`${invalid.length} invalid TfeClusters are refused with a message naming the field and the fix`, async () => {
@@ -377,7 +390,7 @@ describe('TfeCluster CRD on a real kube-apiserver', () => {
     assert.deepEqual(cells.slice(0, 6), ['tfe-columns', 'Migrating', 'SingleNode', '1', '3', status.redis.endpoint]);
 
     const wide = await ok(['get', 'tfe', '-n', ns, 'tfe-columns', '-o', 'wide']);
-    assert.match(wide.split('\n')[0], /RELEASE\s+MESSAGE\s+AGE/);
+    assert.match(wide.split('\n')[0], /INSTALL\s+RELEASE\s+TAG\s+MESSAGE\s+AGE/);
     assert.match(wide, /620\s+waiting for i-0abc to become healthy/);
   });
 });

@@ -10,8 +10,8 @@ import { checkSpec } from '../../src/api/validate.ts';
 const dir = new URL('../../examples/', import.meta.url).pathname;
 const files = readdirSync(dir).filter((f) => /^tfecluster.*\.ya?ml$/.test(f));
 
-test('there are the four example TfeClusters', () => {
-  assert.deepEqual(files.sort(), ['tfecluster-elasticache.yaml', 'tfecluster-external-redis.yaml', 'tfecluster-hashicorp.yaml', 'tfecluster.yaml']);
+test('there are the five example TfeClusters', () => {
+  assert.deepEqual(files.sort(), ['tfecluster-elasticache.yaml', 'tfecluster-external-redis.yaml', 'tfecluster-fdo.yaml', 'tfecluster-hashicorp.yaml', 'tfecluster.yaml']);
 });
 
 for (const file of files) {

@@ -10,11 +10,12 @@
 //
 // parseDockerUserData reads the same script back (parse(render(x)) deep-equals x).
 
-import { shq, splitWords, type ShellParseError } from '../tfe/shell.ts';
+import { shq } from '../tfe/shell.ts';
 import {
   FETCH_FILE,
   ForeignUserDataError,
   isPlainObject,
+  lineWords,
   preInstallBlock,
   preInstallProblem,
   readHeredocJson,
@@ -190,16 +191,7 @@ export function parseDockerUserData(script: string): DockerInstall {
     if (typeof v !== 'string') malformed(`variable ${k} is not a string`);
     env[k] = (v as string).replace(/\$\$/g, '$');
   }
-  const words = (line: string, n: number, what: string): string[] => {
-    let w: string[] = [];
-    try {
-      w = splitWords(line);
-    } catch (err) {
-      malformed(`its ${what} line cannot be read (${(err as ShellParseError).message})`);
-    }
-    if (w.length !== n) malformed(`its ${what} line has ${w.length - 1} arguments, expected ${n - 1}`);
-    return w;
-  };
+  const words = lineWords(malformed);
   const secretEnv: Record<string, string> = {};
   for (const line of lines.filter((l) => l.startsWith('set_secret_env '))) {
     const [, name, id] = words(line, 3, 'set_secret_env');

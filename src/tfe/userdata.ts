@@ -397,16 +397,7 @@ export function parseUserData(script: string): NodeInstall {
     settings[key] = { value: (v as { value: string }).value };
   }
 
-  const words = (line: string, n: number, what: string, vars: readonly string[] = []): string[] => {
-    let w: string[] = [];
-    try {
-      w = splitWords(line, vars);
-    } catch (err) {
-      malformed(`its ${what} line cannot be read (${(err as ShellParseError).message})`);
-    }
-    if (w.length !== n) malformed(`its ${what} line has ${w.length - 1} arguments, expected ${n - 1}`);
-    return w;
-  };
+  const words = lineWords(malformed);
 
   const secretSettings: Record<string, string> = {};
   for (const line of lines.filter((l) => l.startsWith('set_secret_setting '))) {
@@ -459,6 +450,20 @@ export function parseUserData(script: string): NodeInstall {
     ...(preInstallScript === undefined ? {} : { preInstallScript }),
     ...(installerSha256 === undefined ? {} : { installerSha256 }),
     ...(Object.keys(secretReplicatedConf).length ? { secretReplicatedConf } : {}),
+  };
+}
+
+/** Reads a helper call line of a rendered script as `n` words (the function and its arguments), or says why not. */
+export function lineWords(malformed: (what: string) => never) {
+  return (line: string, n: number, what: string, vars: readonly string[] = []): string[] => {
+    let w: string[] = [];
+    try {
+      w = splitWords(line, vars);
+    } catch (err) {
+      malformed(`its ${what} line cannot be read (${(err as ShellParseError).message})`);
+    }
+    if (w.length !== n) malformed(`its ${what} line has ${w.length - 1} arguments, expected ${n - 1}`);
+    return w;
   };
 }
 

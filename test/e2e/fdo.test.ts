@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeLaunchTemplateVersionsCommand } from '@aws-sdk/client-ec2';
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { GROUP, PLURAL, VERSION, type TfeCluster } from '../../src/api/types.ts';
 import { mergePatch } from '../../src/kube/client.ts';
@@ -17,33 +17,18 @@ import { startWorldSandbox, type WorldSandbox } from '../integration/hashicorp-s
 import { asgHistory } from '../sandbox/moto.ts';
 import { LICENSE, NAMES, SECRET_VALUES, type FdoWorldInfo } from '../sandbox/worlds/fdo.ts';
 import { ROOT, startOperator, type OperatorProcess } from '../operator-process.ts';
+import type { Departure } from '../sandbox/simulator/fleet.ts';
+import type { NodeView } from '../sandbox/simulator/node.ts';
 import { freePort } from '../sandbox/ports.ts';
 
 let sb: WorldSandbox<FdoWorldInfo>;
 let op: OperatorProcess | undefined;
 let custom: CustomObjectsApi;
+let core: CoreV1Api;
 const NS = 'tfe';
 const NAME = 'tfe';
 
-interface SimNode {
-  id: string;
-  state: string;
-  bootedAt: string;
-  installKind: string | null;
-  release: string | null;
-  fdo: { mode: string; tag: string } | null;
-  healthAsked: Record<string, number>;
-}
-interface Departure {
-  id: string;
-  at: string;
-  bootedAt: string;
-  installKind: string | null;
-  release: string | null;
-  drained: boolean;
-  unfinishedRuns: string[];
-}
-const sim = async (): Promise<{ nodes: SimNode[]; departures: Departure[] }> => (await (await fetch(`${sb.env.TFE_SIM_URL}/sim/state`)).json()) as never;
+const sim = async (): Promise<{ nodes: NodeView[]; departures: Departure[] }> => (await (await fetch(`${sb.env.TFE_SIM_URL}/sim/state`)).json()) as never;
 const getCluster = async () => (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name: NAME })) as TfeCluster;
 
 async function waitReady(what: string, timeoutMs = 240_000): Promise<TfeCluster> {
@@ -66,6 +51,7 @@ before(async () => {
   const kc = new KubeConfig();
   kc.loadFromFile(sb.env.KUBECONFIG);
   custom = kc.makeApiClient(CustomObjectsApi);
+  core = kc.makeApiClient(CoreV1Api);
   const env = Object.fromEntries(Object.entries(sb.env).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
   op = await startOperator({ id: 'fdo', port: await freePort(), env, args: ['--resync', '1000'], logFile: join(sb.dir, 'logs', 'operator-fdo.log') });
   const c = parseYaml(readFileSync(join(ROOT, 'examples/tfecluster-fdo.yaml'), 'utf8')) as TfeCluster;
@@ -101,6 +87,12 @@ test('an FDO single node reaches Active/Active with 2 nodes: every secret read a
     assert.match(script, /^#!\/bin\/bash\n# tfe-operator:docker-user-data v1\n/);
     for (const secret of [SECRET_VALUES.dbPassword, SECRET_VALUES.encPassword, LICENSE, redisPassword]) assert.ok(!script.includes(secret), `launch template version ${v} holds a secret`);
   }
+
+  // Nor in the operator's log, the TfeCluster's status or the Events.
+  const events = JSON.stringify((await core.listNamespacedEvent({ namespace: NS })).items.map((e) => [e.reason, e.message]));
+  const seen = [op!.lines.join('\n'), JSON.stringify(ready.status), events];
+  for (const secret of [SECRET_VALUES.dbPassword, SECRET_VALUES.encPassword, LICENSE, redisPassword]) assert.ok(!seen.some((t) => t.includes(secret)), 'a secret in the log, the status or an Event');
+  assert.match(events, /CreateLaunchTemplateVersion|DrainNodes/, 'the Events were read');
 
   // Who left: the module's node in external mode (no drain before Active/Active; no run in
   // flight), then the validated single node, drained with tfectl through SSM.

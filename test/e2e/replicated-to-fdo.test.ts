@@ -19,7 +19,9 @@ import { issueCert } from '../sandbox/certs.ts';
 import { BASE_INSTALL } from '../sandbox/world.ts';
 import { makeFdoLicense } from '../sandbox/simulator/fdo.ts';
 import { asgHistory, awsCalls } from '../sandbox/moto.ts';
-import { aws, createCluster, exampleCluster, getCluster, isReady, operator, simState, userDataOf } from './support.ts';
+import { aws, createCluster, exampleCluster, getCluster, isReady, killedAfterEveryAction, simState, userDataOf } from './support.ts';
+import type { Departure } from '../sandbox/simulator/fleet.ts';
+import type { NodeView } from '../sandbox/simulator/node.ts';
 import { callMark, freshWorld, k, mutationsSince, NAME, NS, startOperator, stopOperator, waitFor } from './day2.ts';
 
 const endpoint = () => process.env.AWS_ENDPOINT_URL!;
@@ -28,24 +30,7 @@ const TAG_811 = 'v202503-1';
 const FDO_LICENSE = makeFdoLicense({ license_id: 'replicated-to-fdo-e2e', customer: 'sandbox (not a real license)' }, 'replicated-to-fdo');
 const OPT_IN = { 'tfe.operators.dev/allowed-tfeclusters': '*' };
 
-interface Departure {
-  id: string;
-  at: string;
-  bootedAt: string;
-  installKind: string | null;
-  release: string | null;
-  drainRequested: boolean;
-  drained: boolean;
-}
-interface SimNodeView {
-  id: string;
-  state: string;
-  bootedAt: string;
-  installKind: string | null;
-  release: string | null;
-}
-
-async function sim(): Promise<{ nodes: SimNodeView[]; departures: Departure[] }> {
+async function sim(): Promise<{ nodes: NodeView[]; departures: Departure[] }> {
   return (await simState()) as never;
 }
 
@@ -186,26 +171,7 @@ test('Replicated 811 -> FDO v202503-1 Active/Active, killed after every action: 
   const asgMark = (await asgHistory(endpoint(), 'tfe')).at(-1)?.seq ?? 0;
   const callsMark = await callMark();
   await createCluster(k, toDocker(TAG_811));
-  const actions: string[] = [];
-  for (let run = 0; run < 60; run++) {
-    const op = await operator(`to-fdo-${run}`, { TFE_OPERATOR_CRASH_AFTER: '*' });
-    const outcome = await Promise.race([
-      op.exited.then((code) => ({ code })),
-      (async () => {
-        for (;;) {
-          if (isReady(await getCluster(k, NS, NAME))) return { ready: true as const };
-          await new Promise((r) => setTimeout(r, 250));
-        }
-      })(),
-    ]);
-    const crash = op.logs().find((l) => String(l.msg).includes('TFE_OPERATOR_CRASH_AFTER'));
-    if (crash) actions.push(String(crash.action));
-    if ('ready' in outcome) {
-      await op.stop();
-      break;
-    }
-    assert.equal(outcome.code, 86, `operator exited with ${outcome.code}:\n${op.lines.slice(-15).join('\n')}`);
-  }
+  const actions = await killedAfterEveryAction(k, NS, NAME, 'to-fdo');
   const final = await getCluster(k, NS, NAME);
   assert.ok(isReady(final), `not Ready: ${final.status?.message}`);
   for (const kind of ['TagAsg', 'PutSecrets', 'CreateLaunchTemplateVersion', 'RollAsg', 'ScaleAsg', 'DrainNodes']) {

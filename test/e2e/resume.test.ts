@@ -6,7 +6,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { asgHistory, awsCalls } from '../sandbox/moto.ts';
 import { resetWorld } from '../harness.ts';
-import { createCluster, exampleCluster, getCluster, isReady, kube, operator, simState } from './support.ts';
+import { createCluster, exampleCluster, getCluster, isReady, killedAfterEveryAction, kube, simState } from './support.ts';
 
 const k = kube();
 
@@ -17,27 +17,7 @@ before(async () => {
 test('killed after every action, restarted each time: completes without duplicates', async () => {
   const c = exampleCluster();
   await createCluster(k, c);
-  const actions: string[] = [];
-  for (let run = 0; run < 40; run++) {
-    const op = await operator(`resume-${run}`, { TFE_OPERATOR_CRASH_AFTER: '*' });
-    const outcome = await Promise.race([
-      op.exited.then((code) => ({ code })),
-      (async () => {
-        for (;;) {
-          const now = await getCluster(k, 'tfe', c.metadata.name!);
-          if (isReady(now)) return { ready: true as const };
-          await new Promise((r) => setTimeout(r, 250));
-        }
-      })(),
-    ]);
-    const crash = op.logs().find((l) => String(l.msg).includes('TFE_OPERATOR_CRASH_AFTER'));
-    if (crash) actions.push(String(crash.action));
-    if ('ready' in outcome) {
-      await op.stop();
-      break;
-    }
-    assert.equal(outcome.code, 86, `operator exited with ${outcome.code}:\n${op.lines.slice(-10).join('\n')}`);
-  }
+  const actions = await killedAfterEveryAction(k, 'tfe', c.metadata.name!, 'resume', 40);
   const final = await getCluster(k, 'tfe', c.metadata.name!);
   assert.ok(isReady(final), `not Ready: ${final.status?.message}`);
   // Every mutating action kind of the migration was interrupted at least once.

@@ -120,3 +120,32 @@ export async function warningReasons(k: Kube, ns: string, name: string, reason: 
   }
   return warnings;
 }
+
+/**
+ * Crash and resume: runs the operator with the test-only switch TFE_OPERATOR_CRASH_AFTER='*' (it
+ * exits right after each action succeeds) and starts it again, until the TfeCluster is Ready.
+ * Returns the kinds of the actions it was killed after, in order.
+ */
+export async function killedAfterEveryAction(k: Kube, ns: string, name: string, id: string, maxRuns = 60): Promise<string[]> {
+  const actions: string[] = [];
+  for (let run = 0; run < maxRuns; run++) {
+    const op = await operator(`${id}-${run}`, { TFE_OPERATOR_CRASH_AFTER: '*' });
+    const outcome = await Promise.race([
+      op.exited.then((code) => ({ code })),
+      (async () => {
+        for (;;) {
+          if (isReady(await getCluster(k, ns, name))) return { ready: true as const };
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      })(),
+    ]);
+    const crash = op.logs().find((l) => String(l.msg).includes('TFE_OPERATOR_CRASH_AFTER'));
+    if (crash) actions.push(String(crash.action));
+    if ('ready' in outcome) {
+      await op.stop();
+      return actions;
+    }
+    if (outcome.code !== 86) throw new Error(`operator exited with ${outcome.code}:\n${op.lines.slice(-15).join('\n')}`);
+  }
+  return actions;
+}

@@ -44,7 +44,6 @@
 //
 // Secret values are distinctive sandbox strings, never real credentials.
 
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
@@ -55,7 +54,7 @@ import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { issueCert } from '../certs.ts';
 import { FDO_IMAGE, FDO_REGISTRY, FDO_REGISTRY_USER, healthEndpoints, makeFdoLicense } from '../simulator/fdo.ts';
-import { createSecurityGroup, healthCheckGracePeriod, redisSecretData, seedBucket, seedClients, startSeeding, tagSpec } from './seeding.ts';
+import { createSecurityGroup, seededHex, healthCheckGracePeriod, redisSecretData, seedBucket, seedClients, startSeeding, tagSpec } from './seeding.ts';
 import type { RedisInfo, SeedContext, WorldDef, WorldInfo } from './types.ts';
 
 export const WORLD_NAME = 'fdo';
@@ -102,7 +101,7 @@ export const SECRET_NAMES = {
 } as const;
 export type SecretKey = keyof typeof SECRET_NAMES;
 
-const hex = (label: string, bytes = 8): string => createHash('sha256').update(`${WORLD_SEED}:${label}`).digest('hex').slice(0, bytes * 2);
+const hex = (label: string, bytes = 8): string => seededHex(WORLD_SEED, label, bytes);
 
 /** YAML-plain and shell-plain on purpose: the module writes them unquoted into the compose file. */
 export const SECRET_VALUES = {

@@ -85,7 +85,6 @@
 // Events and user data for them to prove that no secret leaks.
 
 import { ANNOTATION_ALLOWED_TFECLUSTERS } from '../../../src/security/secret-access.ts';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
@@ -111,7 +110,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import { createSecurityGroup, healthCheckGracePeriod, redisSecretData, seedBucket, seedClients, seedRdsInstance, settingsConfigMap, startSeeding, tagSpec } from './seeding.ts';
+import { createSecurityGroup, seededHex, healthCheckGracePeriod, redisSecretData, seedBucket, seedClients, seedRdsInstance, settingsConfigMap, startSeeding, tagSpec } from './seeding.ts';
 import { issueCert } from '../certs.ts';
 
 import { makeLicense } from '../simulator/license.ts';
@@ -207,7 +206,7 @@ export const SECRET_NAMES = {
 } as const;
 export type SecretKey = keyof typeof SECRET_NAMES;
 
-const hex = (label: string, bytes = 16): string => createHash('sha256').update(`${WORLD_SEED}:${label}`).digest('hex').slice(0, bytes * 2);
+const hex = (label: string, bytes = 16): string => seededHex(WORLD_SEED, label, bytes);
 const token = (name: string): string => `hcw-${name.replace(/_/g, '-')}-NOT-A-REAL-SECRET-${hex(name, 8)}`;
 
 /** The random settings the module generates (modules/settings/main.tf), secret ones only; install_id is plain. */

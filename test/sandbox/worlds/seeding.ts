@@ -11,6 +11,7 @@ import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secret
 import { CreateBucketCommand, PutBucketEncryptionCommand, S3Client, type BucketLocationConstraint } from '@aws-sdk/client-s3';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { V1ConfigMap, V1ObjectMeta } from '@kubernetes/client-node';
 import { seedMoto } from '../moto.ts';
@@ -151,4 +152,9 @@ export function healthCheckGracePeriod(defaultS: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`SANDBOX_ELB_GRACE_S must be a whole number of seconds (0 or more), got ${JSON.stringify(raw)}`);
   return n;
+}
+
+/** Hex digits drawn from a world's seed and a label: sandbox secret values that are the same on every run. */
+export function seededHex(seed: number, label: string, bytes: number): string {
+  return createHash('sha256').update(`${seed}:${label}`).digest('hex').slice(0, bytes * 2);
 }

@@ -101,7 +101,8 @@ export const docker: InstallKind = {
         message: `the license in Secret ${ctx.namespace}/${r.name} key ${r.key} (spec.settings.licenseSecretRef) ${license}. Install Docker needs the FDO license text HashiCorp issues (a .hclic file, one line): put it in that Secret (kubectl create secret generic ${r.name} --from-literal=${r.key}="$(cat terraform.hclic)")`,
       };
     }
-    const tag = spec.release.tag!;
+    const tag = spec.release.tag;
+    if (tag === undefined) return { reason: 'InvalidRelease', message: 'spec.release.tag is required with install Docker (e.g. 1.2.2): the terraform-enterprise image tag the nodes run' };
     if (!parseTag(tag)) return { reason: 'InvalidRelease', message: `spec.release.tag ${JSON.stringify(tag)} is not a Terraform Enterprise image tag (vYYYYMM-N or 1.2.3)` };
     const files = spec.node?.files ?? [];
     const paths = new Set(files.map((f) => f.path));

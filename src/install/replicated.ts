@@ -24,6 +24,8 @@ export const replicated: InstallKind = {
 
   prepare(ctx: KindContext): Prepared | Refusal {
     const { spec, inputs } = ctx;
+    // The CRD requires it (CEL); a spec from a file (tfe-operator plan -f) is checked here.
+    if (spec.release.sequence === undefined) return { reason: 'InvalidRelease', message: 'spec.release.sequence is required with install Replicated (e.g. 811): the release the nodes install' };
     const secretSettingKeys = (spec.settings.secretSettings ?? []).map((s) => s.setting);
     const base = loadBaseSettings(inputs.replicatedConfText ?? '', inputs.settingsText ?? '', {
       secretSettingKeys,

@@ -191,7 +191,7 @@ export function renderStatus(remote: TfeCluster, opts: RenderOptions = {}): stri
     else if (stepIdx >= 0 && i > stepIdx) message = c?.status === 'True' ? message : p.dim('not started');
     else if (step === 'Done' && c?.status !== 'True') message = '';
     let text = `${mark} ${step.padEnd(10)}  ${message}`.trimEnd();
-    if (step === 'ScaleOut' && conds.get('ReplicatedUIDisabled')?.status === 'True' && c?.status !== 'True') {
+    if (step === 'ScaleOut' && conds.get('ReplicatedUIDisabled')?.reason === 'Disabled' && c?.status !== 'True') {
       text += p.dim(` (Replicated UI disabled)`);
     }
     if (i === stepIdx && s.wait) text += `  ${waitText(cluster, now, p)}`;

@@ -22,7 +22,7 @@ import { asgHistory, awsCalls } from '../sandbox/moto.ts';
 import { aws, createCluster, exampleCluster, getCluster, isReady, killedAfterEveryAction, simState, userDataOf } from './support.ts';
 import type { Departure } from '../sandbox/simulator/fleet.ts';
 import type { NodeView } from '../sandbox/simulator/node.ts';
-import { callMark, freshWorld, k, mutationsSince, NAME, NS, startOperator, stopOperator, waitFor } from './day2.ts';
+import { callMark, freshWorld, k, mutationsSince, NAME, NS, simConfig, startOperator, stopOperator, waitFor } from './day2.ts';
 
 const endpoint = () => process.env.AWS_ENDPOINT_URL!;
 const LAST_REPLICATED = 811;
@@ -90,6 +90,8 @@ async function fdoInputs(): Promise<void> {
       else await k.core.createNamespacedConfigMap({ namespace: NS, body: body as never });
     };
     await put('ConfigMap', 'tfe-fdo-settings', { 'tfe.env': env });
+    // The same with one more variable: other launch template content for the rollback test.
+    await put('ConfigMap', 'tfe-fdo-settings-rollback', { 'tfe.env': `${env}TFE_CAPACITY_MEMORY=1024\n` });
     await put('Secret', 'tfe-fdo-license', { 'license.hclic': FDO_LICENSE });
     await put('Secret', 'tfe-fdo-tls', { 'tls.crt': readFileSync(tls.certFile, 'utf8'), 'tls.key': readFileSync(tls.keyFile, 'utf8') });
   } finally {
@@ -130,14 +132,19 @@ async function deleteCluster(): Promise<void> {
   }
 }
 
+/** Where this file's AWS calls start: one Redis for all of it. */
+let fileMark = 0;
+
 before(async () => {
   await freshWorld();
   await replicatedOn811();
   await fdoInputs();
+  fileMark = await callMark();
 });
 
 afterEach(async () => {
   await stopOperator();
+  await simConfig({ neverHealthy: false });
 });
 
 test('refused before any write: an image tag that is not the running release, an upgrade folded into the move, a license that is not an FDO license', async () => {
@@ -166,6 +173,31 @@ test('refused before any write: an image tag that is not the running release, an
   assert.equal((await sim()).nodes[0]!.release, `sequence ${LAST_REPLICATED}`, 'the Replicated node still serves');
 });
 
+test('failurePolicy Rollback: an FDO node that never serves is rolled back to the Replicated version, which serves again', async () => {
+  await startOperator('fdo-rollback');
+  // The FDO node will not come up (the simulator keeps nodes unhealthy until told otherwise).
+  await simConfig({ neverHealthy: true });
+  await createCluster(
+    k,
+    toDocker(TAG_811, (c) => {
+      c.spec.settings.configMapRef = { name: 'tfe-fdo-settings-rollback' };
+      c.spec.rollout = { ...c.spec.rollout, failurePolicy: 'Rollback' } as TfeCluster['spec']['rollout'];
+      c.spec.health = { ...c.spec.health, timeout: '15s' } as TfeCluster['spec']['health'];
+    }),
+  );
+  await waitFor((c) => c.status?.phase === 'RollingBack', 'the rollback to start', 120_000);
+  await simConfig({ neverHealthy: false });
+  const back = await waitFor((c) => c.status?.phase === 'RolledBack', 'the rollback to end', 120_000);
+  assert.equal(back.status!.conditions!.find((x) => x.type === 'Degraded')?.reason, 'ProgressDeadlineExceeded');
+  const s = await sim();
+  assert.deepEqual(s.nodes.map((n) => [n.installKind, n.release, n.state]), [['replicated', `sequence ${LAST_REPLICATED}`, 'healthy']]);
+  const { asg } = aws();
+  const { DescribeAutoScalingGroupsCommand } = await import('@aws-sdk/client-auto-scaling');
+  const g = (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['tfe'] }))).AutoScalingGroups![0]!;
+  assert.ok(!(g.Tags ?? []).some((t) => t.Key === 'tfe.operators.dev/fdo-served'), 'no FDO node served');
+  await deleteCluster();
+});
+
 test('Replicated 811 -> FDO v202503-1 Active/Active, killed after every action: Replicated stops on every node before the first FDO node starts, no two versions run at once, no duplicate', async () => {
   const departedBefore = (await sim()).departures.length;
   const asgMark = (await asgHistory(endpoint(), 'tfe')).at(-1)?.seq ?? 0;
@@ -174,7 +206,8 @@ test('Replicated 811 -> FDO v202503-1 Active/Active, killed after every action: 
   const actions = await killedAfterEveryAction(k, NS, NAME, 'to-fdo');
   const final = await getCluster(k, NS, NAME);
   assert.ok(isReady(final), `not Ready: ${final.status?.message}`);
-  for (const kind of ['TagAsg', 'PutSecrets', 'CreateLaunchTemplateVersion', 'RollAsg', 'ScaleAsg', 'DrainNodes']) {
+  // Every action kind of the move (the secrets are stored already: the rollback test put them).
+  for (const kind of ['TagAsg', 'CreateLaunchTemplateVersion', 'RollAsg', 'ScaleAsg', 'DrainNodes']) {
     assert.ok(actions.includes(kind), `never crashed after ${kind}: ${actions.join(', ')}`);
   }
 
@@ -206,8 +239,9 @@ test('Replicated 811 -> FDO v202503-1 Active/Active, killed after every action: 
   // No duplicate: one Redis, two launch template versions, one capacity walk 1 -> 0 -> 1 -> 0 -> 2.
   const calls = (await awsCalls(endpoint(), { since: callsMark })).filter((x) => `${x.userAgent} ${x.amzUserAgent}`.includes('tfe-operator/'));
   const count = (a: string) => calls.filter((x) => x.action === a).length;
-  assert.equal(count('CreateReplicationGroup'), 1);
   assert.equal(count('CreateLaunchTemplateVersion'), 2);
+  const fileCalls = (await awsCalls(endpoint(), { since: fileMark })).filter((x) => `${x.userAgent} ${x.amzUserAgent}`.includes('tfe-operator/'));
+  assert.equal(fileCalls.filter((x) => x.action === 'CreateReplicationGroup').length, 1, 'one Redis for the rollback and the move');
   assert.deepEqual((await asgHistory(endpoint(), { asg: 'tfe', since: asgMark })).map((h) => h.to), [0, 1, 0, 2]);
 
   // The operator's versions hold no secret: every one is read at boot.

@@ -63,7 +63,9 @@ say('operator ready (watch cache synced)');
 const world = process.env.SANDBOX_WORLD || 'default';
 const example = `examples/${world === 'default' ? 'tfecluster' : `tfecluster-${world}`}.yaml`;
 say(`kubectl apply -f ${example}   (sandbox world "${world}")`);
-process.stdout.write(kubectl('apply', '-f', join(ROOT, example)));
+// The examples name the simulator at its default port; a sandbox on another one (SANDBOX_SIM_PORT) gets its own URL.
+const manifest = readFileSync(join(ROOT, example), 'utf8').replaceAll('http://127.0.0.1:18080', process.env.TFE_SIM_URL ?? 'http://127.0.0.1:18080');
+process.stdout.write(execFileSync('kubectl', ['apply', '-f', '-'], { encoding: 'utf8', env: process.env, input: manifest }));
 
 const get = (): TfeCluster => JSON.parse(kubectl('get', 'tfecluster', 'tfe', '-n', 'tfe', '-o', 'json'));
 let last = '';

@@ -690,7 +690,8 @@ test('SSM: node-drain on an Active/Active node waits for its run in flight, and 
     // The node leaves: a departure, drained first, no run killed.
     await scale('drain', 0);
     const dep = await waitFor('departure', async () => (await simState()).departures.find((d) => d.id === id), { timeoutMs: 10_000, intervalMs: 100 });
-    assert.deepEqual({ ...dep, at: '' }, { id, at: '', drainRequested: true, drained: true, unfinishedRuns: [] });
+    assert.deepEqual({ ...dep, at: '', bootedAt: '' }, { id, at: '', bootedAt: '', installKind: 'replicated', release: 'sequence 504', drainRequested: true, drained: true, unfinishedRuns: [] });
+    assert.ok(Date.parse(dep.bootedAt) < Date.parse(dep.at), 'it ran from its boot until it left');
     assert.equal((await runOf(first)).status, 'planned_and_finished');
   } finally {
     ssm.destroy();

@@ -144,7 +144,7 @@ test('Rollback never downgrades: a release upgrade whose canary never turns heal
   const c = await waitFor((x) => condition(x, 'Degraded')?.reason === 'RollbackWouldDowngrade', 'Degraded RollbackWouldDowngrade');
   const canary = (await describeAsg()).LaunchTemplate!.Version!;
   assert.ok(Number(canary) > upgraded, `the canary runs a new version (${canary})`);
-  assert.match(c.status!.message!, new RegExp(`rolling back to launch template version ${upgraded} would install release 528 over a database that release 550 \\(version ${canary}\\) may already have migrated`));
+  assert.match(c.status!.message!, new RegExp(`rolling back to launch template version ${upgraded} would install release sequence 528 over a database that release sequence 550 \\(version ${canary}\\) may already have migrated`));
   // The canary stays for inspection; nothing rolls back to the older release.
   await assertQuiet(await callMark(), 4_000, 'RollbackWouldDowngrade');
   assert.deepEqual(await scalesSince(mark), [[2, 0], [0, 1]]);

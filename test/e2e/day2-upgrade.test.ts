@@ -66,7 +66,7 @@ test('downgrade 550 -> 534 is refused: Degraded DowngradeRefused, nothing change
   await patchSpec({ release: { sequence: 534 } });
   const c = await waitFor((x) => x.status?.phase === 'Degraded' && x.status.observedGeneration === x.metadata.generation, 'phase Degraded');
   assert.equal(condition(c, 'Degraded')?.reason, 'DowngradeRefused');
-  assert.match(c.status!.message!, /spec\.release\.sequence 534 is older than the running release 550; TFE does not support downgrades: set spec\.release\.sequence to 550 or newer/);
+  assert.match(c.status!.message!, /spec\.release\.sequence 534 is older than the running release sequence 550; TFE does not support downgrades: set spec\.release\.sequence to 550 or newer/);
   await assertQuiet(calls, 4_000, 'downgrade refused');
   const after = await describeAsg();
   assert.equal(after.LaunchTemplate?.Version, before.LaunchTemplate?.Version);

@@ -1,5 +1,5 @@
-// tfe-operator: the command line. `run` is the operator; `plan` and `render` read the live
-// world and print, changing nothing.
+// tfe-operator: the command line. `run` is the operator; `plan`, `render` and `fdo-env` read the
+// live world and print, changing nothing.
 
 import { Command, Option } from 'commander';
 import { hostname } from 'node:os';
@@ -13,6 +13,7 @@ import { Operator } from './controller/operator.ts';
 import { DEFAULT_RESYNC_RATE, resyncPeriodMs } from './controller/resync.ts';
 import { formatPlan, planJson, previewPlan } from './controller/preview.ts';
 import { renderPreview } from './controller/render.ts';
+import { fdoEnv } from './controller/fdo-env.ts';
 import { startHa, resolveHaConfig, NotLeaderError, parsePortRange, TermFence, type HaRuntime } from './ha/index.ts';
 import { startStatusServer } from './server/http.ts';
 import { kubeAuthorizer, kubeReviewApi } from './server/auth.ts';
@@ -213,6 +214,14 @@ program
     if (o.scriptOnly) return;
     process.stdout.write(`\n# ---- ${r.notes.join('; ')}\n`);
     if (r.diff) process.stdout.write(`# ---- difference from the script the nodes run now (launch template version ${r.current!.version}):\n${r.diff}`);
+  });
+
+program
+  .command('fdo-env <name>')
+  .description('for a Replicated TfeCluster moving to install Docker (FDO): print the tfe.env and secretSettings written from its Replicated settings (reads Kubernetes only; no secret values)')
+  .option('-n, --namespace <ns>', 'namespace', 'default')
+  .action(async (name: string, o) => {
+    process.stdout.write(await fdoEnv(loadKube(), o.namespace, name));
   });
 
 program.parseAsync(process.argv).catch((err) => {

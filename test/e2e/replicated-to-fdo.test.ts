@@ -4,10 +4,12 @@
 // simulator's nodes run the operator's user data for real: install.sh's stand-in for Replicated,
 // the docker stand-in (registry login with the FDO license, compose up, TFE's startup checks) for
 // FDO. Its log of departures (when each node booted and left, and what it ran) is the witness
-// that Replicated stopped on every node before the first FDO node started.
+// that Replicated stopped on every node before the first FDO node started. The FDO variables are
+// the ones `tfe-operator fdo-env` writes from the Replicated settings, used as they are.
 
 import { before, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -19,6 +21,7 @@ import { issueCert } from '../sandbox/certs.ts';
 import { BASE_INSTALL } from '../sandbox/world.ts';
 import { makeFdoLicense } from '../sandbox/simulator/fdo.ts';
 import { asgHistory, awsCalls } from '../sandbox/moto.ts';
+import { ROOT } from '../operator-process.ts';
 import { aws, createCluster, exampleCluster, getCluster, isReady, killedAfterEveryAction, simState, userDataOf } from './support.ts';
 import type { Departure } from '../sandbox/simulator/fleet.ts';
 import type { NodeView } from '../sandbox/simulator/node.ts';
@@ -59,29 +62,29 @@ async function replicatedOn811(): Promise<void> {
   }
 }
 
+/**
+ * The TFE_* variables as `tfe-operator fdo-env` writes them from the Replicated TfeCluster's
+ * settings (the example, applied with no operator running), used as they are.
+ */
+async function envFromCli(): Promise<string> {
+  await createCluster(k, exampleCluster());
+  try {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'fdo-env', NAME, '-n', NS], { cwd: ROOT, encoding: 'utf8', env: process.env });
+    assert.match(out, /^TFE_DATABASE_HOST=tfe-postgres\.sandbox\.internal:5432$/m);
+    assert.match(out, /^#   - \{ setting: TFE_DATABASE_PASSWORD, secretKeyRef: \{ name: tfe-secrets, key: pg_password \} \}$/m);
+    return out;
+  } finally {
+    await deleteCluster();
+  }
+}
+
 /** What a person adds for FDO: the TFE_* variables, the FDO license, the TLS files (TFE needs its own). */
-async function fdoInputs(): Promise<void> {
+async function fdoInputs(env: string): Promise<void> {
   const caFile = process.env.REDIS_CA_FILE!;
   const dir = mkdtempSync(join(tmpdir(), 'fdo-tls-'));
   try {
     const ca = { certFile: caFile, keyFile: join(dirname(caFile), 'ca.key'), pem: readFileSync(caFile, 'utf8') };
     const tls = await issueCert(ca, dir, 'tfe', { dns: ['tfe.sandbox.example', 'localhost'], ips: ['127.0.0.1'] });
-    const env = [
-      '# TFE on Docker: the same external services as the Replicated install',
-      'TFE_HOSTNAME=tfe.sandbox.example',
-      'TFE_DATABASE_HOST=tfe-postgres.sandbox.internal:5432',
-      'TFE_DATABASE_NAME=tfe',
-      'TFE_DATABASE_USER=tfe',
-      'TFE_DATABASE_PARAMETERS=sslmode=require',
-      'TFE_OBJECT_STORAGE_TYPE=s3',
-      'TFE_OBJECT_STORAGE_S3_BUCKET=tfe-sandbox-objects',
-      'TFE_OBJECT_STORAGE_S3_REGION=us-east-1',
-      'TFE_OBJECT_STORAGE_S3_USE_INSTANCE_PROFILE=true',
-      'TFE_CAPACITY_CONCURRENCY=10',
-      'TFE_TLS_CERT_FILE=/etc/ssl/private/terraform-enterprise/cert.pem',
-      'TFE_TLS_KEY_FILE=/etc/ssl/private/terraform-enterprise/key.pem',
-      '',
-    ].join('\n');
     const put = async (kind: 'ConfigMap' | 'Secret', name: string, data: Record<string, string>) => {
       const body = { apiVersion: 'v1', kind, metadata: { name, namespace: NS, ...(kind === 'Secret' ? { annotations: OPT_IN } : {}) }, ...(kind === 'Secret' ? { stringData: data } : { data }) };
       if (kind === 'Secret') await k.core.deleteNamespacedSecret({ name, namespace: NS }).catch(() => undefined);
@@ -138,7 +141,7 @@ let fileMark = 0;
 before(async () => {
   await freshWorld();
   await replicatedOn811();
-  await fdoInputs();
+  await fdoInputs(await envFromCli());
   fileMark = await callMark();
 });
 

@@ -51,3 +51,9 @@ test('a Replicated install\'s settings become TFE_* variables that the Docker ki
   assert.ok(!isRefusal(prepared), JSON.stringify(prepared));
   assert.equal(prepared.nodeFilesProblem(), undefined);
 });
+
+test('a secret left in the ConfigMap is not printed', () => {
+  const d = fdoEnvFromReplicated({ ...SETTINGS, pg_password: { value: 'pg-SECRET-value' }, aws_secret_access_key: { value: 'aws-SECRET' } }, [], {});
+  assert.ok(!d.env.includes('SECRET'), d.env);
+  assert.deepEqual(d.notCarried.filter((n) => /secret in the ConfigMap/.test(n.why)).map((n) => n.setting).sort(), ['aws_secret_access_key', 'pg_password']);
+});

@@ -26,6 +26,9 @@ const SAME_VALUE: Readonly<Record<string, string>> = {
   iact_subnet_time_limit: 'TFE_IACT_TIME_LIMIT',
 };
 
+/** Settings whose values are secrets: never printed, even when someone left one in the ConfigMap. */
+const SECRET_SETTINGS = new Set(['pg_password', 'aws_secret_access_key', 'enc_password', 'redis_pass']);
+
 /** Settings the operator renders for Active/Active, or that FDO has no variable for. */
 const NOT_CARRIED: Readonly<Record<string, string>> = {
   enc_password: 'spec.encryptionPasswordSecretRef (TFE_ENCRYPTION_PASSWORD, the same value)',
@@ -52,7 +55,8 @@ export function fdoEnvFromReplicated(settings: Record<string, { value: string }>
   const lines: string[] = [];
   const notCarried: FdoEnvDraft['notCarried'] = [];
   for (const [key, { value }] of Object.entries(settings).sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (SAME_VALUE[key]) lines.push(`${SAME_VALUE[key]}=${value}`);
+    if (SECRET_SETTINGS.has(key)) notCarried.push({ setting: key, why: 'a secret in the ConfigMap: not printed; put it in a Secret and list it in spec.settings.secretSettings' });
+    else if (SAME_VALUE[key]) lines.push(`${SAME_VALUE[key]}=${value}`);
     else if (!(key in NOT_CARRIED)) notCarried.push({ setting: key, why: 'no FDO variable in this table: look it up in the configuration reference' });
   }
   if (settings.placement?.value === 'placement_s3') lines.push('TFE_OBJECT_STORAGE_TYPE=s3');

@@ -210,7 +210,8 @@ test('no secret value in logs, Events, status, metrics, user data or plugin outp
   // What a person sees: the kubectl plugin and the operator's own CLI.
   const plugin = join(ROOT, 'bin', 'kubectl-tfe.js');
   const cli = ['--import', 'tsx', join(ROOT, 'src', 'main.ts')];
-  const outputs: Array<[string, string[]]> = [
+  // [what, argv, exit code (0 unless said)]
+  const outputs: Array<[string, string[], number?]> = [
     ['kubectl tfe status -A', [plugin, 'status', '-A']],
     ['kubectl tfe status tfe -n tfe', [plugin, 'status', 'tfe', '-n', NS]],
     ['kubectl tfe status external', [plugin, 'status', 'external', '-n', OTHER]],
@@ -221,15 +222,18 @@ test('no secret value in logs, Events, status, metrics, user data or plugin outp
     ['kubectl tfe plan secret-in-broken-json', [plugin, 'plan', 'secret-in-broken-json', '-n', NS]],
     ['tfe-operator plan tfe -o json', [...cli, 'plan', 'tfe', '-n', NS, '-o', 'json']],
     ['tfe-operator render external', [...cli, 'render', 'external', '-n', OTHER]],
+    ['tfe-operator fdo-env tfe', [...cli, 'fdo-env', 'tfe', '-n', NS]],
+    // Its ptfe-settings.json does not parse: refused, and the message quotes no value.
+    ['tfe-operator fdo-env secret-in-configmap', [...cli, 'fdo-env', 'secret-in-configmap', '-n', NS], 1],
   ];
   // Three at a time: each is a Node process starting up.
   const results: Array<{ code: number; out: string }> = [];
   for (let i = 0; i < outputs.length; i += 3) {
     results.push(...(await Promise.all(outputs.slice(i, i + 3).map(([, args]) => run(args)))));
   }
-  outputs.forEach(([what], i) => {
+  outputs.forEach(([what, , code], i) => {
     // Each must really have run (a failure to start would make the search vacuous).
-    assert.equal(results[i]!.code, 0, `${what} exited ${results[i]!.code}:\n${results[i]!.out.slice(-2000)}`);
+    assert.equal(results[i]!.code, code ?? 0, `${what} exited ${results[i]!.code}:\n${results[i]!.out.slice(-2000)}`);
     assert.ok(results[i]!.out.trim().length > 0, `${what} printed nothing`);
     add(what, results[i]!.out);
   });

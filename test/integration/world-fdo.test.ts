@@ -97,7 +97,7 @@ test('the launch template holds the database password in clear, as the module re
   assert.ok(!userData.includes(LICENSE));
 });
 
-test('Kubernetes: the settings ConfigMap and the Secrets a future TfeCluster for Docker would name', () => {
+test('Kubernetes: the settings ConfigMap and the Secrets examples/tfecluster-fdo.yaml names', () => {
   const out = execFileSync(kubectlPath(), ['--kubeconfig', sb.env.KUBECONFIG!, '-n', 'tfe', 'get', 'configmap,secret', '-o', 'name'], { encoding: 'utf8' });
   for (const name of ['configmap/tfe-settings', 'secret/tfe-secrets', 'secret/tfe-license', 'secret/tfe-redis', 'secret/tfe-tls']) assert.match(out, new RegExp(name));
 });

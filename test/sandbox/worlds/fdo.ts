@@ -433,7 +433,7 @@ async function seedAws(ctx: SeedContext): Promise<FdoWorldInfo> {
 }
 
 // ---------------------------------------------------------------------------------------
-// Kubernetes: what a future TfeCluster for a Docker install would name (names as in the other worlds)
+// Kubernetes: what examples/tfecluster-fdo.yaml names (names as in the other worlds)
 
 export const KUBE_NAMES = {
   settings: 'tfe-settings', // tfe.env: the non-secret TFE_* variables; image.tag

@@ -17,25 +17,10 @@ import type { ObservedSecret } from '../migration/observation.ts';
 import { TAG } from '../migration/observation.ts';
 import { secretOwnedBy } from '../migration/targets.ts';
 
-export async function describeSecret(aws: AwsClients, name: string): Promise<ObservedSecret | undefined> {
-  try {
-    const out = await aws.secrets.send(new DescribeSecretCommand({ SecretId: name }));
-    if (out.DeletedDate) return undefined;
-    const tag = (k: string) => out.Tags?.find((t) => t.Key === k)?.Value;
-    const owner = tag(TAG.owner);
-    const clusterId = tag(TAG.clusterId);
-    return { name, arn: out.ARN, hash: tag(TAG.secretHash), ...(owner === undefined ? {} : { owner }), ...(clusterId === undefined ? {} : { clusterId }) };
-  } catch (err) {
-    if ((err as Error).name === 'ResourceNotFoundException') return undefined;
-    throw err;
-  }
-}
-
 /**
  * Several of the operator's secrets in one ListSecrets (by their common name prefix) instead of a
  * DescribeSecret each: a reconcile asks Secrets Manager once, which also keeps the SDK's retry
- * budget for the calls that matter when AWS throttles. Secrets pending deletion are not listed
- * (as DescribeSecret's DeletedDate makes them absent above).
+ * budget for the calls that matter when AWS throttles. Secrets pending deletion are not listed.
  */
 export async function describeSecrets(aws: AwsClients, names: readonly string[]): Promise<ObservedSecret[]> {
   if (names.length === 0) return [];

@@ -8,11 +8,11 @@ import type { AwsClients } from '../aws/clients.ts';
 import { describeAsg } from '../aws/asg.ts';
 import { describeReplicationGroup, deleteReplicationGroup } from '../aws/elasticache.ts';
 import { describeLaunchTemplate, readUserData, resolveVersion } from '../aws/launchtemplates.ts';
-import { deleteSecret, describeSecret } from '../aws/secrets.ts';
+import { deleteSecret, describeSecrets } from '../aws/secrets.ts';
 import type { Logger } from '../log.ts';
 import { deletionRefusal, resourcesInUse, type DeletionCandidate } from '../migration/deletion.ts';
 import { TAG } from '../migration/observation.ts';
-import { secretName, secretOwnedBy } from '../migration/targets.ts';
+import { operatorSecretNames, secretOwnedBy } from '../migration/targets.ts';
 
 /** done: the finalizer may go. Otherwise `refused` says what is still in use and the fix. */
 export type FinalizeResult = { done: true } | { done: false; refused: string; inUse: DeletionCandidate[] };
@@ -28,8 +28,9 @@ export async function finalize(ctx: { aws: AwsClients; cluster: TfeCluster; log:
   const ec = cluster.spec.redis.elastiCache;
   const group = ec ? await describeReplicationGroup(aws, ec.replicationGroupId, `${ns}/${name}`) : undefined;
   if (group && !group.ownedByUs) log.info({ replicationGroupId: group.id }, 'deletionPolicy Delete: replication group was not created by the operator; kept');
-  const purposes = ['enc_password', 'license', 'redis_pass', ...(cluster.spec.settings.secretSettings ?? []).map((s) => `setting-${s.setting}`)];
-  const found = await Promise.all(purposes.map(async (p) => ({ id: secretName(ns, name, p), secret: await describeSecret(aws, secretName(ns, name, p)) })));
+  // One ListSecrets for all of them (src/aws/secrets.ts describeSecrets).
+  const listed = new Map((await describeSecrets(aws, operatorSecretNames(cluster.spec, ns, name))).map((s) => [s.name, s]));
+  const found = [...listed.values()].map((s) => ({ id: s.name, secret: s }));
   // Only this TfeCluster's own secrets (owner and cluster-id tags): one of the same name that
   // another Kubernetes cluster or tool owns is never deleted.
   const elsewhere = found.filter((s) => s.secret && !secretOwnedBy(s.secret, `${ns}/${name}`, ctx.clusterId));

@@ -29,7 +29,7 @@ import {
   type ObservedLaunchTemplate,
   type ObservedValidation,
 } from '../migration/observation.ts';
-import { fileSecretName, secretName } from '../migration/targets.ts';
+import { operatorSecretNames, secretName } from '../migration/targets.ts';
 import { probeRedis } from '../redis/probe.ts';
 import { kindNamed, kindOf, nodeHealthPath, releaseOf } from '../install/index.ts';
 import { nodeHealthUrl, probeHealth } from '../tfe/health.ts';
@@ -160,10 +160,7 @@ export async function observe(kube: Kube, aws: AwsClients, cluster: TfeCluster, 
   const owner = `${ns}/${name}`;
   const ec = spec.redis.elastiCache;
   const ext = spec.redis.external;
-  const managedSecrets = [
-    ...['enc_password', 'license', 'redis_pass', ...(spec.settings.secretSettings ?? []).map((s) => `setting-${s.setting}`)].map((p) => secretName(ns, name, p)),
-    ...(spec.node?.files ?? []).map((f) => fileSecretName(ns, name, f.path)),
-  ];
+  const managedSecrets = operatorSecretNames(spec, ns, name);
 
   const [securityGroups, nodeSubnetCidrs, targetGroups, replicationGroup, externalRedis, secretList, encPasswordInUse] = await Promise.all([
     describeSecurityGroups(aws, groupIds),

@@ -2,7 +2,7 @@
 // the spec and the base settings into NodeInstall values, and their stable content ids.
 
 import { createHash, createHmac } from 'node:crypto';
-import { renderActiveActive } from '../tfe/settings.ts';
+import { DAEMON_PASSWORD, renderActiveActive } from '../tfe/settings.ts';
 import type { NodeFile, NodeInstall } from '../tfe/userdata.ts';
 import type { AnyInstall } from '../install/kind.ts';
 
@@ -13,6 +13,22 @@ export const NODE_SECRET_ACTION = 'secretsmanager:GetSecretValue';
 /** Secrets Manager names the operator owns for one TfeCluster. */
 export function secretName(namespace: string, name: string, purpose: string): string {
   return `tfe-operator/${namespace}/${name}/${purpose}`;
+}
+
+/**
+ * Every Secrets Manager secret a TfeCluster's spec has the operator store (ensureSecrets in the
+ * planner puts them): what observe reads back and what deletionPolicy Delete removes.
+ */
+export function operatorSecretNames(
+  spec: { settings: { secretSettings?: Array<{ setting: string }>; daemonAuthenticationPasswordSecretRef?: unknown }; node?: { files?: Array<{ path: string }> } },
+  namespace: string,
+  name: string,
+): string[] {
+  return [
+    ...['enc_password', 'license', 'redis_pass', ...(spec.settings.secretSettings ?? []).map((s) => `setting-${s.setting}`)].map((p) => secretName(namespace, name, p)),
+    ...(spec.settings.daemonAuthenticationPasswordSecretRef ? [secretName(namespace, name, `replicated-${DAEMON_PASSWORD}`)] : []),
+    ...(spec.node?.files ?? []).map((f) => fileSecretName(namespace, name, f.path)),
+  ];
 }
 
 /** The secret holding a node file: the path is part of the name (Secrets Manager allows / _ . -). */

@@ -95,6 +95,11 @@ async function asgSnapshot() {
 const withPolicy = (policy: 'Retain' | 'Delete') => (c: TfeCluster) => {
   c.spec.deletionPolicy = policy;
 };
+/** With a node file too: its secret is the operator's as well, and Delete removes it. */
+const withPolicyAndFile = (policy: 'Retain' | 'Delete') => (c: TfeCluster) => {
+  withPolicy(policy)(c);
+  c.spec.node = { ...c.spec.node, files: [{ path: '/var/lib/tfe/redis-ca.pem', mode: '0644', secretKeyRef: { name: 'tfe-redis', key: 'ca.crt' } }] } as TfeCluster['spec']['node'];
+};
 
 /**
  * Deletes the TfeCluster with deletionPolicy Delete while the ASG's version still uses `inUse`:
@@ -136,11 +141,12 @@ async function rollBackToBaseline(): Promise<void> {
 }
 
 test('Delete while the ASG\'s version uses Redis and the secrets is refused; Retain then deletes the TfeCluster and nothing in AWS; a new TfeCluster adopts without a roll; after a roll back to the baseline, Delete removes them', async () => {
-  await migrate('day2-delete', withPolicy('Delete'));
+  await migrate('day2-delete', withPolicyAndFile('Delete'));
   const asg = await asgSnapshot();
   const secrets = await secretNames();
   const ours = operatorSecrets(secrets);
-  assert.equal(ours.length, 4, JSON.stringify(secrets));
+  assert.equal(ours.length, 5, JSON.stringify(secrets));
+  assert.ok(ours.includes(`tfe-operator/${NS}/${NAME}/file/var/lib/tfe/redis-ca.pem`), JSON.stringify(ours));
   const scales = await asgMark();
 
   await deleteIsRefused(['tfe-redis', ...ours]);
@@ -158,7 +164,7 @@ test('Delete while the ASG\'s version uses Redis and the secrets is refused; Ret
   assert.equal(sim.nodes.filter((n) => n.state === 'healthy').length, 2, 'TFE still serves');
 
   // Adopt it again, this time with deletionPolicy Delete: Ready from the world as it is.
-  await createCluster(k, exampleCluster(withPolicy('Delete')));
+  await createCluster(k, exampleCluster(withPolicyAndFile('Delete')));
   await waitReady('Ready after adoption');
   assert.deepEqual(await scalesSince(scales), [], 'adoption rolled the nodes');
   for (const a of ['CreateReplicationGroup', 'CreateLaunchTemplateVersion', 'CreateSecret']) assert.equal(await countCalls(a, calls), 0, a);
@@ -170,7 +176,8 @@ test('Delete while the ASG\'s version uses Redis and the secrets is refused; Ret
   const before = await callMark();
   await waitGone();
   const changes = (await mutationsSince(before)).map((c) => c.action).sort();
-  assert.deepEqual(changes, ['DeleteReplicationGroup', 'DeleteSecret', 'DeleteSecret', 'DeleteSecret', 'DeleteSecret']);
+  // The node file's secret too (the finalizer once forgot spec.node.files).
+  assert.deepEqual(changes, ['DeleteReplicationGroup', 'DeleteSecret', 'DeleteSecret', 'DeleteSecret', 'DeleteSecret', 'DeleteSecret']);
   assert.equal(await redisGroup(), undefined, 'the replication group the operator created is gone');
   const left = await secretNames();
   assert.deepEqual(operatorSecrets(left), []);

@@ -8,7 +8,7 @@ import type { Action } from '../../src/migration/actions.ts';
 import type { Observation, ObservedTemplateVersion } from '../../src/migration/observation.ts';
 import type { DockerInstall } from '../../src/install/docker-userdata.ts';
 import { TAG } from '../../src/migration/observation.ts';
-import { encPasswordTagFingerprint } from '../../src/migration/targets.ts';
+import { encPasswordTagFingerprint, operatorSecretNames } from '../../src/migration/targets.ts';
 import type { TfeCluster } from '../../src/api/types.ts';
 import type { NodeInstall } from '../../src/tfe/userdata.ts';
 import { buildStatus } from '../../src/controller/record.ts';
@@ -1580,4 +1580,20 @@ test('Docker: an upgrade to 2.0 waits 10 s after every earlier node is gone befo
     tick(obs);
   }
   assert.fail('never scaled up onto 2.0.0');
+});
+
+test('every secret the planner stores is one observe reads back and deletionPolicy Delete removes (operatorSecretNames), for both kinds', () => {
+  const replicated = cluster({ node: { files: [{ path: '/var/lib/tfe/ca.pem', mode: '0644', secretKeyRef: { name: 's', key: 'ca' } }] } as TfeCluster['spec']['node'] });
+  replicated.spec.settings.daemonAuthenticationPasswordSecretRef = { name: 'console', key: 'password' };
+  const obs = world();
+  obs.inputs.replicatedConfText = JSON.stringify({ ...BASE_CONF, DaemonAuthenticationType: 'password' });
+  obs.inputs.secrets.daemonPassword = 'console-secret-pw';
+  obs.inputs.secrets.files = { '/var/lib/tfe/ca.pem': Buffer.from('CA') };
+  const docker = dockerCluster('1.2.2');
+  for (const [c, o] of [[replicated, obs], [docker, dockerWorld()]] as const) {
+    const w = walk(c, o);
+    assert.equal(w.last.phase, 'Ready', w.last.message);
+    const put = w.actions.flatMap((a) => (a.kind === 'PutSecrets' ? a.secrets.map((x) => x.name) : [])).sort();
+    assert.deepEqual(put, operatorSecretNames(c.spec, 'tfe', 'tfe').sort());
+  }
 });

@@ -1,7 +1,6 @@
 // The install kinds (./kind.ts) and how to find the one for a spec, an install or a script.
 
 import type { InstallKindName } from '../api/types.ts';
-import { ForeignUserDataError } from '../tfe/userdata.ts';
 import { docker } from './docker.ts';
 import type { AnyInstall, InstallKind } from './kind.ts';
 import { healthPath, type Release } from './releases.ts';
@@ -51,5 +50,4 @@ export function scanRelease(texts: string[]): Release | undefined {
   return undefined;
 }
 
-export { ForeignUserDataError };
 export type { AnyInstall, InstallKind };
